@@ -1,0 +1,36 @@
+// One config, two projects: fast unit tests beside the code, and integration tests that need
+// the real local backends (infra/local/backends.sh). TypeScript is transformed by swc; type
+// checking is tsc -b's job, so tests start fast.
+const swc = [
+  '@swc/jest',
+  {
+    jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
+    module: { type: 'commonjs' },
+    sourceMaps: 'inline',
+  },
+];
+
+const common = {
+  transform: { '^.+\\.ts$': swc },
+  testEnvironment: 'node',
+  // Packages import each other by name; tests run against their sources, no build needed.
+  moduleNameMapper: { '^@governor/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts' },
+  modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/packages/*/src/**/__tests__/**/*.test.ts', '<rootDir>/services/*/src/**/__tests__/**/*.test.ts'],
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.int.test.ts'],
+      testTimeout: 60_000,
+    },
+  ],
+};

@@ -1,0 +1,16 @@
+export {
+  ACCOUNT_ID_PATTERN,
+  AccountId,
+  WorkerId,
+  ChainId,
+  Hex32,
+  KeyId,
+  Base64,
+  Timestamp,
+  Semver,
+  parseChainId,
+  tenantChain,
+} from './ids';
+export { receiptEnvelope, receiptBodySchemas, OPERATIONS, ReceiptBody, StoredReceipt } from './receipt-body';
+export type { Operation, ReceiptBodyOf, ReceiptFields, ReceiptFieldsOf, EnvelopeField } from './receipt-body';
+export { PublicKeyEntry, KeysFile } from './keys';

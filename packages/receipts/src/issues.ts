@@ -1,0 +1,33 @@
+/** Stable codes of everything a verifier can find wrong. */
+export const IssueCode = {
+  NON_CANONICAL: 'NON_CANONICAL',
+  SCHEMA_INVALID: 'SCHEMA_INVALID',
+  HASH_MISMATCH: 'HASH_MISMATCH',
+  SIGNATURE_INVALID: 'SIGNATURE_INVALID',
+  UNKNOWN_KEY: 'UNKNOWN_KEY',
+  KEY_NOT_VALID: 'KEY_NOT_VALID',
+  CHAIN_BROKEN: 'CHAIN_BROKEN',
+  SEQ_GAP: 'SEQ_GAP',
+  FORK: 'FORK',
+  TIMESTAMP_REGRESSION: 'TIMESTAMP_REGRESSION',
+  ACCOUNT_MISMATCH: 'ACCOUNT_MISMATCH',
+  CHECKPOINT_MISMATCH: 'CHECKPOINT_MISMATCH',
+  TRUNCATED: 'TRUNCATED',
+  /** Archive only: a manifest that does not match the archive's contents or is not signed by a trusted key. */
+  MANIFEST_MISMATCH: 'MANIFEST_MISMATCH',
+  /** verify-receipt only: the inclusion proof does not lead to the checkpoint's root. */
+  INCLUSION_FAILED: 'INCLUSION_FAILED',
+  NOT_FOUND: 'NOT_FOUND',
+} as const;
+export type IssueCode = (typeof IssueCode)[keyof typeof IssueCode];
+
+export interface VerifyIssue {
+  readonly code: IssueCode;
+  /** The seq the issue concerns, or null when it cannot be known (an unparseable line). */
+  readonly seq: number | null;
+  readonly detail: string;
+}
+
+export function formatIssue(issue: VerifyIssue): string {
+  return `${issue.code} seq=${issue.seq ?? '-'} ${issue.detail}`;
+}

@@ -1,0 +1,104 @@
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+
+// The worker is plain JavaScript kept inline, so it runs the same from dist/, under ts-node or
+// under jest without a build step or a path to a compiled file.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createPublicKey, verify } = require('node:crypto');
+const SPKI = Buffer.from('302a300506032b6570032100', 'hex');
+const keys = new Map(workerData.keys.map(([id, raw]) => [id, createPublicKey({ key: Buffer.concat([SPKI, Buffer.from(raw, 'base64')]), format: 'der', type: 'spki' })]));
+const type = Buffer.from(workerData.payloadType);
+const head = Buffer.from('DSSEv1 ' + type.length + ' ');
+parentPort.on('message', ({ id, keyIds, bodies, signatures }) => {
+  const bad = [];
+  for (let i = 0; i < bodies.length; i++) {
+    const body = Buffer.from(bodies[i], 'utf8');
+    const sig = Buffer.from(signatures[i], 'base64');
+    const msg = Buffer.concat([head, type, Buffer.from(' ' + body.length + ' '), body]);
+    let ok = false;
+    try { ok = sig.length === 64 && verify(null, msg, keys.get(keyIds[i]), sig); } catch { ok = false; }
+    if (!ok) bad.push(i);
+  }
+  parentPort.postMessage({ id, bad });
+});
+`;
+
+interface Batch {
+  keyIds: string[];
+  bodies: string[];
+  signatures: string[];
+  tags: number[];
+}
+
+/**
+ * Verifies receipt signatures on worker threads, in batches, with bounded work in flight so a
+ * streaming verifier's memory stays flat however long the chain.
+ */
+export class SignaturePool {
+  private readonly workers: Worker[];
+  private readonly waiting = new Map<number, (bad: number[]) => void>();
+  private readonly inFlight: Promise<void>[] = [];
+  private batch: Batch = { keyIds: [], bodies: [], signatures: [], tags: [] };
+  private nextId = 0;
+  private next = 0;
+  private failure: Error | undefined;
+
+  constructor(
+    keys: readonly (readonly [keyId: string, rawBase64: string])[],
+    payloadType: string,
+    private readonly onInvalid: (tag: number) => void,
+    threads = Math.max(1, Math.min(availableParallelism(), 8)),
+    private readonly batchSize = 256,
+  ) {
+    this.workers = Array.from({ length: threads }, () => {
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { keys, payloadType } });
+      w.on('message', ({ id, bad }: { id: number; bad: number[] }) => {
+        this.waiting.get(id)?.(bad);
+        this.waiting.delete(id);
+      });
+      w.on('error', (e) => {
+        this.failure = e;
+        for (const resolve of this.waiting.values()) resolve([]);
+      });
+      return w;
+    });
+  }
+
+  /** Queues one check; resolves once there is room for more work. */
+  async add(keyId: string, body: string, signature: string, tag: number): Promise<void> {
+    const b = this.batch;
+    b.keyIds.push(keyId);
+    b.bodies.push(body);
+    b.signatures.push(signature);
+    b.tags.push(tag);
+    if (b.bodies.length >= this.batchSize) await this.dispatch();
+  }
+
+  private async dispatch(): Promise<void> {
+    const b = this.batch;
+    if (b.bodies.length === 0) return;
+    this.batch = { keyIds: [], bodies: [], signatures: [], tags: [] };
+    const id = this.nextId++;
+    const worker = this.workers[this.next++ % this.workers.length] as Worker;
+    this.inFlight.push(
+      new Promise<number[]>((resolve) => {
+        this.waiting.set(id, resolve);
+        worker.postMessage({ id, keyIds: b.keyIds, bodies: b.bodies, signatures: b.signatures });
+      }).then((bad) => bad.forEach((i) => this.onInvalid(b.tags[i] as number))),
+    );
+    // Two batches per worker keep every thread busy without letting a fast reader run ahead.
+    if (this.inFlight.length > this.workers.length * 2) await this.inFlight.shift();
+  }
+
+  /** Waits for every queued check; throws if a worker died (results would be incomplete). */
+  async drain(): Promise<void> {
+    await this.dispatch();
+    await Promise.all(this.inFlight.splice(0));
+    if (this.failure) throw this.failure;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

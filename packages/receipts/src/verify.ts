@@ -1,0 +1,289 @@
+import { parseChainId, ReceiptBody } from '@governor/contracts';
+import { isCanonical } from './canonical';
+import { parseCheckpoint, checkpointSignatureProblem, originOf, type SignedCheckpoint } from './checkpoint';
+import { genesisHash, leafHash } from './hash';
+import type { VerifyIssue, IssueCode } from './issues';
+import { Keyring } from './keys';
+import { CompactRange } from './merkle';
+import { RECEIPT_PAYLOAD_TYPE } from './signature';
+import { SignaturePool } from './signature-pool';
+
+export type VerifyMode = 'full' | 'checkpoint';
+
+export interface VerifyOptions {
+  readonly keyring: Keyring;
+  /** The chain the receipts must belong to; otherwise the first receipt's chain is taken. */
+  readonly expectedChain?: string;
+  /** Signed checkpoint notes (text) the chain must be consistent with. */
+  readonly checkpoints?: readonly string[];
+  /**
+   * `full` checks every receipt (canonical bytes, schema, hash, links, signature, key validity).
+   * `checkpoint` checks hashes and links and trusts signatures only on checkpoints: much faster,
+   * and as strong wherever a signed checkpoint covers the receipts.
+   */
+  readonly mode?: VerifyMode;
+  readonly threads?: number;
+  /** Issues kept in the report; the rest are only counted, so memory stays bounded. */
+  readonly maxIssues?: number;
+}
+
+export interface VerifyReport {
+  readonly ok: boolean;
+  readonly mode: VerifyMode;
+  readonly chain: string | null;
+  readonly count: number;
+  readonly first_seq: number | null;
+  readonly last_seq: number | null;
+  readonly head_hash: string | null;
+  readonly checkpoints_verified: number;
+  readonly issues: VerifyIssue[];
+  readonly issues_omitted: number;
+}
+
+interface RecordShape {
+  body: string;
+  leaf_hash: string;
+  signature: string;
+  key_id: string;
+}
+
+function asRecord(value: unknown): RecordShape | string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'record is not a JSON object';
+  const r = value as Record<string, unknown>;
+  for (const field of ['body', 'leaf_hash', 'signature', 'key_id'] as const) {
+    if (typeof r[field] !== 'string') return `record field "${field}" is missing or not a string`;
+  }
+  const extra = Object.keys(r).filter((k) => !['body', 'leaf_hash', 'signature', 'key_id'].includes(k));
+  if (extra.length > 0) return `record has unknown fields: ${extra.join(', ')}`;
+  return r as unknown as RecordShape;
+}
+
+/** Grows as needed; one bit per seq, so a million receipts cost 125 KB. */
+class SeqBitset {
+  private bits = new Uint8Array(1024);
+  has(seq: number): boolean {
+    return seq < this.bits.length * 8 && ((this.bits[seq >> 3] as number) & (1 << (seq & 7))) !== 0;
+  }
+  add(seq: number): void {
+    if (seq >= this.bits.length * 8) {
+      const grown = new Uint8Array(Math.max(this.bits.length * 2, (seq >> 3) + 1));
+      grown.set(this.bits);
+      this.bits = grown;
+    }
+    this.bits[seq >> 3] = (this.bits[seq >> 3] as number) | (1 << (seq & 7));
+  }
+}
+
+/**
+ * Streaming chain verifier. Feed it one stored record (a JSON line) at a time, in file order;
+ * it never throws on bad data, and reports every issue with its code and seq.
+ */
+export class ChainVerifier {
+  private readonly mode: VerifyMode;
+  private readonly maxIssues: number;
+  private readonly issues: VerifyIssue[] = [];
+  private omitted = 0;
+  private chain: string | null;
+  private owner: { kind: 'tenants' | 'workers'; owner: string } | undefined;
+  private count = 0;
+  private firstSeq: number | null = null;
+  private lastSeq: number | null = null;
+  private lastLeaf: string | null = null;
+  private lastTimestamp: string | null = null;
+  private readonly seen = new SeqBitset();
+  private readonly tree = CompactRange.empty();
+  private readonly checkpoints: SignedCheckpoint[] = [];
+  private checkpointsVerified = 0;
+  private readonly pool: SignaturePool | undefined;
+
+  constructor(private readonly options: VerifyOptions) {
+    this.mode = options.mode ?? 'full';
+    this.maxIssues = options.maxIssues ?? 10_000;
+    this.chain = options.expectedChain ?? null;
+    if (this.chain !== null) this.owner = parseChainId(this.chain);
+    for (const text of options.checkpoints ?? []) {
+      try {
+        this.checkpoints.push(parseCheckpoint(text));
+      } catch (e) {
+        this.report('CHECKPOINT_MISMATCH', null, (e as Error).message);
+      }
+    }
+    this.checkpoints.sort((a, b) => a.checkpoint.size - b.checkpoint.size);
+    if (this.mode === 'full') {
+      const keys = options.keyring.entries().map((e) => [e.key_id, e.public_key] as const);
+      this.pool = new SignaturePool(keys, RECEIPT_PAYLOAD_TYPE, (seq) => this.report('SIGNATURE_INVALID', seq < 0 ? null : seq, 'Ed25519 signature over the DSSE envelope does not verify'), options.threads);
+    }
+  }
+
+  private report(code: IssueCode, seq: number | null, detail: string): void {
+    if (this.issues.length < this.maxIssues) this.issues.push({ code, seq, detail });
+    else this.omitted += 1;
+  }
+
+  /** Checks one line of an export (one stored record). */
+  async push(line: string, lineNo = this.count + 1): Promise<void> {
+    if (line.trim() === '') return;
+    this.count += 1;
+    let parsedLine: unknown;
+    try {
+      parsedLine = JSON.parse(line);
+    } catch {
+      this.report('SCHEMA_INVALID', null, `line ${lineNo}: not JSON`);
+      return;
+    }
+    const record = asRecord(parsedLine);
+    if (typeof record === 'string') {
+      this.report('SCHEMA_INVALID', null, `line ${lineNo}: ${record}`);
+      return;
+    }
+    let body: Record<string, unknown>;
+    if (this.mode === 'full') {
+      const canonical = isCanonical(record.body);
+      if (!canonical.ok) {
+        let value: unknown;
+        try {
+          value = JSON.parse(record.body);
+        } catch {
+          this.report('NON_CANONICAL', null, `line ${lineNo}: body is not JSON`);
+          return;
+        }
+        body = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+        this.report('NON_CANONICAL', seqOf(body), `line ${lineNo}: ${canonical.reason}`);
+      } else {
+        body = canonical.value as Record<string, unknown>;
+      }
+      const schema = ReceiptBody.safeParse(body);
+      if (!schema.success) {
+        const first = schema.error.issues[0];
+        this.report('SCHEMA_INVALID', seqOf(body), `${first?.path.join('.') || 'body'}: ${first?.message ?? 'invalid'}`);
+      }
+    } else {
+      try {
+        body = JSON.parse(record.body) as Record<string, unknown>;
+      } catch {
+        this.report('NON_CANONICAL', null, `line ${lineNo}: body is not JSON`);
+        return;
+      }
+    }
+    const seq = seqOf(body);
+    const leaf = leafHash(record.body);
+    const leafHex = leaf.toString('hex');
+    if (leafHex !== record.leaf_hash) this.report('HASH_MISMATCH', seq, `leaf_hash ${record.leaf_hash.slice(0, 16)}… but body hashes to ${leafHex.slice(0, 16)}…`);
+
+    this.checkOwner(body, seq);
+    this.checkOrder(body, seq, leafHex);
+    if (this.mode === 'full') await this.checkSignature(record, body, seq);
+
+    this.tree.append(leaf);
+    this.checkCheckpointsAt(this.tree.size, leafHex);
+  }
+
+  private checkOwner(body: Record<string, unknown>, seq: number | null): void {
+    const chain = typeof body.chain === 'string' ? body.chain : null;
+    if (this.chain === null && chain !== null) {
+      this.chain = chain;
+      this.owner = parseChainId(chain);
+    }
+    if (chain !== this.chain) this.report('ACCOUNT_MISMATCH', seq, `receipt belongs to chain ${String(chain)}, expected ${this.chain}`);
+    if (!this.owner) return;
+    const field = this.owner.kind === 'tenants' ? 'account_id' : 'worker_id';
+    if (body[field] !== undefined && body[field] !== this.owner.owner) {
+      this.report('ACCOUNT_MISMATCH', seq, `${field} ${String(body[field])} does not match chain ${this.chain}`);
+    }
+  }
+
+  private checkOrder(body: Record<string, unknown>, seq: number | null, leafHex: string): void {
+    if (seq === null) {
+      this.report('SCHEMA_INVALID', null, 'receipt has no valid seq');
+      return;
+    }
+    const expected = this.lastSeq === null ? 0 : this.lastSeq + 1;
+    if (seq < expected) {
+      if (this.seen.has(seq)) this.report('FORK', seq, `a second receipt at seq ${seq}`);
+      else this.report('SEQ_GAP', seq, `seq ${seq} arrives out of order, after seq ${this.lastSeq}`);
+      return;
+    }
+    if (seq > expected) {
+      this.report('SEQ_GAP', expected, seq === expected + 1 ? `seq ${expected} is missing` : `seqs ${expected}..${seq - 1} are missing`);
+    } else {
+      const want = seq === 0 ? genesisHash(this.chain ?? '') : this.lastLeaf;
+      if (body.prev_hash !== want) {
+        this.report('CHAIN_BROKEN', seq, seq === 0 ? 'prev_hash is not the genesis hash of the chain' : `prev_hash does not match the leaf hash of seq ${seq - 1}`);
+      }
+    }
+    const ts = typeof body.timestamp === 'string' ? body.timestamp : null;
+    if (ts !== null && this.lastTimestamp !== null && ts < this.lastTimestamp) {
+      this.report('TIMESTAMP_REGRESSION', seq, `${ts} is before ${this.lastTimestamp} (seq ${this.lastSeq})`);
+    }
+    this.seen.add(seq);
+    this.firstSeq ??= seq;
+    this.lastSeq = seq;
+    this.lastLeaf = leafHex;
+    if (ts !== null) this.lastTimestamp = ts;
+  }
+
+  private async checkSignature(record: RecordShape, body: Record<string, unknown>, seq: number | null): Promise<void> {
+    const keyId = typeof body.key_id === 'string' ? body.key_id : record.key_id;
+    if (record.key_id !== keyId) this.report('SCHEMA_INVALID', seq, `record key_id ${record.key_id} differs from the signed key_id ${keyId}`);
+    const trusted = this.options.keyring.get(keyId);
+    if (!trusted) {
+      this.report('UNKNOWN_KEY', seq, `key ${keyId} is not in the keyring`);
+      return;
+    }
+    if (typeof body.timestamp === 'string' && !Keyring.validAt(trusted.entry, body.timestamp)) {
+      this.report('KEY_NOT_VALID', seq, `key ${keyId} is valid [${trusted.entry.not_before}, ${trusted.entry.not_after ?? '…'}), receipt is at ${body.timestamp}`);
+    }
+    await this.pool?.add(keyId, record.body, record.signature, seq ?? -1);
+  }
+
+  private checkCheckpointsAt(size: number, leafHex: string): void {
+    for (const cp of this.checkpoints) {
+      if (cp.checkpoint.size !== size) continue;
+      const problems: string[] = [];
+      if (this.chain !== null && cp.checkpoint.origin !== originOf(this.chain)) problems.push(`origin ${cp.checkpoint.origin} is not ${originOf(this.chain)}`);
+      if (!this.tree.root().equals(cp.checkpoint.root)) problems.push('Merkle root differs from the receipts');
+      if (cp.checkpoint.head_hash !== leafHex) problems.push('head hash differs from the receipt at this size');
+      const signature = checkpointSignatureProblem(cp, this.options.keyring);
+      if (signature !== null) problems.push(signature);
+      if (problems.length > 0) this.report('CHECKPOINT_MISMATCH', size - 1, `checkpoint at size ${size}: ${problems.join('; ')}`);
+      else this.checkpointsVerified += 1;
+    }
+  }
+
+  async finish(): Promise<VerifyReport> {
+    try {
+      await this.pool?.drain();
+    } finally {
+      await this.pool?.close();
+    }
+    for (const cp of this.checkpoints) {
+      if (cp.checkpoint.size > this.tree.size) {
+        this.report('TRUNCATED', this.tree.size, `chain has ${this.tree.size} receipts but a signed checkpoint covers ${cp.checkpoint.size}`);
+      }
+    }
+    const issues = [...this.issues].sort((a, b) => (a.seq ?? -1) - (b.seq ?? -1));
+    return {
+      ok: issues.length === 0 && this.omitted === 0,
+      mode: this.mode,
+      chain: this.chain,
+      count: this.count,
+      first_seq: this.firstSeq,
+      last_seq: this.lastSeq,
+      head_hash: this.lastLeaf,
+      checkpoints_verified: this.checkpointsVerified,
+      issues,
+      issues_omitted: this.omitted,
+    };
+  }
+}
+
+function seqOf(body: Record<string, unknown>): number | null {
+  return typeof body.seq === 'number' && Number.isSafeInteger(body.seq) && body.seq >= 0 ? body.seq : null;
+}
+
+/** Verifies a whole chain given as lines (an array, a file's lines, a stream's lines). */
+export async function verifyLines(lines: Iterable<string> | AsyncIterable<string>, options: VerifyOptions): Promise<VerifyReport> {
+  const verifier = new ChainVerifier(options);
+  for await (const line of lines) await verifier.push(line);
+  return verifier.finish();
+}
