@@ -13,6 +13,8 @@ const swc = [
 const common = {
   transform: { '^.+\\.ts$': swc },
   testEnvironment: 'node',
+  // zod keeps module-level state; jest's soft global cleanup only produces noise about it.
+  testEnvironmentOptions: { globalsCleanup: 'off' },
   // Packages import each other by name; tests run against their sources, no build needed.
   moduleNameMapper: { '^@governor/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts' },
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],

@@ -123,8 +123,16 @@ export async function writeArchive(input: ArchiveInput, out: Writable): Promise<
   }
 }
 
+/** Writes an archive to a new file; an existing file is never overwritten (ARCHIVE_EXISTS). */
 export async function writeArchiveFile(input: ArchiveInput, path: string): Promise<ArchiveWritten> {
-  return writeArchive(input, createWriteStream(path, { flags: 'wx', mode: 0o444 }));
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(path, 'wx', 0o444);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new ReceiptsError('ARCHIVE_EXISTS', `archive ${path} already exists; archives are never overwritten`, { cause: e });
+    throw e;
+  }
+  return writeArchive(input, handle.createWriteStream());
 }
 
 export interface ArchiveReport {
@@ -135,6 +143,17 @@ export interface ArchiveReport {
   readonly chain: VerifyReport | null;
   /** Archive-level issues (manifest, files); chain issues are in `chain.issues`. */
   readonly issues: VerifyIssue[];
+}
+
+/**
+ * Pipes gzip into the tar parser; a failure (not gzip, truncated) is caught here and surfaces
+ * through the parser, so it never becomes an unhandled rejection while entries are being read.
+ */
+function feed(input: Readable, extract: tar.Extract): Promise<void> {
+  return pipeline(input, createGunzip(), extract).catch((e: unknown) => {
+    extract.destroy(e as Error);
+    throw new ReceiptsError('INVALID_ARCHIVE', `cannot read archive: ${(e as Error).message}`, { cause: e });
+  });
 }
 
 const SMALL_ENTRY_LIMIT = 16 * 1024 * 1024;
@@ -159,7 +178,7 @@ export async function verifyArchive(input: Readable, options: { keyring?: Keyrin
   const issues: VerifyIssue[] = [];
   const problem = (detail: string) => issues.push({ code: 'MANIFEST_MISMATCH', seq: null, detail });
   const extract = tar.extract();
-  const feeding = pipeline(input, createGunzip(), extract);
+  const feeding = feed(input, extract);
   let manifestBytes: Buffer | null = null;
   let manifest: ArchiveManifest | null = null;
   let signature: { key_id: string; signature: string } | null = null;
@@ -218,6 +237,10 @@ export async function verifyArchive(input: Readable, options: { keyring?: Keyrin
     }
     await feeding;
   } catch (e) {
+    // The parser's own error is the cause we reported through feed(); prefer that one.
+    await feeding.catch((fed: unknown) => {
+      throw fed;
+    });
     if (e instanceof ReceiptsError) throw e;
     throw new ReceiptsError('INVALID_ARCHIVE', `cannot read archive: ${(e as Error).message}`, { cause: e });
   }
@@ -265,7 +288,7 @@ export async function verifyArchiveFile(path: string, options: { keyring?: Keyri
 /** Reads the stored records of an archive (for verify-receipt and exports). */
 export async function* archiveRecords(input: Readable): AsyncGenerator<string> {
   const extract = tar.extract();
-  const feeding = pipeline(input, createGunzip(), extract);
+  const feeding = feed(input, extract);
   for await (const tarEntry of extract) {
     const entry = tarEntry as unknown as Readable & { header: { name: string } };
     if (entry.header.name === 'receipts.jsonl') yield* splitLines(entry);

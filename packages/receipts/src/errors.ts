@@ -6,6 +6,7 @@ export const ReceiptsErrorCode = {
   INVALID_KEYS_FILE: 'INVALID_KEYS_FILE',
   INVALID_CHECKPOINT: 'INVALID_CHECKPOINT',
   INVALID_ARCHIVE: 'INVALID_ARCHIVE',
+  ARCHIVE_EXISTS: 'ARCHIVE_EXISTS',
   PROOF_UNAVAILABLE: 'PROOF_UNAVAILABLE',
 } as const;
 export type ReceiptsErrorCode = (typeof ReceiptsErrorCode)[keyof typeof ReceiptsErrorCode];

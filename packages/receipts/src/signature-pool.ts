@@ -1,5 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
+import type { KeyObject } from 'node:crypto';
+import { pae, publicKeyFromRaw, verifyBytes } from './signature';
 
 // The worker is plain JavaScript kept inline, so it runs the same from dist/, under ts-node or
 // under jest without a build step or a path to a compiled file.
@@ -31,11 +33,41 @@ interface Batch {
   tags: number[];
 }
 
+/** What the verifier needs of a signature checker. */
+export interface SignatureChecker {
+  add(keyId: string, body: string, signature: string, tag: number): Promise<void>;
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Checks on the calling thread: for small inputs, where starting workers costs more than it saves. */
+export class InlineSignatureChecker implements SignatureChecker {
+  private readonly keys: Map<string, KeyObject>;
+  constructor(
+    keys: readonly (readonly [keyId: string, rawBase64: string])[],
+    private readonly payloadType: string,
+    private readonly onInvalid: (tag: number) => void,
+  ) {
+    this.keys = new Map(keys.map(([id, raw]) => [id, publicKeyFromRaw(Buffer.from(raw, 'base64'))]));
+  }
+  add(keyId: string, body: string, signature: string, tag: number): Promise<void> {
+    const key = this.keys.get(keyId);
+    if (!key || !verifyBytes(key, pae(this.payloadType, body), Buffer.from(signature, 'base64'))) this.onInvalid(tag);
+    return Promise.resolve();
+  }
+  drain(): Promise<void> {
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
 /**
  * Verifies receipt signatures on worker threads, in batches, with bounded work in flight so a
  * streaming verifier's memory stays flat however long the chain.
  */
-export class SignaturePool {
+export class SignaturePool implements SignatureChecker {
   private readonly workers: Worker[];
   private readonly waiting = new Map<number, (bad: number[]) => void>();
   private readonly inFlight: Promise<void>[] = [];

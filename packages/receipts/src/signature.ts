@@ -25,7 +25,8 @@ export function publicKeyFromRaw(raw: Uint8Array): KeyObject {
 }
 
 export function rawPublicKey(key: KeyObject): Buffer {
-  return key.export({ format: 'der', type: 'spki' }).subarray(SPKI_PREFIX.length);
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  return pub.export({ format: 'der', type: 'spki' }).subarray(SPKI_PREFIX.length);
 }
 
 export function rawSeed(key: KeyObject): Buffer {

@@ -6,7 +6,7 @@ import type { VerifyIssue, IssueCode } from './issues';
 import { Keyring } from './keys';
 import { CompactRange } from './merkle';
 import { RECEIPT_PAYLOAD_TYPE } from './signature';
-import { SignaturePool } from './signature-pool';
+import { InlineSignatureChecker, SignaturePool, type SignatureChecker } from './signature-pool';
 
 export type VerifyMode = 'full' | 'checkpoint';
 
@@ -22,6 +22,7 @@ export interface VerifyOptions {
    * and as strong wherever a signed checkpoint covers the receipts.
    */
   readonly mode?: VerifyMode;
+  /** Worker threads for signatures; 0 checks them on the calling thread. Default: one per core. */
   readonly threads?: number;
   /** Issues kept in the report; the rest are only counted, so memory stays bounded. */
   readonly maxIssues?: number;
@@ -94,7 +95,8 @@ export class ChainVerifier {
   private readonly tree = CompactRange.empty();
   private readonly checkpoints: SignedCheckpoint[] = [];
   private checkpointsVerified = 0;
-  private readonly pool: SignaturePool | undefined;
+  private misnumbered = false;
+  private readonly pool: SignatureChecker | undefined;
 
   constructor(private readonly options: VerifyOptions) {
     this.mode = options.mode ?? 'full';
@@ -111,7 +113,11 @@ export class ChainVerifier {
     this.checkpoints.sort((a, b) => a.checkpoint.size - b.checkpoint.size);
     if (this.mode === 'full') {
       const keys = options.keyring.entries().map((e) => [e.key_id, e.public_key] as const);
-      this.pool = new SignaturePool(keys, RECEIPT_PAYLOAD_TYPE, (seq) => this.report('SIGNATURE_INVALID', seq < 0 ? null : seq, 'Ed25519 signature over the DSSE envelope does not verify'), options.threads);
+      const onInvalid = (seq: number) => this.report('SIGNATURE_INVALID', seq < 0 ? null : seq, 'Ed25519 signature over the DSSE envelope does not verify');
+      this.pool =
+        options.threads === 0
+          ? new InlineSignatureChecker(keys, RECEIPT_PAYLOAD_TYPE, onInvalid)
+          : new SignaturePool(keys, RECEIPT_PAYLOAD_TYPE, onInvalid, options.threads);
     }
   }
 
@@ -137,35 +143,23 @@ export class ChainVerifier {
       return;
     }
     let body: Record<string, unknown>;
+    try {
+      const value: unknown = JSON.parse(record.body);
+      body = (typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {}) as Record<string, unknown>;
+    } catch {
+      this.report('NON_CANONICAL', null, `line ${lineNo}: body is not JSON`);
+      return;
+    }
+    const seq = this.positionOf(body);
     if (this.mode === 'full') {
       const canonical = isCanonical(record.body);
-      if (!canonical.ok) {
-        let value: unknown;
-        try {
-          value = JSON.parse(record.body);
-        } catch {
-          this.report('NON_CANONICAL', null, `line ${lineNo}: body is not JSON`);
-          return;
-        }
-        body = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
-        this.report('NON_CANONICAL', seqOf(body), `line ${lineNo}: ${canonical.reason}`);
-      } else {
-        body = canonical.value as Record<string, unknown>;
-      }
+      if (!canonical.ok) this.report('NON_CANONICAL', seq, `line ${lineNo}: ${canonical.reason}`);
       const schema = ReceiptBody.safeParse(body);
       if (!schema.success) {
         const first = schema.error.issues[0];
-        this.report('SCHEMA_INVALID', seqOf(body), `${first?.path.join('.') || 'body'}: ${first?.message ?? 'invalid'}`);
-      }
-    } else {
-      try {
-        body = JSON.parse(record.body) as Record<string, unknown>;
-      } catch {
-        this.report('NON_CANONICAL', null, `line ${lineNo}: body is not JSON`);
-        return;
+        this.report('SCHEMA_INVALID', seq, `${first?.path.join('.') || 'body'}: ${first?.message ?? 'invalid'}`);
       }
     }
-    const seq = seqOf(body);
     const leaf = leafHash(record.body);
     const leafHex = leaf.toString('hex');
     if (leafHex !== record.leaf_hash) this.report('HASH_MISMATCH', seq, `leaf_hash ${record.leaf_hash.slice(0, 16)}… but body hashes to ${leafHex.slice(0, 16)}…`);
@@ -178,9 +172,31 @@ export class ChainVerifier {
     this.checkCheckpointsAt(this.tree.size, leafHex);
   }
 
+  /**
+   * The seq a receipt stands at. Normally its own seq field; but a receipt that links to the
+   * previous one while claiming another seq has a corrupted seq field, not a gap, and is
+   * reported where it stands so one bad digit does not cascade into a flood of gap issues.
+   */
+  private positionOf(body: Record<string, unknown>): number | null {
+    const claimed = seqOf(body);
+    const expected = this.lastSeq === null ? 0 : this.lastSeq + 1;
+    if (claimed === expected) return claimed;
+    const link = expected === 0 ? genesisHash(this.chain ?? (typeof body.chain === 'string' ? body.chain : '')) : this.lastLeaf;
+    if (body.prev_hash === link) {
+      this.report('CHAIN_BROKEN', expected, `seq field says ${String(body.seq)} but the receipt links to seq ${expected - 1}`);
+      this.misnumbered = true;
+      return expected;
+    }
+    return claimed;
+  }
+
   private checkOwner(body: Record<string, unknown>, seq: number | null): void {
     const chain = typeof body.chain === 'string' ? body.chain : null;
-    if (this.chain === null && chain !== null) {
+    // Without an expected chain, take the first receipt's, unless that receipt is visibly
+    // damaged (an impossible chain id, or a seq 0 whose genesis link does not match it):
+    // one tampered first receipt must not turn every later receipt into a mismatch.
+    if (this.chain === null) {
+      if (chain === null || !parseChainId(chain) || (seq === 0 && body.prev_hash !== genesisHash(chain))) return;
       this.chain = chain;
       this.owner = parseChainId(chain);
     }
@@ -193,6 +209,8 @@ export class ChainVerifier {
   }
 
   private checkOrder(body: Record<string, unknown>, seq: number | null, leafHex: string): void {
+    const misnumbered = this.misnumbered;
+    this.misnumbered = false;
     if (seq === null) {
       this.report('SCHEMA_INVALID', null, 'receipt has no valid seq');
       return;
@@ -207,7 +225,7 @@ export class ChainVerifier {
       this.report('SEQ_GAP', expected, seq === expected + 1 ? `seq ${expected} is missing` : `seqs ${expected}..${seq - 1} are missing`);
     } else {
       const want = seq === 0 ? genesisHash(this.chain ?? '') : this.lastLeaf;
-      if (body.prev_hash !== want) {
+      if (body.prev_hash !== want && !misnumbered) {
         this.report('CHAIN_BROKEN', seq, seq === 0 ? 'prev_hash is not the genesis hash of the chain' : `prev_hash does not match the leaf hash of seq ${seq - 1}`);
       }
     }
