@@ -26,7 +26,10 @@ module.exports = {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/packages/*/src/**/__tests__/**/*.test.ts', '<rootDir>/services/*/src/**/__tests__/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/packages/*/src/**/__tests__/**/*.test.ts',
+        '<rootDir>/services/*/src/**/__tests__/**/*.test.ts',
+      ],
     },
     {
       ...common,

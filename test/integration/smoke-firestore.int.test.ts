@@ -29,8 +29,8 @@ describe('Firestore emulator smoke', () => {
     expect((await root.get()).get('head')).toBe(49);
 
     // create() on an existing document fails: this is what stops a second writer forking a chain.
-    await expect(root.collection('receipts').doc(String(0).padStart(20, '0')).create({ seq: 0 })).rejects.toThrow(
-      /ALREADY_EXISTS|already exists/i,
-    );
+    await expect(
+      root.collection('receipts').doc(String(0).padStart(20, '0')).create({ seq: 0 }),
+    ).rejects.toThrow(/ALREADY_EXISTS|already exists/i);
   });
 });

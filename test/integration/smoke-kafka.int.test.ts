@@ -2,7 +2,11 @@ import { Kafka, logLevel } from 'kafkajs';
 import { backends, uniqueName } from '../support/backends';
 
 describe('Kafka broker smoke', () => {
-  const kafka = new Kafka({ clientId: 'governor-smoke', brokers: [...backends.kafka], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'governor-smoke',
+    brokers: [...backends.kafka],
+    logLevel: logLevel.NOTHING,
+  });
 
   it('produces and consumes in a consumer group', async () => {
     const topic = uniqueName('tenants.smoke.signals');

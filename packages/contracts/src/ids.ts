@@ -4,14 +4,20 @@ import { z } from 'zod';
 export const ACCOUNT_ID_PATTERN = /^[a-z][a-z0-9-]{2,62}$/;
 export const AccountId = z
   .string()
-  .regex(ACCOUNT_ID_PATTERN, 'account_id must match ^[a-z][a-z0-9-]{2,62}$ (lower-case letter first, then a-z, 0-9, -; 3-63 chars)');
+  .regex(
+    ACCOUNT_ID_PATTERN,
+    'account_id must match ^[a-z][a-z0-9-]{2,62}$ (lower-case letter first, then a-z, 0-9, -; 3-63 chars)',
+  );
 
 export const WorkerId = AccountId;
 
 /** A receipt chain: one per tenant, one per worker (for worker-level events such as safe mode). */
 export const ChainId = z
   .string()
-  .regex(/^(tenants|workers)\/[a-z][a-z0-9-]{2,62}$/, 'chain must be tenants/{account_id} or workers/{worker_id}');
+  .regex(
+    /^(tenants|workers)\/[a-z][a-z0-9-]{2,62}$/,
+    'chain must be tenants/{account_id} or workers/{worker_id}',
+  );
 export type ChainId = z.infer<typeof ChainId>;
 
 export const Hex32 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 32 bytes as lower-case hex');

@@ -18,13 +18,26 @@ export const receiptEnvelope = {
   correlation_id: z.string().min(1).max(128).optional(),
 } as const;
 
-function op<const O extends string, const S extends string, F extends z.ZodRawShape>(operation: O, status: S, fields: F) {
-  return z.strictObject({ ...receiptEnvelope, operation: z.literal(operation), status: z.literal(status), ...fields });
+function op<const O extends string, const S extends string, F extends z.ZodRawShape>(
+  operation: O,
+  status: S,
+  fields: F,
+) {
+  return z.strictObject({
+    ...receiptEnvelope,
+    operation: z.literal(operation),
+    status: z.literal(status),
+    ...fields,
+  });
 }
 
 const concurrency = z.strictObject({ previous: count, new: count });
 const quota = z.strictObject({ monthly_actions: count, concurrent_actions: count });
-const resources = z.strictObject({ fsm_id: z.string().min(1), pubsub_topic: z.string().min(1), firestore_path: z.string().min(1) });
+const resources = z.strictObject({
+  fsm_id: z.string().min(1),
+  pubsub_topic: z.string().min(1),
+  firestore_path: z.string().min(1),
+});
 const issues = z.array(z.strictObject({ path: z.string(), message: text })).min(1);
 
 /** One zod schema per operation, named and shaped as the runbook document's receipt contracts. */
@@ -157,7 +170,14 @@ export const receiptBodySchemas = {
     account_id: AccountId,
     signal_id: z.string().min(1),
     action_kind: z.string().min(1),
-    reason: z.enum(['safe_mode', 'draining', 'decommissioned', 'not_permitted', 'quota_exhausted', 'queue_full']),
+    reason: z.enum([
+      'safe_mode',
+      'draining',
+      'decommissioned',
+      'not_permitted',
+      'quota_exhausted',
+      'queue_full',
+    ]),
   }),
   decommission_start: op('decommission_start', 'in_progress', {
     account_id: AccountId,

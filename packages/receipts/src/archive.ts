@@ -66,7 +66,14 @@ export async function writeArchive(input: ArchiveInput, out: Writable): Promise<
     let headHash: string | null = null;
     const file = createWriteStream(spool);
     for await (const record of input.records) {
-      const line = Buffer.from(JSON.stringify({ body: record.body, leaf_hash: record.leaf_hash, signature: record.signature, key_id: record.key_id }) + '\n');
+      const line = Buffer.from(
+        JSON.stringify({
+          body: record.body,
+          leaf_hash: record.leaf_hash,
+          signature: record.signature,
+          key_id: record.key_id,
+        }) + '\n',
+      );
       hash.update(line);
       size += line.length;
       count += 1;
@@ -79,7 +86,10 @@ export async function writeArchive(input: ArchiveInput, out: Writable): Promise<
     await new Promise<void>((resolve, reject) => file.end((e?: Error | null) => (e ? reject(e) : resolve())));
 
     const keysJson = Buffer.from(JSON.stringify({ keys: input.keys }, null, 2) + '\n');
-    const notes = input.checkpoints.map((text) => ({ name: `checkpoints/${parseCheckpoint(text).checkpoint.size}.note`, data: Buffer.from(text) }));
+    const notes = input.checkpoints.map((text) => ({
+      name: `checkpoints/${parseCheckpoint(text).checkpoint.size}.note`,
+      data: Buffer.from(text),
+    }));
     const files: Record<string, { sha256: string; size: number }> = { 'keys.json': fileDigest(keysJson) };
     for (const n of notes) files[n.name] = fileDigest(n.data);
     files['receipts.jsonl'] = { sha256: hash.digest('hex'), size };
@@ -95,12 +105,16 @@ export async function writeArchive(input: ArchiveInput, out: Writable): Promise<
     };
     const manifestBytes = Buffer.from(canonicalize(manifest));
     const sig = Buffer.from(
-      JSON.stringify({ key_id: input.signer.keyId, signature: input.signer.sign(pae(MANIFEST_PAYLOAD_TYPE, manifestBytes)).toString('base64') }) + '\n',
+      JSON.stringify({
+        key_id: input.signer.keyId,
+        signature: input.signer.sign(pae(MANIFEST_PAYLOAD_TYPE, manifestBytes)).toString('base64'),
+      }) + '\n',
     );
 
     const pack = tar.pack();
     const mtime = input.now;
-    const add = (name: string, data: Buffer) => pack.entry({ name, size: data.length, mtime, mode: 0o444 }, data);
+    const add = (name: string, data: Buffer) =>
+      pack.entry({ name, size: data.length, mtime, mode: 0o444 }, data);
     const outHash = createHash('sha256');
     let bytes = 0;
     const gzip = createGzip();
@@ -129,7 +143,12 @@ export async function writeArchiveFile(input: ArchiveInput, path: string): Promi
   try {
     handle = await fs.open(path, 'wx', 0o444);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new ReceiptsError('ARCHIVE_EXISTS', `archive ${path} already exists; archives are never overwritten`, { cause: e });
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new ReceiptsError(
+        'ARCHIVE_EXISTS',
+        `archive ${path} already exists; archives are never overwritten`,
+        { cause: e },
+      );
     throw e;
   }
   return writeArchive(input, handle.createWriteStream());
@@ -163,7 +182,8 @@ async function readAll(entry: Readable): Promise<Buffer> {
   let size = 0;
   for await (const chunk of entry as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > SMALL_ENTRY_LIMIT) throw new ReceiptsError('INVALID_ARCHIVE', 'an archive metadata entry is larger than 16 MiB');
+    if (size > SMALL_ENTRY_LIMIT)
+      throw new ReceiptsError('INVALID_ARCHIVE', 'an archive metadata entry is larger than 16 MiB');
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
@@ -174,7 +194,10 @@ async function readAll(entry: Readable): Promise<Buffer> {
  * receipt against the keys and the checkpoints. Bad content is reported, never thrown; only an
  * unreadable stream (not gzip, not tar) throws.
  */
-export async function verifyArchive(input: Readable, options: { keyring?: Keyring; mode?: VerifyMode; threads?: number } = {}): Promise<ArchiveReport> {
+export async function verifyArchive(
+  input: Readable,
+  options: { keyring?: Keyring; mode?: VerifyMode; threads?: number } = {},
+): Promise<ArchiveReport> {
   const issues: VerifyIssue[] = [];
   const problem = (detail: string) => issues.push({ code: 'MANIFEST_MISMATCH', seq: null, detail });
   const extract = tar.extract();
@@ -253,23 +276,33 @@ export async function verifyArchive(input: Readable, options: { keyring?: Keyrin
     else {
       const trusted = keyring.get(signature.key_id);
       if (!trusted) problem(`manifest signed by unknown key ${signature.key_id}`);
-      else if (!verifyBytes(trusted.key, pae(MANIFEST_PAYLOAD_TYPE, manifestBytes), Buffer.from(signature.signature, 'base64'))) {
+      else if (
+        !verifyBytes(
+          trusted.key,
+          pae(MANIFEST_PAYLOAD_TYPE, manifestBytes),
+          Buffer.from(signature.signature, 'base64'),
+        )
+      ) {
         problem('manifest signature is invalid');
       }
     }
     for (const [file, want] of Object.entries(manifest.files ?? {})) {
       const got = digests.get(file);
       if (!got) problem(`${file} is listed in the manifest but missing`);
-      else if (got.sha256 !== want.sha256 || got.size !== want.size) problem(`${file} does not match its digest in the manifest`);
+      else if (got.sha256 !== want.sha256 || got.size !== want.size)
+        problem(`${file} does not match its digest in the manifest`);
     }
     for (const file of digests.keys()) {
-      if (file !== 'manifest.json' && file !== 'manifest.sig' && !(file in (manifest.files ?? {}))) problem(`${file} is not listed in the manifest`);
+      if (file !== 'manifest.json' && file !== 'manifest.sig' && !(file in (manifest.files ?? {})))
+        problem(`${file} is not listed in the manifest`);
     }
     if (chain === null) problem('receipts.jsonl is missing');
     else {
-      if (chain.count !== manifest.count) problem(`manifest says ${manifest.count} receipts, archive holds ${chain.count}`);
+      if (chain.count !== manifest.count)
+        problem(`manifest says ${manifest.count} receipts, archive holds ${chain.count}`);
       if (chain.head_hash !== manifest.head_hash) problem('manifest head_hash differs from the last receipt');
-      if (chain.chain !== null && chain.chain !== manifest.chain) problem(`manifest chain ${manifest.chain} differs from the receipts' chain ${chain.chain}`);
+      if (chain.chain !== null && chain.chain !== manifest.chain)
+        problem(`manifest chain ${manifest.chain} differs from the receipts' chain ${chain.chain}`);
     }
   }
   return {
@@ -281,7 +314,10 @@ export async function verifyArchive(input: Readable, options: { keyring?: Keyrin
   };
 }
 
-export async function verifyArchiveFile(path: string, options: { keyring?: Keyring; mode?: VerifyMode; threads?: number } = {}): Promise<ArchiveReport> {
+export async function verifyArchiveFile(
+  path: string,
+  options: { keyring?: Keyring; mode?: VerifyMode; threads?: number } = {},
+): Promise<ArchiveReport> {
   return verifyArchive(createReadStream(path), options);
 }
 

@@ -51,7 +51,7 @@ function write(value: unknown, out: string[], path: string): void {
         return;
       }
       if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) {
-        fail(path, `${(value as object).constructor?.name ?? 'object'} is not a plain object`);
+        fail(path, `${value.constructor?.name ?? 'object'} is not a plain object`);
       }
       {
         // Default sort compares UTF-16 code units, which is exactly what JCS prescribes.
@@ -84,7 +84,9 @@ export function isCanonical(text: string): { ok: true; value: unknown } | { ok: 
     return { ok: false, reason: `not JSON: ${(e as Error).message}` };
   }
   try {
-    return canonicalize(value) === text ? { ok: true, value } : { ok: false, reason: 'bytes differ from the canonical form' };
+    return canonicalize(value) === text
+      ? { ok: true, value }
+      : { ok: false, reason: 'bytes differ from the canonical form' };
   } catch (e) {
     return { ok: false, reason: (e as Error).message };
   }

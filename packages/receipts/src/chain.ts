@@ -20,7 +20,13 @@ export interface ChainHead {
 }
 
 export function emptyHead(chain: string): ChainHead {
-  return { chain, size: 0, head_hash: genesisHash(chain), last_timestamp: null, tree: CompactRange.empty().toJSON() };
+  return {
+    chain,
+    size: 0,
+    head_hash: genesisHash(chain),
+    last_timestamp: null,
+    tree: CompactRange.empty().toJSON(),
+  };
 }
 
 export interface AppendOptions {
@@ -39,10 +45,16 @@ export interface Appended {
  * whole body against its operation's schema, canonicalises, hashes and signs. Pure apart from
  * the signature; the caller persists the record and the returned head together.
  */
-export function appendReceipt(head: ChainHead, fields: ReceiptFields, signer: SigningKey, options: AppendOptions): Appended {
+export function appendReceipt(
+  head: ChainHead,
+  fields: ReceiptFields,
+  signer: SigningKey,
+  options: AppendOptions,
+): Appended {
   // A clock that steps back must not produce a TIMESTAMP_REGRESSION in the chain.
   const nowIso = options.now.toISOString();
-  const timestamp = head.last_timestamp !== null && head.last_timestamp > nowIso ? head.last_timestamp : nowIso;
+  const timestamp =
+    head.last_timestamp !== null && head.last_timestamp > nowIso ? head.last_timestamp : nowIso;
   const candidate = {
     ...fields,
     v: 1,
@@ -75,6 +87,12 @@ export function appendReceipt(head: ChainHead, fields: ReceiptFields, signer: Si
       key_id: signer.keyId,
     },
     body: parsed.data,
-    head: { chain: head.chain, size: head.size + 1, head_hash: leafHex, last_timestamp: timestamp, tree: tree.toJSON() },
+    head: {
+      chain: head.chain,
+      size: head.size + 1,
+      head_hash: leafHex,
+      last_timestamp: timestamp,
+      tree: tree.toJSON(),
+    },
   };
 }

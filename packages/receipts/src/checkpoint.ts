@@ -42,7 +42,12 @@ export function noteKeyName(keyId: string): string {
 
 /** C2SP signed-note key hash: SHA-256(name || "\n" || 0x01 || public key)[:4] for Ed25519. */
 export function noteKeyHash(name: string, rawPublic: Uint8Array): Buffer {
-  return createHash('sha256').update(`${name}\n`).update(Buffer.from([0x01])).update(rawPublic).digest().subarray(0, 4);
+  return createHash('sha256')
+    .update(`${name}\n`)
+    .update(Buffer.from([0x01]))
+    .update(rawPublic)
+    .digest()
+    .subarray(0, 4);
 }
 
 function bodyText(cp: Checkpoint): string {
@@ -80,7 +85,9 @@ export function parseCheckpoint(text: string): SignedCheckpoint {
   if (!/^(0|[1-9]\d*)$/.test(sizeText as string)) bad(`size "${sizeText}" is not a decimal number`);
   const root = Buffer.from(rootText as string, 'base64');
   if (root.length !== 32) bad('root is not 32 bytes of base64');
-  const extension = new Map(ext.map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)] as const));
+  const extension = new Map(
+    ext.map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)] as const),
+  );
   const head = extension.get('head');
   const timestamp = extension.get('timestamp');
   if (!head || !/^[0-9a-f]{64}$/.test(head)) bad('missing or malformed "head" line');
@@ -92,11 +99,21 @@ export function parseCheckpoint(text: string): SignedCheckpoint {
     if (!m) bad(`malformed signature line "${line}"`);
     const blob = Buffer.from((m as RegExpExecArray)[2] as string, 'base64');
     if (blob.length !== 68) bad('signature is not a 4-byte key hash and a 64-byte Ed25519 signature');
-    signatures.push({ name: (m as RegExpExecArray)[1] as string, keyHash: blob.subarray(0, 4), signature: blob.subarray(4) });
+    signatures.push({
+      name: (m as RegExpExecArray)[1] as string,
+      keyHash: blob.subarray(0, 4),
+      signature: blob.subarray(4),
+    });
   }
   if (signatures.length === 0) bad('no signature lines');
   return {
-    checkpoint: { origin: origin as string, size: Number(sizeText), root, head_hash: head as string, timestamp: timestamp as string },
+    checkpoint: {
+      origin: origin as string,
+      size: Number(sizeText),
+      root,
+      head_hash: head as string,
+      timestamp: timestamp as string,
+    },
     text,
     signatures,
     signedBody,
@@ -113,9 +130,12 @@ export function checkpointSignatureProblem(note: SignedCheckpoint, keyring: Keyr
       problems.push(`signed by unknown key ${s.name}`);
       continue;
     }
-    if (!noteKeyHash(s.name, trusted.raw).equals(s.keyHash)) problems.push(`key hash of ${s.name} does not match`);
-    else if (!verifyBytes(trusted.key, Buffer.from(note.signedBody, 'utf8'), s.signature)) problems.push(`signature by ${s.name} is invalid`);
-    else if (!Keyring.validAt(trusted.entry, note.checkpoint.timestamp)) problems.push(`key ${keyId} was not valid at ${note.checkpoint.timestamp}`);
+    if (!noteKeyHash(s.name, trusted.raw).equals(s.keyHash))
+      problems.push(`key hash of ${s.name} does not match`);
+    else if (!verifyBytes(trusted.key, Buffer.from(note.signedBody, 'utf8'), s.signature))
+      problems.push(`signature by ${s.name} is invalid`);
+    else if (!Keyring.validAt(trusted.entry, note.checkpoint.timestamp))
+      problems.push(`key ${keyId} was not valid at ${note.checkpoint.timestamp}`);
     else return null;
   }
   return problems.join('; ');

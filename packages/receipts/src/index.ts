@@ -1,19 +1,41 @@
 export { ReceiptsError, ReceiptsErrorCode } from './errors';
 export { canonicalize, isCanonical } from './canonical';
 export { leafHash, nodeHash, genesisHash, sha256Hex } from './hash';
-export { pae, RECEIPT_PAYLOAD_TYPE, MANIFEST_PAYLOAD_TYPE, signBytes, verifyBytes, publicKeyFromRaw } from './signature';
+export {
+  pae,
+  RECEIPT_PAYLOAD_TYPE,
+  MANIFEST_PAYLOAD_TYPE,
+  signBytes,
+  verifyBytes,
+  publicKeyFromRaw,
+} from './signature';
 export { SigningKey, Keyring, keyIdOf } from './keys';
 export type { TrustedKey } from './keys';
 export { CompactRange, EMPTY_ROOT, subtreeRoot, inclusionProof, verifyInclusion } from './merkle';
 export { emptyHead, appendReceipt } from './chain';
 export type { ChainHead, AppendOptions, Appended } from './chain';
-export { checkpointOf, signCheckpoint, parseCheckpoint, checkpointSignatureProblem, originOf, noteKeyName, noteKeyHash } from './checkpoint';
+export {
+  checkpointOf,
+  signCheckpoint,
+  parseCheckpoint,
+  checkpointSignatureProblem,
+  originOf,
+  noteKeyName,
+  noteKeyHash,
+} from './checkpoint';
 export type { Checkpoint, SignedCheckpoint, NoteSignature } from './checkpoint';
 export { IssueCode, formatIssue } from './issues';
 export type { VerifyIssue } from './issues';
 export { ChainVerifier, verifyLines } from './verify';
 export type { VerifyMode, VerifyOptions, VerifyReport } from './verify';
-export { writeArchive, writeArchiveFile, verifyArchive, verifyArchiveFile, archiveRecords, ARCHIVE_FORMAT } from './archive';
+export {
+  writeArchive,
+  writeArchiveFile,
+  verifyArchive,
+  verifyArchiveFile,
+  archiveRecords,
+  ARCHIVE_FORMAT,
+} from './archive';
 export type { ArchiveInput, ArchiveManifest, ArchiveReport, ArchiveWritten } from './archive';
 export { rotateKey } from './rotation';
 export type { Rotation } from './rotation';

@@ -23,13 +23,15 @@ export class SigningKey {
   }
 
   static fromSeed(seed: Uint8Array): SigningKey {
-    if (seed.length !== 32) throw new ReceiptsError('INVALID_KEY', `an Ed25519 seed is 32 bytes, got ${seed.length}`);
+    if (seed.length !== 32)
+      throw new ReceiptsError('INVALID_KEY', `an Ed25519 seed is 32 bytes, got ${seed.length}`);
     return new SigningKey(privateKeyFromSeed(seed));
   }
 
   /** Imports a 64-byte NaCl secret key (seed || public key), checking that its halves agree. */
   static fromNaclSecretKey(secret: Uint8Array): SigningKey {
-    if (secret.length !== 64) throw new ReceiptsError('INVALID_KEY', `a NaCl secret key is 64 bytes, got ${secret.length}`);
+    if (secret.length !== 64)
+      throw new ReceiptsError('INVALID_KEY', `a NaCl secret key is 64 bytes, got ${secret.length}`);
     const seed = secret.subarray(0, 32);
     const derived = nacl.sign.keyPair.fromSeed(seed).publicKey;
     if (!Buffer.from(derived).equals(Buffer.from(secret.subarray(32)))) {
@@ -48,10 +50,16 @@ export class SigningKey {
       const der = Buffer.from(trimmed.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
       return SigningKey.fromSeed(der.subarray(der.length - 32));
     }
-    const bytes = /^[0-9a-f]+$/i.test(trimmed) && trimmed.length % 2 === 0 ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
+    const bytes =
+      /^[0-9a-f]+$/i.test(trimmed) && trimmed.length % 2 === 0
+        ? Buffer.from(trimmed, 'hex')
+        : Buffer.from(trimmed, 'base64');
     if (bytes.length === 32) return SigningKey.fromSeed(bytes);
     if (bytes.length === 64) return SigningKey.fromNaclSecretKey(bytes);
-    throw new ReceiptsError('INVALID_KEY', 'signing key must be PKCS#8 PEM, or base64/hex of a 32-byte seed or 64-byte NaCl secret key');
+    throw new ReceiptsError(
+      'INVALID_KEY',
+      'signing key must be PKCS#8 PEM, or base64/hex of a 32-byte seed or 64-byte NaCl secret key',
+    );
   }
 
   toPem(): string {
@@ -67,7 +75,12 @@ export class SigningKey {
   }
 
   publicEntry(notBefore: string, notAfter: string | null = null): PublicKeyEntry {
-    return { key_id: this.keyId, public_key: this.publicKey.toString('base64'), not_before: notBefore, not_after: notAfter };
+    return {
+      key_id: this.keyId,
+      public_key: this.publicKey.toString('base64'),
+      not_before: notBefore,
+      not_after: notAfter,
+    };
   }
 }
 
@@ -84,8 +97,13 @@ export class Keyring {
   constructor(entries: readonly PublicKeyEntry[]) {
     for (const entry of entries) {
       const raw = Buffer.from(entry.public_key, 'base64');
-      if (raw.length !== 32) throw new ReceiptsError('INVALID_KEYS_FILE', `key ${entry.key_id}: public_key is not 32 bytes`);
-      if (keyIdOf(raw) !== entry.key_id) throw new ReceiptsError('INVALID_KEYS_FILE', `key ${entry.key_id}: key_id does not match its public key`);
+      if (raw.length !== 32)
+        throw new ReceiptsError('INVALID_KEYS_FILE', `key ${entry.key_id}: public_key is not 32 bytes`);
+      if (keyIdOf(raw) !== entry.key_id)
+        throw new ReceiptsError(
+          'INVALID_KEYS_FILE',
+          `key ${entry.key_id}: key_id does not match its public key`,
+        );
       this.byId.set(entry.key_id, { entry, raw, key: publicKeyFromRaw(raw) });
     }
   }
@@ -96,12 +114,18 @@ export class Keyring {
     try {
       json = JSON.parse(text);
     } catch (e) {
-      throw new ReceiptsError('INVALID_KEYS_FILE', `keys file is not JSON: ${(e as Error).message}`, { cause: e });
+      throw new ReceiptsError('INVALID_KEYS_FILE', `keys file is not JSON: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
     const parsed = KeysFile.safeParse(json);
     if (!parsed.success) {
       const first = parsed.error.issues[0];
-      throw new ReceiptsError('INVALID_KEYS_FILE', `keys file: ${first?.path.join('.') ?? ''} ${first?.message ?? 'invalid'}`, { cause: parsed.error });
+      throw new ReceiptsError(
+        'INVALID_KEYS_FILE',
+        `keys file: ${first?.path.join('.') ?? ''} ${first?.message ?? 'invalid'}`,
+        { cause: parsed.error },
+      );
     }
     return new Keyring(parsed.data.keys);
   }

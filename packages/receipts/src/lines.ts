@@ -1,7 +1,10 @@
 import type { Readable } from 'node:stream';
 
 /** Splits a byte stream into UTF-8 lines without holding more than one chunk and one line. */
-export async function* splitLines(input: Readable | AsyncIterable<Buffer | string>, onChunk?: (chunk: Buffer) => void): AsyncGenerator<string> {
+export async function* splitLines(
+  input: Readable | AsyncIterable<Buffer | string>,
+  onChunk?: (chunk: Buffer) => void,
+): AsyncGenerator<string> {
   let rest = '';
   const decoder = new TextDecoder('utf-8');
   for await (const raw of input as AsyncIterable<Buffer | string>) {

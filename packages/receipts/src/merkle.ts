@@ -21,7 +21,10 @@ export class CompactRange {
 
   /** Rebuilds a range saved with `toJSON()`. */
   static fromJSON(saved: { size: number; roots: string[] }): CompactRange {
-    return new CompactRange(saved.size, saved.roots.map((r) => Buffer.from(r, 'hex')));
+    return new CompactRange(
+      saved.size,
+      saved.roots.map((r) => Buffer.from(r, 'hex')),
+    );
   }
 
   get size(): number {
@@ -70,7 +73,8 @@ export function subtreeRoot(leaves: readonly Buffer[], lo = 0, hi = leaves.lengt
 
 /** RFC 6962 audit path PATH(index, D[0:size]) for the leaf at `index`. */
 export function inclusionProof(leaves: readonly Buffer[], index: number, size = leaves.length): Buffer[] {
-  if (index < 0 || index >= size || size > leaves.length) throw new RangeError(`leaf ${index} is not in a tree of ${size}`);
+  if (index < 0 || index >= size || size > leaves.length)
+    throw new RangeError(`leaf ${index} is not in a tree of ${size}`);
   const path: Buffer[] = [];
   let lo = 0;
   let hi = size;
@@ -90,7 +94,13 @@ export function inclusionProof(leaves: readonly Buffer[], index: number, size = 
 }
 
 /** RFC 9162 section 2.1.3.2: does `proof` take `leaf` at `index` to `root` in a tree of `size`? */
-export function verifyInclusion(leaf: Buffer, index: number, size: number, proof: readonly Buffer[], root: Buffer): boolean {
+export function verifyInclusion(
+  leaf: Buffer,
+  index: number,
+  size: number,
+  proof: readonly Buffer[],
+  root: Buffer,
+): boolean {
   if (index < 0 || index >= size) return false;
   let fn = index;
   let sn = size - 1;

@@ -52,7 +52,8 @@ export class InlineSignatureChecker implements SignatureChecker {
   }
   add(keyId: string, body: string, signature: string, tag: number): Promise<void> {
     const key = this.keys.get(keyId);
-    if (!key || !verifyBytes(key, pae(this.payloadType, body), Buffer.from(signature, 'base64'))) this.onInvalid(tag);
+    if (!key || !verifyBytes(key, pae(this.payloadType, body), Buffer.from(signature, 'base64')))
+      this.onInvalid(tag);
     return Promise.resolve();
   }
   drain(): Promise<void> {

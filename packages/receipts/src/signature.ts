@@ -9,7 +9,12 @@ export const MANIFEST_PAYLOAD_TYPE = 'application/vnd.governor.manifest.v1+json'
 export function pae(payloadType: string, body: string | Uint8Array): Buffer {
   const type = Buffer.from(payloadType, 'utf8');
   const payload = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body);
-  return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `), type, Buffer.from(` ${payload.length} `), payload]);
+  return Buffer.concat([
+    Buffer.from(`DSSEv1 ${type.length} `),
+    type,
+    Buffer.from(` ${payload.length} `),
+    payload,
+  ]);
 }
 
 // DER wrappers for raw Ed25519 keys (RFC 8410), so node:crypto can use 32-byte seeds and public keys.

@@ -24,6 +24,11 @@ export interface VerifyOptions {
   readonly mode?: VerifyMode;
   /** Worker threads for signatures; 0 checks them on the calling thread. Default: one per core. */
   readonly threads?: number;
+  /**
+   * Verify a segment instead of a whole chain: the first receipt fed must be `seq` and link to
+   * `prev_hash`. Checkpoints cannot be checked on a segment.
+   */
+  readonly from?: { readonly seq: number; readonly prev_hash: string };
   /** Issues kept in the report; the rest are only counted, so memory stays bounded. */
   readonly maxIssues?: number;
 }
@@ -49,7 +54,8 @@ interface RecordShape {
 }
 
 function asRecord(value: unknown): RecordShape | string {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'record is not a JSON object';
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return 'record is not a JSON object';
   const r = value as Record<string, unknown>;
   for (const field of ['body', 'leaf_hash', 'signature', 'key_id'] as const) {
     if (typeof r[field] !== 'string') return `record field "${field}" is missing or not a string`;
@@ -111,9 +117,18 @@ export class ChainVerifier {
       }
     }
     this.checkpoints.sort((a, b) => a.checkpoint.size - b.checkpoint.size);
+    if (options.from && options.from.seq > 0) {
+      this.lastSeq = options.from.seq - 1;
+      this.lastLeaf = options.from.prev_hash;
+    }
     if (this.mode === 'full') {
       const keys = options.keyring.entries().map((e) => [e.key_id, e.public_key] as const);
-      const onInvalid = (seq: number) => this.report('SIGNATURE_INVALID', seq < 0 ? null : seq, 'Ed25519 signature over the DSSE envelope does not verify');
+      const onInvalid = (seq: number) =>
+        this.report(
+          'SIGNATURE_INVALID',
+          seq < 0 ? null : seq,
+          'Ed25519 signature over the DSSE envelope does not verify',
+        );
       this.pool =
         options.threads === 0
           ? new InlineSignatureChecker(keys, RECEIPT_PAYLOAD_TYPE, onInvalid)
@@ -145,7 +160,10 @@ export class ChainVerifier {
     let body: Record<string, unknown>;
     try {
       const value: unknown = JSON.parse(record.body);
-      body = (typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {}) as Record<string, unknown>;
+      body = (typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {}) as Record<
+        string,
+        unknown
+      >;
     } catch {
       this.report('NON_CANONICAL', null, `line ${lineNo}: body is not JSON`);
       return;
@@ -157,12 +175,21 @@ export class ChainVerifier {
       const schema = ReceiptBody.safeParse(body);
       if (!schema.success) {
         const first = schema.error.issues[0];
-        this.report('SCHEMA_INVALID', seq, `${first?.path.join('.') || 'body'}: ${first?.message ?? 'invalid'}`);
+        this.report(
+          'SCHEMA_INVALID',
+          seq,
+          `${first?.path.join('.') || 'body'}: ${first?.message ?? 'invalid'}`,
+        );
       }
     }
     const leaf = leafHash(record.body);
     const leafHex = leaf.toString('hex');
-    if (leafHex !== record.leaf_hash) this.report('HASH_MISMATCH', seq, `leaf_hash ${record.leaf_hash.slice(0, 16)}… but body hashes to ${leafHex.slice(0, 16)}…`);
+    if (leafHex !== record.leaf_hash)
+      this.report(
+        'HASH_MISMATCH',
+        seq,
+        `leaf_hash ${record.leaf_hash.slice(0, 16)}… but body hashes to ${leafHex.slice(0, 16)}…`,
+      );
 
     this.checkOwner(body, seq);
     this.checkOrder(body, seq, leafHex);
@@ -181,9 +208,16 @@ export class ChainVerifier {
     const claimed = seqOf(body);
     const expected = this.lastSeq === null ? 0 : this.lastSeq + 1;
     if (claimed === expected) return claimed;
-    const link = expected === 0 ? genesisHash(this.chain ?? (typeof body.chain === 'string' ? body.chain : '')) : this.lastLeaf;
+    const link =
+      expected === 0
+        ? genesisHash(this.chain ?? (typeof body.chain === 'string' ? body.chain : ''))
+        : this.lastLeaf;
     if (body.prev_hash === link) {
-      this.report('CHAIN_BROKEN', expected, `seq field says ${String(body.seq)} but the receipt links to seq ${expected - 1}`);
+      this.report(
+        'CHAIN_BROKEN',
+        expected,
+        `seq field says ${String(body.seq)} but the receipt links to seq ${expected - 1}`,
+      );
       this.misnumbered = true;
       return expected;
     }
@@ -196,15 +230,25 @@ export class ChainVerifier {
     // damaged (an impossible chain id, or a seq 0 whose genesis link does not match it):
     // one tampered first receipt must not turn every later receipt into a mismatch.
     if (this.chain === null) {
-      if (chain === null || !parseChainId(chain) || (seq === 0 && body.prev_hash !== genesisHash(chain))) return;
+      if (chain === null || !parseChainId(chain) || (seq === 0 && body.prev_hash !== genesisHash(chain)))
+        return;
       this.chain = chain;
       this.owner = parseChainId(chain);
     }
-    if (chain !== this.chain) this.report('ACCOUNT_MISMATCH', seq, `receipt belongs to chain ${String(chain)}, expected ${this.chain}`);
+    if (chain !== this.chain)
+      this.report(
+        'ACCOUNT_MISMATCH',
+        seq,
+        `receipt belongs to chain ${String(chain)}, expected ${this.chain}`,
+      );
     if (!this.owner) return;
     const field = this.owner.kind === 'tenants' ? 'account_id' : 'worker_id';
     if (body[field] !== undefined && body[field] !== this.owner.owner) {
-      this.report('ACCOUNT_MISMATCH', seq, `${field} ${String(body[field])} does not match chain ${this.chain}`);
+      this.report(
+        'ACCOUNT_MISMATCH',
+        seq,
+        `${field} ${JSON.stringify(body[field])} does not match chain ${this.chain}`,
+      );
     }
   }
 
@@ -222,11 +266,21 @@ export class ChainVerifier {
       return;
     }
     if (seq > expected) {
-      this.report('SEQ_GAP', expected, seq === expected + 1 ? `seq ${expected} is missing` : `seqs ${expected}..${seq - 1} are missing`);
+      this.report(
+        'SEQ_GAP',
+        expected,
+        seq === expected + 1 ? `seq ${expected} is missing` : `seqs ${expected}..${seq - 1} are missing`,
+      );
     } else {
       const want = seq === 0 ? genesisHash(this.chain ?? '') : this.lastLeaf;
       if (body.prev_hash !== want && !misnumbered) {
-        this.report('CHAIN_BROKEN', seq, seq === 0 ? 'prev_hash is not the genesis hash of the chain' : `prev_hash does not match the leaf hash of seq ${seq - 1}`);
+        this.report(
+          'CHAIN_BROKEN',
+          seq,
+          seq === 0
+            ? 'prev_hash is not the genesis hash of the chain'
+            : `prev_hash does not match the leaf hash of seq ${seq - 1}`,
+        );
       }
     }
     const ts = typeof body.timestamp === 'string' ? body.timestamp : null;
@@ -240,16 +294,29 @@ export class ChainVerifier {
     if (ts !== null) this.lastTimestamp = ts;
   }
 
-  private async checkSignature(record: RecordShape, body: Record<string, unknown>, seq: number | null): Promise<void> {
+  private async checkSignature(
+    record: RecordShape,
+    body: Record<string, unknown>,
+    seq: number | null,
+  ): Promise<void> {
     const keyId = typeof body.key_id === 'string' ? body.key_id : record.key_id;
-    if (record.key_id !== keyId) this.report('SCHEMA_INVALID', seq, `record key_id ${record.key_id} differs from the signed key_id ${keyId}`);
+    if (record.key_id !== keyId)
+      this.report(
+        'SCHEMA_INVALID',
+        seq,
+        `record key_id ${record.key_id} differs from the signed key_id ${keyId}`,
+      );
     const trusted = this.options.keyring.get(keyId);
     if (!trusted) {
       this.report('UNKNOWN_KEY', seq, `key ${keyId} is not in the keyring`);
       return;
     }
     if (typeof body.timestamp === 'string' && !Keyring.validAt(trusted.entry, body.timestamp)) {
-      this.report('KEY_NOT_VALID', seq, `key ${keyId} is valid [${trusted.entry.not_before}, ${trusted.entry.not_after ?? '…'}), receipt is at ${body.timestamp}`);
+      this.report(
+        'KEY_NOT_VALID',
+        seq,
+        `key ${keyId} is valid [${trusted.entry.not_before}, ${trusted.entry.not_after ?? '…'}), receipt is at ${body.timestamp}`,
+      );
     }
     await this.pool?.add(keyId, record.body, record.signature, seq ?? -1);
   }
@@ -258,12 +325,16 @@ export class ChainVerifier {
     for (const cp of this.checkpoints) {
       if (cp.checkpoint.size !== size) continue;
       const problems: string[] = [];
-      if (this.chain !== null && cp.checkpoint.origin !== originOf(this.chain)) problems.push(`origin ${cp.checkpoint.origin} is not ${originOf(this.chain)}`);
-      if (!this.tree.root().equals(cp.checkpoint.root)) problems.push('Merkle root differs from the receipts');
-      if (cp.checkpoint.head_hash !== leafHex) problems.push('head hash differs from the receipt at this size');
+      if (this.chain !== null && cp.checkpoint.origin !== originOf(this.chain))
+        problems.push(`origin ${cp.checkpoint.origin} is not ${originOf(this.chain)}`);
+      if (!this.tree.root().equals(cp.checkpoint.root))
+        problems.push('Merkle root differs from the receipts');
+      if (cp.checkpoint.head_hash !== leafHex)
+        problems.push('head hash differs from the receipt at this size');
       const signature = checkpointSignatureProblem(cp, this.options.keyring);
       if (signature !== null) problems.push(signature);
-      if (problems.length > 0) this.report('CHECKPOINT_MISMATCH', size - 1, `checkpoint at size ${size}: ${problems.join('; ')}`);
+      if (problems.length > 0)
+        this.report('CHECKPOINT_MISMATCH', size - 1, `checkpoint at size ${size}: ${problems.join('; ')}`);
       else this.checkpointsVerified += 1;
     }
   }
@@ -276,7 +347,11 @@ export class ChainVerifier {
     }
     for (const cp of this.checkpoints) {
       if (cp.checkpoint.size > this.tree.size) {
-        this.report('TRUNCATED', this.tree.size, `chain has ${this.tree.size} receipts but a signed checkpoint covers ${cp.checkpoint.size}`);
+        this.report(
+          'TRUNCATED',
+          this.tree.size,
+          `chain has ${this.tree.size} receipts but a signed checkpoint covers ${cp.checkpoint.size}`,
+        );
       }
     }
     const issues = [...this.issues].sort((a, b) => (a.seq ?? -1) - (b.seq ?? -1));
@@ -300,7 +375,10 @@ function seqOf(body: Record<string, unknown>): number | null {
 }
 
 /** Verifies a whole chain given as lines (an array, a file's lines, a stream's lines). */
-export async function verifyLines(lines: Iterable<string> | AsyncIterable<string>, options: VerifyOptions): Promise<VerifyReport> {
+export async function verifyLines(
+  lines: Iterable<string> | AsyncIterable<string>,
+  options: VerifyOptions,
+): Promise<VerifyReport> {
   const verifier = new ChainVerifier(options);
   for await (const line of lines) await verifier.push(line);
   return verifier.finish();

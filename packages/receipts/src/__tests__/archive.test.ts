@@ -33,7 +33,11 @@ async function write(name: string): Promise<string> {
 }
 
 /** Rewrites one entry of an archive, keeping the others, as an attacker with the file could. */
-async function rewrite(src: string, dst: string, change: (name: string, data: Buffer) => Buffer | null): Promise<void> {
+async function rewrite(
+  src: string,
+  dst: string,
+  change: (name: string, data: Buffer) => Buffer | null,
+): Promise<void> {
   const extract = tar.extract();
   const pack = tar.pack();
   const out = pipeline(pack, createGzip(), createWriteStream(dst));
@@ -54,7 +58,12 @@ describe('archive', () => {
   it('round-trips: what is written verifies offline, with the auditor keys or the archive own keys', async () => {
     const path = await write('ok.tar.gz');
     const report = await verifyArchiveFile(path, { keyring: chain.keyring, threads: 0 });
-    expect(report).toMatchObject({ ok: true, keys_source: 'keyring', issues: [], manifest: { count: 50, first_seq: 0, last_seq: 49, head_hash: chain.head.head_hash } });
+    expect(report).toMatchObject({
+      ok: true,
+      keys_source: 'keyring',
+      issues: [],
+      manifest: { count: 50, first_seq: 0, last_seq: 49, head_hash: chain.head.head_hash },
+    });
     expect(report.chain).toMatchObject({ ok: true, checkpoints_verified: 1 });
     expect((await verifyArchiveFile(path, { threads: 0 })).keys_source).toBe('archive');
     const lines: string[] = [];
@@ -71,22 +80,41 @@ describe('archive', () => {
   it('a tampered receipt is caught by both the chain check and the manifest digest', async () => {
     const src = await write('src1.tar.gz');
     const dst = join(dir, 'bad-receipt.tar.gz');
-    await rewrite(src, dst, (name, data) => (name === 'receipts.jsonl' ? Buffer.from(data.toString().split('\n').filter((_, i) => i !== 10).join('\n')) : data));
+    await rewrite(src, dst, (name, data) =>
+      name === 'receipts.jsonl'
+        ? Buffer.from(
+            data
+              .toString()
+              .split('\n')
+              .filter((_, i) => i !== 10)
+              .join('\n'),
+          )
+        : data,
+    );
     const report = await verifyArchiveFile(dst, { keyring: chain.keyring, threads: 0 });
     expect(report.ok).toBe(false);
     expect(report.chain?.issues.map((i) => [i.code, i.seq])).toContainEqual(['SEQ_GAP', 10]);
-    expect(report.issues.map((i) => i.detail)).toEqual(expect.arrayContaining([expect.stringMatching(/receipts.jsonl does not match/), expect.stringMatching(/manifest says 50/)]));
+    expect(report.issues.map((i) => i.detail)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/receipts.jsonl does not match/),
+        expect.stringMatching(/manifest says 50/),
+      ]),
+    );
   });
 
   it('a manifest signed by an untrusted key, or edited, is MANIFEST_MISMATCH', async () => {
     const src = await write('src2.tar.gz');
     const dst = join(dir, 'bad-manifest.tar.gz');
-    await rewrite(src, dst, (name, data) => (name === 'manifest.json' ? Buffer.from(data.toString().replace('"count":50', '"count":51')) : data));
+    await rewrite(src, dst, (name, data) =>
+      name === 'manifest.json' ? Buffer.from(data.toString().replace('"count":50', '"count":51')) : data,
+    );
     const report = await verifyArchiveFile(dst, { keyring: chain.keyring, threads: 0 });
     expect(report.issues.map((i) => i.code)).toContain('MANIFEST_MISMATCH');
     expect(report.issues.map((i) => i.detail)).toContain('manifest signature is invalid');
 
-    const other = new Keyring([SigningKey.fromSeed(Buffer.alloc(32, 77)).publicEntry('2026-01-01T00:00:00.000Z')]);
+    const other = new Keyring([
+      SigningKey.fromSeed(Buffer.alloc(32, 77)).publicEntry('2026-01-01T00:00:00.000Z'),
+    ]);
     const untrusted = await verifyArchiveFile(src, { keyring: other, threads: 0 });
     expect(untrusted.ok).toBe(false);
     expect(untrusted.issues.map((i) => i.detail)).toContainEqual(expect.stringMatching(/unknown key/));
@@ -98,7 +126,9 @@ describe('archive', () => {
     const dst = join(dir, 'missing.tar.gz');
     await rewrite(src, dst, (name, data) => (name.startsWith('checkpoints/') ? null : data));
     const report = await verifyArchiveFile(dst, { keyring: chain.keyring, threads: 0 });
-    expect(report.issues.map((i) => i.detail)).toContainEqual(expect.stringMatching(/checkpoints\/50.note is listed in the manifest but missing/));
+    expect(report.issues.map((i) => i.detail)).toContainEqual(
+      expect.stringMatching(/checkpoints\/50.note is listed in the manifest but missing/),
+    );
   });
 
   it('a file that is not an archive is an error, not a verdict', async () => {

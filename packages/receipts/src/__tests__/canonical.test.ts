@@ -12,13 +12,25 @@ function onlySafeNumbers(v: unknown): boolean {
 describe('canonicalize (RFC 8785)', () => {
   it('sorts keys by UTF-16 code units and serialises numbers as ECMAScript does', () => {
     // From RFC 8785 section 3.2.3 (sorting) and 3.2.2.3 (numbers).
-    expect(canonicalize({ '\u20ac': 'Euro Sign', '\r': 'Carriage Return', '\ufb33': 'Hebrew', '1': 'One', '\ud83d\ude00': 'Emoji', '\u0080': 'Control', '\u00f6': 'Latin' })).toBe(
+    expect(
+      canonicalize({
+        '\u20ac': 'Euro Sign',
+        '\r': 'Carriage Return',
+        '\ufb33': 'Hebrew',
+        '1': 'One',
+        '\ud83d\ude00': 'Emoji',
+        '\u0080': 'Control',
+        '\u00f6': 'Latin',
+      }),
+    ).toBe(
       '{"\\r":"Carriage Return","1":"One","\u0080":"Control","\u00f6":"Latin","\u20ac":"Euro Sign","\ud83d\ude00":"Emoji","\ufb33":"Hebrew"}',
     );
-    expect(canonicalize([1e-7, -0, 0.000001, 333333333.3333333, 4.5, 2e-3, 9007199254740991, -1.5e-300])).toBe(
-      '[1e-7,0,0.000001,333333333.3333333,4.5,0.002,9007199254740991,-1.5e-300]',
+    expect(
+      canonicalize([1e-7, -0, 0.000001, 333333333.3333333, 4.5, 2e-3, 9007199254740991, -1.5e-300]),
+    ).toBe('[1e-7,0,0.000001,333333333.3333333,4.5,0.002,9007199254740991,-1.5e-300]');
+    expect(canonicalize({ b: [true, false, null], a: { d: 'x\u000f"\\', c: 1 } })).toBe(
+      '{"a":{"c":1,"d":"x\\u000f\\"\\\\"},"b":[true,false,null]}',
     );
-    expect(canonicalize({ b: [true, false, null], a: { d: 'x\u000f"\\', c: 1 } })).toBe('{"a":{"c":1,"d":"x\\u000f\\"\\\\"},"b":[true,false,null]}');
   });
 
   it.each([

@@ -26,7 +26,11 @@ describe('golden vectors', () => {
 
   it('the golden chain verifies against its checkpoint and keys', async () => {
     const read = (name: string) => readFileSync(join(dir, name), 'utf8');
-    const report = await verifyLines(read('receipts.jsonl').split('\n'), { keyring: Keyring.fromJson(read('keys.json')), checkpoints: [read('checkpoint.note')], threads: 0 });
+    const report = await verifyLines(read('receipts.jsonl').split('\n'), {
+      keyring: Keyring.fromJson(read('keys.json')),
+      checkpoints: [read('checkpoint.note')],
+      threads: 0,
+    });
     expect(report).toMatchObject({ ok: true, count: 40, checkpoints_verified: 1 });
   });
 });

@@ -13,7 +13,12 @@ describe('keys', () => {
     const seed = Buffer.alloc(32, 9);
     const key = SigningKey.fromSeed(seed);
     const naclSecret = Buffer.from(nacl.sign.keyPair.fromSeed(seed).secretKey);
-    for (const text of [key.toPem(), seed.toString('base64'), seed.toString('hex'), naclSecret.toString('base64')]) {
+    for (const text of [
+      key.toPem(),
+      seed.toString('base64'),
+      seed.toString('hex'),
+      naclSecret.toString('base64'),
+    ]) {
       expect(SigningKey.parse(text).keyId).toBe(key.keyId);
     }
   });
@@ -21,19 +26,30 @@ describe('keys', () => {
   it('refuses a NaCl secret whose halves disagree, and material of the wrong size', () => {
     const bad = Buffer.concat([Buffer.alloc(32, 1), Buffer.alloc(32, 2)]);
     expect(() => SigningKey.parse(bad.toString('base64'))).toThrow(/public half/);
-    expect(() => SigningKey.parse(Buffer.alloc(16).toString('base64'))).toThrow(expect.objectContaining({ code: 'INVALID_KEY' }));
+    expect(() => SigningKey.parse(Buffer.alloc(16).toString('base64'))).toThrow(
+      expect.objectContaining({ code: 'INVALID_KEY' }),
+    );
   });
 
   it('refuses a keys file that is not JSON, not the schema, or whose key_id lies', () => {
     expect(() => Keyring.fromJson('{')).toThrow(expect.objectContaining({ code: 'INVALID_KEYS_FILE' }));
-    expect(() => Keyring.fromJson('{"keys":[{"key_id":"x"}]}')).toThrow(expect.objectContaining({ code: 'INVALID_KEYS_FILE' }));
+    expect(() => Keyring.fromJson('{"keys":[{"key_id":"x"}]}')).toThrow(
+      expect.objectContaining({ code: 'INVALID_KEYS_FILE' }),
+    );
     const entry = SigningKey.generate().publicEntry('2026-01-01T00:00:00.000Z');
-    expect(() => Keyring.fromJson(JSON.stringify({ keys: [{ ...entry, key_id: '0000000000000000' }] }))).toThrow(/does not match/);
+    expect(() =>
+      Keyring.fromJson(JSON.stringify({ keys: [{ ...entry, key_id: '0000000000000000' }] })),
+    ).toThrow(/does not match/);
     expect(Keyring.fromJson(JSON.stringify({ keys: [entry] })).get(entry.key_id)?.entry).toEqual(entry);
   });
 
   it('validity windows are half-open [not_before, not_after)', () => {
-    const entry = { key_id: '0'.repeat(16), public_key: '', not_before: '2026-01-01T00:00:00.000Z', not_after: '2026-02-01T00:00:00.000Z' };
+    const entry = {
+      key_id: '0'.repeat(16),
+      public_key: '',
+      not_before: '2026-01-01T00:00:00.000Z',
+      not_after: '2026-02-01T00:00:00.000Z',
+    };
     expect(Keyring.validAt(entry, '2026-01-01T00:00:00.000Z')).toBe(true);
     expect(Keyring.validAt(entry, '2026-01-31T23:59:59.999Z')).toBe(true);
     expect(Keyring.validAt(entry, '2026-02-01T00:00:00.000Z')).toBe(false);
@@ -53,10 +69,21 @@ describe('keys', () => {
       lines.push(JSON.stringify(a.record));
     };
     add(oldKey, 0);
-    const rotation = rotateKey(head, [oldKey.publicEntry('2026-01-01T00:00:00.000Z')], oldKey, newKey, new Date(t + 1000), { account_id: 'acme' });
+    const rotation = rotateKey(
+      head,
+      [oldKey.publicEntry('2026-01-01T00:00:00.000Z')],
+      oldKey,
+      newKey,
+      new Date(t + 1000),
+      { account_id: 'acme' },
+    );
     head = rotation.appended.head;
     lines.push(JSON.stringify(rotation.appended.record));
-    expect(rotation.appended.body).toMatchObject({ operation: 'key_rotated', key_id: oldKey.keyId, new_key_id: newKey.keyId });
+    expect(rotation.appended.body).toMatchObject({
+      operation: 'key_rotated',
+      key_id: oldKey.keyId,
+      new_key_id: newKey.keyId,
+    });
     add(newKey, 2);
     const keyring = new Keyring(rotation.keys);
     expect((await verifyLines(lines, { keyring })).issues).toEqual([]);

@@ -34,16 +34,21 @@ function malleate(sig: Buffer): Buffer {
 }
 
 describe('Ed25519 signatures', () => {
-  it.each(VECTORS)('node:crypto and tweetnacl produce the RFC 8032 signature byte for byte (pub $pub)', ({ seed, pub, msg, sig }) => {
-    const key = SigningKey.fromSeed(Buffer.from(seed, 'hex'));
-    const message = Buffer.from(msg, 'hex');
-    expect(key.publicKey.toString('hex')).toBe(pub);
-    const ours = key.sign(message);
-    const theirs = Buffer.from(nacl.sign.detached(message, nacl.sign.keyPair.fromSeed(Buffer.from(seed, 'hex')).secretKey));
-    expect(ours.toString('hex')).toBe(sig);
-    expect(theirs.toString('hex')).toBe(sig);
-    expect(verifyBytes(publicKeyFromRaw(key.publicKey), message, ours)).toBe(true);
-  });
+  it.each(VECTORS)(
+    'node:crypto and tweetnacl produce the RFC 8032 signature byte for byte (pub $pub)',
+    ({ seed, pub, msg, sig }) => {
+      const key = SigningKey.fromSeed(Buffer.from(seed, 'hex'));
+      const message = Buffer.from(msg, 'hex');
+      expect(key.publicKey.toString('hex')).toBe(pub);
+      const ours = key.sign(message);
+      const theirs = Buffer.from(
+        nacl.sign.detached(message, nacl.sign.keyPair.fromSeed(Buffer.from(seed, 'hex')).secretKey),
+      );
+      expect(ours.toString('hex')).toBe(sig);
+      expect(theirs.toString('hex')).toBe(sig);
+      expect(verifyBytes(publicKeyFromRaw(key.publicKey), message, ours)).toBe(true);
+    },
+  );
 
   it('rejects an S+L malleated signature that tweetnacl accepts', () => {
     const { seed, msg, sig } = VECTORS[1] as (typeof VECTORS)[number];

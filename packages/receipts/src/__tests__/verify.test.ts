@@ -1,15 +1,33 @@
-import { appendReceipt, emptyHead, checkpointOf, signCheckpoint, verifyLines, SigningKey, Keyring, leafHash, canonicalize, pae, RECEIPT_PAYLOAD_TYPE } from '../index';
+import {
+  appendReceipt,
+  emptyHead,
+  checkpointOf,
+  signCheckpoint,
+  verifyLines,
+  SigningKey,
+  Keyring,
+  leafHash,
+  canonicalize,
+  pae,
+  RECEIPT_PAYLOAD_TYPE,
+} from '../index';
 import { sampleFields } from '../sample';
 import { buildChain, mutateBody, T0 } from './helpers';
 
 const chain = buildChain(30);
-const verify = (lines: string[], extra: Partial<Parameters<typeof verifyLines>[1]> = {}) => verifyLines(lines, { keyring: chain.keyring, threads: 0, ...extra });
+const verify = (lines: string[], extra: Partial<Parameters<typeof verifyLines>[1]> = {}) =>
+  verifyLines(lines, { keyring: chain.keyring, threads: 0, ...extra });
 
 /** Re-signs a mutated body with the chain's key and fixes its leaf hash, so only the intended check fires. */
 function resign(line: string, key = chain.key): string {
   const record = JSON.parse(line) as { body: string };
   const body = canonicalize(JSON.parse(record.body));
-  return JSON.stringify({ body, leaf_hash: leafHash(body).toString('hex'), signature: key.sign(pae(RECEIPT_PAYLOAD_TYPE, body)).toString('base64'), key_id: key.keyId });
+  return JSON.stringify({
+    body,
+    leaf_hash: leafHash(body).toString('hex'),
+    signature: key.sign(pae(RECEIPT_PAYLOAD_TYPE, body)).toString('base64'),
+    key_id: key.keyId,
+  });
 }
 
 function codes(report: Awaited<ReturnType<typeof verify>>): [string, number | null][] {
@@ -19,7 +37,15 @@ function codes(report: Awaited<ReturnType<typeof verify>>): [string, number | nu
 describe('chain verification: one test per issue code', () => {
   it('a valid chain with its checkpoint verifies', async () => {
     const report = await verify(chain.lines, { checkpoints: [chain.checkpoint] });
-    expect(report).toMatchObject({ ok: true, count: 30, first_seq: 0, last_seq: 29, head_hash: chain.head.head_hash, checkpoints_verified: 1, chain: 'tenants/acme' });
+    expect(report).toMatchObject({
+      ok: true,
+      count: 30,
+      first_seq: 0,
+      last_seq: 29,
+      head_hash: chain.head.head_hash,
+      checkpoints_verified: 1,
+      chain: 'tenants/acme',
+    });
   });
 
   it('NON_CANONICAL: body bytes that are valid JSON but not canonical', async () => {
@@ -37,8 +63,14 @@ describe('chain verification: one test per issue code', () => {
   });
 
   it('SCHEMA_INVALID: a line that is not a record', async () => {
-    expect(codes(await verify([...chain.lines.slice(0, 3), '{"oops":1}']))).toContainEqual(['SCHEMA_INVALID', null]);
-    expect(codes(await verify([...chain.lines.slice(0, 3), 'garbage']))).toContainEqual(['SCHEMA_INVALID', null]);
+    expect(codes(await verify([...chain.lines.slice(0, 3), '{"oops":1}']))).toContainEqual([
+      'SCHEMA_INVALID',
+      null,
+    ]);
+    expect(codes(await verify([...chain.lines.slice(0, 3), 'garbage']))).toContainEqual([
+      'SCHEMA_INVALID',
+      null,
+    ]);
   });
 
   it('HASH_MISMATCH: a stored leaf_hash that is not the hash of the body', async () => {
@@ -50,7 +82,9 @@ describe('chain verification: one test per issue code', () => {
 
   it('SIGNATURE_INVALID: a body changed after signing (and the next link breaks)', async () => {
     const lines = [...chain.lines];
-    const r = JSON.parse(mutateBody(lines[8] as string, (b) => (b.duration_ms = 999_999))) as { body: string };
+    const r = JSON.parse(mutateBody(lines[8] as string, (b) => (b.duration_ms = 999_999))) as {
+      body: string;
+    };
     const body = canonicalize(JSON.parse(r.body));
     lines[8] = JSON.stringify({ ...r, body, leaf_hash: leafHash(body).toString('hex') });
     expect(codes(await verify(lines))).toEqual([
@@ -62,12 +96,17 @@ describe('chain verification: one test per issue code', () => {
   it('UNKNOWN_KEY: a receipt signed by a key outside the keyring', async () => {
     const stranger = SigningKey.fromSeed(Buffer.alloc(32, 99));
     const lines = [...chain.lines];
-    lines[29] = resign(mutateBody(lines[29] as string, (b) => (b.key_id = stranger.keyId)), stranger);
+    lines[29] = resign(
+      mutateBody(lines[29] as string, (b) => (b.key_id = stranger.keyId)),
+      stranger,
+    );
     expect(codes(await verify(lines))).toEqual([['UNKNOWN_KEY', 29]]);
   });
 
   it('KEY_NOT_VALID: a receipt dated outside its key window', async () => {
-    const keyring = new Keyring([chain.key.publicEntry('2026-01-01T00:00:00.000Z', new Date(T0 + 10_000).toISOString())]);
+    const keyring = new Keyring([
+      chain.key.publicEntry('2026-01-01T00:00:00.000Z', new Date(T0 + 10_000).toISOString()),
+    ]);
     const report = await verify(chain.lines, { keyring });
     expect(report.issues.map((i) => i.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 10));
     expect(new Set(report.issues.map((i) => i.code))).toEqual(new Set(['KEY_NOT_VALID']));
@@ -93,7 +132,11 @@ describe('chain verification: one test per issue code', () => {
 
   it('FORK: two different receipts at one seq', async () => {
     const fork = appendReceipt(
-      { ...emptyHead('tenants/acme'), size: 5, head_hash: (JSON.parse(chain.lines[4] as string) as { leaf_hash: string }).leaf_hash },
+      {
+        ...emptyHead('tenants/acme'),
+        size: 5,
+        head_hash: (JSON.parse(chain.lines[4] as string) as { leaf_hash: string }).leaf_hash,
+      },
       sampleFields('acme', 5),
       chain.key,
       { now: new Date(T0 + 5000) },
@@ -104,7 +147,9 @@ describe('chain verification: one test per issue code', () => {
 
   it('TIMESTAMP_REGRESSION: a receipt dated before its predecessor', async () => {
     const lines = [...chain.lines];
-    lines[20] = resign(mutateBody(lines[20] as string, (b) => (b.timestamp = new Date(T0 + 1000).toISOString())));
+    lines[20] = resign(
+      mutateBody(lines[20] as string, (b) => (b.timestamp = new Date(T0 + 1000).toISOString())),
+    );
     expect(codes(await verify(lines))).toEqual([
       ['TIMESTAMP_REGRESSION', 20],
       ['CHAIN_BROKEN', 21],
@@ -113,7 +158,10 @@ describe('chain verification: one test per issue code', () => {
 
   it('ACCOUNT_MISMATCH: a receipt of another chain, or naming another account', async () => {
     const other = buildChain(1, 'globex');
-    expect(codes(await verify(chain.lines, { expectedChain: 'tenants/globex' }))[0]).toEqual(['ACCOUNT_MISMATCH', 0]);
+    expect(codes(await verify(chain.lines, { expectedChain: 'tenants/globex' }))[0]).toEqual([
+      'ACCOUNT_MISMATCH',
+      0,
+    ]);
     const lines = [...chain.lines];
     lines[3] = resign(mutateBody(lines[3] as string, (b) => (b.account_id = 'globex')));
     expect(codes(await verify(lines))).toEqual([
@@ -126,10 +174,16 @@ describe('chain verification: one test per issue code', () => {
   it('CHECKPOINT_MISMATCH: a checkpoint whose root, head or signature does not match', async () => {
     const lines = [...chain.lines];
     lines[29] = resign(mutateBody(lines[29] as string, (b) => (b.duration_ms = 1)));
-    expect(codes(await verify(lines, { checkpoints: [chain.checkpoint] }))).toEqual([['CHECKPOINT_MISMATCH', 29]]);
+    expect(codes(await verify(lines, { checkpoints: [chain.checkpoint] }))).toEqual([
+      ['CHECKPOINT_MISMATCH', 29],
+    ]);
     const forged = chain.checkpoint.replace(/\n30\n/, '\n29\n');
-    expect(codes(await verify(chain.lines, { checkpoints: [forged] }))).toEqual([['CHECKPOINT_MISMATCH', 28]]);
-    expect(codes(await verify(chain.lines, { checkpoints: ['not a note'] }))).toEqual([['CHECKPOINT_MISMATCH', null]]);
+    expect(codes(await verify(chain.lines, { checkpoints: [forged] }))).toEqual([
+      ['CHECKPOINT_MISMATCH', 28],
+    ]);
+    expect(codes(await verify(chain.lines, { checkpoints: ['not a note'] }))).toEqual([
+      ['CHECKPOINT_MISMATCH', null],
+    ]);
   });
 
   it('TRUNCATED: a chain shorter than its latest checkpoint', async () => {
@@ -150,7 +204,12 @@ describe('chain verification: one test per issue code', () => {
   });
 
   it('keeps at most maxIssues issues and counts the rest', async () => {
-    const report = await verify(chain.lines.map((l) => l.replace('"leaf_hash":"', '"leaf_hash":"0').replace(/"leaf_hash":"(.{64}).*?"/, '"leaf_hash":"$1"')), { maxIssues: 5 });
+    const report = await verify(
+      chain.lines.map((l) =>
+        l.replace('"leaf_hash":"', '"leaf_hash":"0').replace(/"leaf_hash":"(.{64}).*?"/, '"leaf_hash":"$1"'),
+      ),
+      { maxIssues: 5 },
+    );
     expect(report.issues).toHaveLength(5);
     expect(report.issues_omitted).toBe(25);
     expect(report.ok).toBe(false);

@@ -1,0 +1,163 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// End-to-end through the built binary, as an auditor would run it. `tsc -b` runs before the
+// tests in the suite (scripts/test.sh), so dist/ is current.
+const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
+const dir = mkdtempSync(join(tmpdir(), 'governor-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function governor(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: dir, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const receiptIdAt = (file: string, line: number) =>
+  (
+    JSON.parse(
+      (JSON.parse(readFileSync(join(dir, file), 'utf8').split('\n')[line] as string) as { body: string })
+        .body,
+    ) as { receipt_id: string }
+  ).receipt_id;
+
+describe('governor CLI', () => {
+  beforeAll(() => {
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`pnpm build\` first`);
+    expect(governor('keys', 'generate', '--out', 'keys').code).toBe(0);
+    expect(
+      governor(
+        'receipts',
+        'sample',
+        '--chain',
+        'tenants/acme',
+        '--count',
+        '500',
+        '--keys',
+        'keys',
+        '--out',
+        'chain.jsonl',
+        '--checkpoint-out',
+        'chain.note',
+        '--archive-out',
+        'chain.tar.gz',
+      ).code,
+    ).toBe(0);
+  });
+
+  it('keys generate writes a 0600 private key and a keyring, and never overwrites', () => {
+    expect(statSync(join(dir, 'keys', 'signing-key.pem')).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(join(dir, 'keys', 'keys.json'), 'utf8'))).toMatchObject({
+      keys: [{ not_after: null }],
+    });
+    const again = governor('keys', 'generate', '--out', 'keys');
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already exists/);
+  });
+
+  it('verify-chain: 0 on a valid chain, 1 with one line per issue, --json for machines', () => {
+    expect(
+      governor('verify-chain', 'chain.jsonl', '--keys', 'keys/keys.json', '--checkpoint', 'chain.note'),
+    ).toMatchObject({ code: 0, stdout: expect.stringMatching(/^VALID: 500 receipts/) });
+    const lines = readFileSync(join(dir, 'chain.jsonl'), 'utf8').split('\n');
+    writeFileSync(join(dir, 'dropped.jsonl'), lines.filter((_, i) => i !== 42).join('\n'));
+    const bad = governor('verify-chain', 'dropped.jsonl', '--keys', 'keys/keys.json');
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/^SEQ_GAP seq=42 /m);
+    const json = JSON.parse(
+      governor('verify-chain', 'dropped.jsonl', '--keys', 'keys/keys.json', '--json').stdout,
+    ) as { ok: boolean; issues: unknown[] };
+    expect(json).toMatchObject({ ok: false, issues: [{ code: 'SEQ_GAP', seq: 42 }] });
+  });
+
+  it('verify-archive: 0 for the archive, 1 against keys it was not signed with', () => {
+    expect(governor('verify-archive', 'chain.tar.gz', '--keys', 'keys/keys.json').code).toBe(0);
+    governor('keys', 'generate', '--out', 'other');
+    const other = governor('verify-archive', 'chain.tar.gz', '--keys', 'other/keys.json');
+    expect(other.code).toBe(1);
+    expect(other.stdout).toMatch(/UNKNOWN_KEY/);
+  });
+
+  it('verify-receipt proves one receipt from an export or an archive, and says when it is absent', () => {
+    const id = receiptIdAt('chain.jsonl', 321);
+    const fromExport = governor(
+      'verify-receipt',
+      '--receipt-id',
+      id,
+      '--account-id',
+      'acme',
+      '--from',
+      'chain.jsonl',
+      '--keys',
+      'keys/keys.json',
+      '--checkpoint',
+      'chain.note',
+      '--json',
+    );
+    expect(fromExport.code).toBe(0);
+    expect(JSON.parse(fromExport.stdout)).toMatchObject({
+      ok: true,
+      seq: 321,
+      inclusion: { tree_size: 500, audit_path: expect.any(Array) },
+    });
+    expect(
+      governor('verify-receipt', '--receipt-id', id, '--account-id', 'acme', '--from', 'chain.tar.gz').code,
+    ).toBe(0);
+    expect(
+      governor('verify-receipt', '--receipt-id', id, '--account-id', 'globex', '--from', 'chain.tar.gz'),
+    ).toMatchObject({ code: 1, stdout: expect.stringMatching(/ACCOUNT_MISMATCH/) });
+    expect(
+      governor('verify-receipt', '--receipt-id', 'nope', '--account-id', 'acme', '--from', 'chain.tar.gz'),
+    ).toMatchObject({ code: 1, stdout: expect.stringMatching(/NOT_FOUND/) });
+  });
+
+  it.each([
+    [['verify-chain'], /expected exactly one FILE/],
+    [['verify-chain', 'missing.jsonl', '--keys', 'keys/keys.json'], /cannot read missing.jsonl: ENOENT/],
+    [['verify-chain', 'chain.jsonl', '--keys', 'keys/keys.json', '--bogus'], /Unknown option '--bogus'/],
+    [['verify-chain', 'chain.jsonl', '--keys', 'chain.note'], /keys file is not JSON/],
+    [
+      ['receipts', 'sample', '--chain', 'tenants/Bad_Id', '--count', '1', '--keys', 'keys', '--out', 'x'],
+      /--chain must be/,
+    ],
+    [
+      ['receipts', 'sample', '--chain', 'tenants/acme', '--count', '0', '--keys', 'keys', '--out', 'x'],
+      /--count must be a positive integer/,
+    ],
+    [
+      [
+        'verify-receipt',
+        '--receipt-id',
+        'x',
+        '--account-id',
+        'UPPER',
+        '--from',
+        'chain.jsonl',
+        '--keys',
+        'keys/keys.json',
+      ],
+      /not a valid account id/,
+    ],
+    [['frobnicate'], /unknown command "frobnicate"/],
+  ])('usage and I/O errors exit 2 with one line: %j', (args, message) => {
+    const r = governor(...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('--help explains every command', () => {
+    const help = governor('--help');
+    expect(help.code).toBe(0);
+    for (const cmd of [
+      'keys generate',
+      'receipts sample',
+      'verify-chain',
+      'verify-archive',
+      'verify-receipt',
+    ])
+      expect(help.stdout).toContain(cmd);
+    expect(governor('verify-chain', '--help').stdout).toMatch(/Exit 0 valid, 1 invalid/);
+  });
+});
