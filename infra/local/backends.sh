@@ -22,7 +22,8 @@ readonly SCRIPT_DIR REPO_ROOT
 
 # Per-checkout state (pids, logs, data) lives in the repo so two checkouts do
 # not fight over pid files; downloads and builds are shared in the cache.
-readonly STATE_DIR="$REPO_ROOT/.local"
+# Overridable so tests can drive the script without touching the backends a developer has up.
+readonly STATE_DIR="${GOVERNOR_LOCAL_STATE:-$REPO_ROOT/.local}"
 readonly RUN_DIR="$STATE_DIR/run"
 readonly LOG_DIR="$STATE_DIR/logs"
 readonly DATA_DIR="$STATE_DIR/data"
