@@ -1,0 +1,59 @@
+import { Keyring, SigningKey, sampleFields, verifyLines } from '@governor/receipts';
+import { ChainWriter } from '../chain-writer';
+import { GovernorError } from '../errors';
+import { FakeLedger } from './fake-ledger';
+
+const key = SigningKey.fromSeed(Buffer.alloc(32, 1));
+const keyring = new Keyring([key.publicEntry('2026-01-01T00:00:00.000Z')]);
+let t = Date.parse('2026-11-23T10:00:00.000Z');
+const clock = { now: () => (t += 1), setTimeout: () => 0, clearTimeout: () => undefined };
+
+describe('ChainWriter', () => {
+  it('knows id and seq at once, and group-commits one turn of emits in one batch', async () => {
+    const ledger = new FakeLedger();
+    const writer = await ChainWriter.open('tenants/acme', ledger, key, clock);
+    const emitted = Array.from({ length: 25 }, (_, i) => writer.emit(sampleFields('acme', i)));
+    expect(emitted.map((e) => e.seq)).toEqual(Array.from({ length: 25 }, (_, i) => i));
+    await Promise.all(emitted.map((e) => e.durable));
+    expect(ledger.batches).toEqual([25]);
+    const lines: string[] = [];
+    for await (const r of ledger.read('tenants/acme')) lines.push(JSON.stringify(r));
+    expect((await verifyLines(lines, { keyring, threads: 0 })).ok).toBe(true);
+  });
+
+  it('splits large bursts at maxBatch and continues a stored chain after reopening', async () => {
+    const ledger = new FakeLedger();
+    const writer = await ChainWriter.open('tenants/acme', ledger, key, clock, { maxBatch: 10 });
+    const emitted = Array.from({ length: 25 }, (_, i) => writer.emit(sampleFields('acme', i)));
+    await Promise.all(emitted.map((e) => e.durable));
+    expect(ledger.batches.reduce((a, b) => a + b, 0)).toBe(25);
+    expect(Math.max(...ledger.batches)).toBeLessThanOrEqual(10);
+    const reopened = await ChainWriter.open('tenants/acme', ledger, key, clock);
+    expect(reopened.emit(sampleFields('acme', 25)).seq).toBe(25);
+    await reopened.flush();
+    const lines: string[] = [];
+    for await (const r of ledger.read('tenants/acme')) lines.push(JSON.stringify(r));
+    expect(await verifyLines(lines, { keyring, threads: 0 })).toMatchObject({ ok: true, count: 26 });
+  });
+
+  it('after a failed commit rejects those receipts and refuses to write more, so the chain cannot skip', async () => {
+    const ledger = new FakeLedger();
+    const writer = await ChainWriter.open('tenants/acme', ledger, key, clock);
+    ledger.failNext = new Error('store unavailable');
+    const a = writer.emit(sampleFields('acme', 0));
+    await expect(a.durable).rejects.toMatchObject({ code: 'LEDGER_UNAVAILABLE', retryable: true });
+    expect(() => writer.emit(sampleFields('acme', 1))).toThrow(GovernorError);
+  });
+
+  it('a second writer of the same chain fails with a conflict instead of forking', async () => {
+    const ledger = new FakeLedger();
+    const first = await ChainWriter.open('tenants/acme', ledger, key, clock);
+    const second = await ChainWriter.open('tenants/acme', ledger, key, clock);
+    await first.emit(sampleFields('acme', 0)).durable;
+    await expect(second.emit(sampleFields('acme', 0)).durable).rejects.toMatchObject({
+      code: 'LEDGER_CONFLICT',
+      retryable: false,
+    });
+    expect(ledger.chains.get('tenants/acme')?.records).toHaveLength(1);
+  });
+});

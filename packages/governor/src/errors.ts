@@ -1,0 +1,19 @@
+/** Codes of the exceptions the governor core throws. */
+export const GovernorErrorCode = {
+  LEDGER_CONFLICT: 'LEDGER_CONFLICT',
+  LEDGER_UNAVAILABLE: 'LEDGER_UNAVAILABLE',
+  SPOOL_FAILED: 'SPOOL_FAILED',
+} as const;
+export type GovernorErrorCode = (typeof GovernorErrorCode)[keyof typeof GovernorErrorCode];
+
+export class GovernorError extends Error {
+  override readonly name = 'GovernorError';
+  constructor(
+    readonly code: GovernorErrorCode,
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,15 @@
+export { systemClock, ActionError } from './ports';
+export type {
+  Clock,
+  LedgerEntry,
+  ReceiptLedger,
+  AlertSink,
+  AlertSeverity,
+  ActionRequest,
+  ActionHandler,
+} from './ports';
+export { GovernorError, GovernorErrorCode } from './errors';
+export { ChainWriter } from './chain-writer';
+export type { Emitted } from './chain-writer';
+export { actionMachine } from './machines/action.machine';
+export type { ActionInput, ActionContext, ActionFailure, ActionOutcome } from './machines/action.machine';
