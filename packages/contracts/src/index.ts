@@ -14,3 +14,5 @@ export {
 export { receiptEnvelope, receiptBodySchemas, OPERATIONS, ReceiptBody, StoredReceipt } from './receipt-body';
 export type { Operation, ReceiptBodyOf, ReceiptFields, ReceiptFieldsOf, EnvelopeField } from './receipt-body';
 export { PublicKeyEntry, KeysFile } from './keys';
+export { LowerId, ACTION_HANDLER_KINDS, PolicyAction, PolicyQuotas, Policy } from './policy';
+export type { ActionHandlerKind, PolicyActionInput, PolicyInput } from './policy';

@@ -1,0 +1,11 @@
+export { PolicyError, PolicyErrorCode } from './errors';
+export { validatePolicy, validatePolicyText } from './validate';
+export type { PolicyIssue, PolicyValidation } from './validate';
+export { compareSemver, parseSemver, isMajorBump } from './semver';
+export type { SemverParts } from './semver';
+export { checkCompatibility } from './compatibility';
+export type { Compatibility } from './compatibility';
+export { validateAgainstState } from './state';
+export type { GovernorUsage, StateValidation } from './state';
+export { diffPolicies, formatDiff } from './diff';
+export { costDelta } from './cost';
