@@ -12,4 +12,6 @@ export { GovernorError, GovernorErrorCode } from './errors';
 export { ChainWriter } from './chain-writer';
 export type { Emitted } from './chain-writer';
 export { actionMachine } from './machines/action.machine';
+export { ActionRunner } from './action-runner';
+export type { ActionSignal, ActionResult, ActionRunnerDeps } from './action-runner';
 export type { ActionInput, ActionContext, ActionFailure, ActionOutcome } from './machines/action.machine';

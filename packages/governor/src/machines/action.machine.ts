@@ -61,6 +61,7 @@ export const actionMachine = setup({
     emitFailed: () => undefined,
     emitRolledBack: () => undefined,
     escalate: () => undefined,
+    markRollbackStart: () => undefined,
   },
   guards: {
     recoverable: ({ context }) => context.recoverable,
@@ -113,13 +114,20 @@ export const actionMachine = setup({
       always: [{ guard: 'recoverable', target: 'rolling_back' }, { target: 'failed' }],
     },
     rolling_back: {
+      entry: 'markRollbackStart',
       invoke: {
         src: 'rollback',
         input: ({ context }) => context,
         onDone: 'rolled_back',
         onError: {
           target: 'failed',
-          actions: assign({ error: ({ event }) => toFailure(event.error, 'ROLLBACK_FAILED') }),
+          // Always ROLLBACK_FAILED, whatever the handler's own code: escalation keys on it.
+          actions: assign({
+            error: ({ event }) => ({
+              code: 'ROLLBACK_FAILED',
+              message: toFailure(event.error, 'ROLLBACK_FAILED').message,
+            }),
+          }),
         },
       },
     },

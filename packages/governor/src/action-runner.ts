@@ -1,0 +1,181 @@
+import type { PolicyAction } from '@governor/contracts';
+import { assign, createActor, fromPromise, type Actor } from 'xstate';
+import type { ChainWriter } from './chain-writer';
+import {
+  actionMachine,
+  type ActionContext,
+  type ActionInput,
+  type ActionOutcome,
+} from './machines/action.machine';
+import type { ActionHandler, AlertSink, Clock } from './ports';
+
+/** A signal asking the governor to run one action. */
+export interface ActionSignal {
+  readonly signal_id: string;
+  readonly action_kind: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly correlation_id?: string;
+}
+
+export interface ActionResult {
+  readonly action_id: string;
+  readonly outcome: ActionOutcome;
+  /** Resolves when every receipt of the action is durable. */
+  readonly durable: Promise<void>;
+}
+
+export interface ActionRunnerDeps {
+  readonly account_id: string;
+  readonly writer: ChainWriter;
+  readonly handlers: Readonly<Record<string, ActionHandler>>;
+  readonly alerts: AlertSink;
+  readonly clock: Clock;
+}
+
+interface Running {
+  readonly actor: Actor<typeof actionMachine>;
+  readonly kind: string;
+}
+
+/**
+ * Runs one tenant's actions (runbook 5): never more than `limit` at a time, each in its own
+ * action machine with the policy's timeout, every outcome in a receipt. The caller queues what
+ * it cannot start yet; `inFlight` is what the governor counts against its limit.
+ */
+export class ActionRunner {
+  private readonly running = new Map<string, Running>();
+  private nextId = 0;
+
+  constructor(private readonly deps: ActionRunnerDeps) {}
+
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  /** Kinds of the actions in flight: a policy upgrade must keep permitting them. */
+  inFlightKinds(): string[] {
+    return [...new Set([...this.running.values()].map((r) => r.kind))];
+  }
+
+  /** Starts one action now and resolves with its outcome once it has settled. */
+  run(signal: ActionSignal, action: PolicyAction): Promise<ActionResult> {
+    const { account_id, writer, handlers, alerts, clock } = this.deps;
+    const action_id = `${signal.signal_id}-a${this.nextId++}`;
+    const handler = handlers[action.handler];
+    const started = clock.now();
+    const durables: Promise<void>[] = [];
+    const correlation = signal.correlation_id ? { correlation_id: signal.correlation_id } : {};
+    const base = { account_id, action_id, ...correlation };
+    const request = (ctx: ActionInput, abort: AbortSignal) => ({
+      action_id: ctx.action_id,
+      account_id,
+      kind: ctx.kind,
+      params: ctx.params,
+      idempotency_key: `${account_id}:${ctx.action_id}`,
+      signal: abort,
+    });
+    const emit = (fields: Parameters<ChainWriter['emit']>[0]) => {
+      const emitted = writer.emit(fields);
+      durables.push(emitted.durable);
+      return emitted.receipt_id;
+    };
+    const elapsed = () => Math.max(0, clock.now() - started);
+    const failed = (ctx: ActionContext, escalated: boolean) =>
+      emit({
+        operation: 'action_failed',
+        status: 'failed',
+        duration_ms: elapsed(),
+        ...base,
+        action_kind: ctx.kind,
+        error_code: ctx.error?.code ?? 'UNKNOWN',
+        error_message: ctx.error?.message ?? 'unknown failure',
+        recoverable: ctx.recoverable,
+        escalated,
+      });
+
+    const machine = actionMachine.provide({
+      actors: {
+        execute: fromPromise<void, ActionInput>(({ input, signal: abort }) =>
+          handler
+            ? handler.run(request(input, abort))
+            : Promise.reject(
+                Object.assign(new Error(`no handler "${action.handler}"`), { code: 'NO_HANDLER' }),
+              ),
+        ),
+        rollback: fromPromise<void, ActionInput>(({ input, signal: abort }) =>
+          handler ? handler.rollback(request(input, abort)) : Promise.resolve(),
+        ),
+      },
+      actions: {
+        emitComplete: ({ context }) =>
+          void emit({
+            operation: 'action_complete',
+            status: 'success',
+            duration_ms: elapsed(),
+            ...base,
+            action_kind: context.kind,
+            signal_id: signal.signal_id,
+          }),
+        emitTimeout: assign({
+          failure_receipt_id: ({ context }) =>
+            emit({
+              operation: 'action_timeout',
+              status: 'failed',
+              duration_ms: elapsed(),
+              ...base,
+              action_kind: context.kind,
+              timeout_ms: context.timeout_ms,
+            }),
+        }),
+        emitFailed: assign({ failure_receipt_id: ({ context }) => failed(context, !context.recoverable) }),
+        markRollbackStart: assign({ rollback_started_at: () => clock.now() }),
+        emitRolledBack: ({ context }) =>
+          void emit({
+            operation: 'action_rolled_back',
+            status: 'rolled_back',
+            duration_ms: elapsed(),
+            ...base,
+            previous_action_receipt_id: context.failure_receipt_id ?? '00000000-0000-4000-8000-000000000000',
+            rollback_duration_ms: Math.max(0, clock.now() - (context.rollback_started_at ?? clock.now())),
+          }),
+        escalate: ({ context }) => {
+          // An error already wrote action_failed (escalated); a timeout or a failed rollback has not.
+          const alreadyFailed =
+            context.error !== null &&
+            context.error.code !== 'TIMEOUT' &&
+            context.error.code !== 'ROLLBACK_FAILED';
+          if (!alreadyFailed) failed(context, true);
+          alerts.alert({
+            severity: 'critical',
+            code: 'ACTION_ESCALATED',
+            message: `action ${action_id} (${context.kind}) needs review: ${context.error?.message ?? 'failed'}`,
+            account_id,
+          });
+        },
+      },
+    });
+    const actor = createActor(machine, {
+      input: {
+        action_id,
+        account_id,
+        kind: signal.action_kind,
+        params: signal.params,
+        timeout_ms: action.timeout_ms,
+        recoverable: action.recoverable,
+      },
+      clock,
+    });
+    this.running.set(action_id, { actor, kind: signal.action_kind });
+    return new Promise<ActionResult>((resolve) => {
+      actor.subscribe({
+        complete: () => {
+          this.running.delete(action_id);
+          const outcome = actor.getSnapshot().output?.outcome ?? 'escalated';
+          resolve({ action_id, outcome, durable: Promise.all(durables).then(() => undefined) });
+        },
+      });
+      actor.start();
+      actor.send({ type: 'START' });
+    });
+  }
+}
