@@ -1,13 +1,13 @@
 import type { ReceiptBody, ReceiptFields } from '@governor/contracts';
 import { appendReceipt, emptyHead, type ChainHead, type SigningKey } from '@governor/receipts';
 import { GovernorError } from './errors';
-import type { Clock, LedgerEntry, ReceiptLedger } from './ports';
+import type { Clock, LedgerEntry, ReceiptLedger, ReceiptSpool } from './ports';
 
 export interface Emitted {
   readonly receipt_id: string;
   readonly seq: number;
   readonly body: ReceiptBody;
-  /** Resolves once the receipt is durable; rejects if it can never be (fenced, conflict). */
+  /** Resolves once the receipt is durable (in the ledger, or spooled); rejects if it never can be. */
   readonly durable: Promise<void>;
 }
 
@@ -18,16 +18,25 @@ interface Pending {
   readonly reject: (e: unknown) => void;
 }
 
+export interface ChainWriterOptions {
+  readonly maxBatch?: number;
+  /** Where receipts go while the ledger is unavailable (safe mode); without one, commits fail. */
+  readonly spool?: ReceiptSpool;
+}
+
 /**
  * The single writer of one chain. Emitting is synchronous (sequence, hash, sign), so callers
  * know a receipt's id and seq at once; persistence is group-committed: everything emitted in
  * the same turn of the event loop goes to the ledger in one atomic batch with the new head.
+ * When the ledger is unavailable the batches go to the spool, in order, until `recover()`.
  */
 export class ChainWriter {
   private pending: Pending[] = [];
   private flushing: Promise<void> | null = null;
   private scheduled = false;
   private failure: GovernorError | null = null;
+  private spooling = false;
+  private spooledCount = 0;
 
   private constructor(
     readonly chain: string,
@@ -36,17 +45,37 @@ export class ChainWriter {
     private readonly signer: SigningKey,
     private readonly clock: Clock,
     private readonly maxBatch: number,
+    private readonly spool: ReceiptSpool | undefined,
   ) {}
 
+  /**
+   * Opens the writer at the stored head. Receipts spooled before a crash are the newer part of
+   * the chain: the head continues after them, and `recover()` flushes them.
+   */
   static async open(
     chain: string,
     ledger: ReceiptLedger,
     signer: SigningKey,
     clock: Clock,
-    options: { maxBatch?: number } = {},
+    options: ChainWriterOptions = {},
   ): Promise<ChainWriter> {
-    const head = (await ledger.head(chain)) ?? emptyHead(chain);
-    return new ChainWriter(chain, head, ledger, signer, clock, options.maxBatch ?? 500);
+    const stored = (await ledger.head(chain)) ?? emptyHead(chain);
+    const spooled = options.spool ? await options.spool.pending(chain) : null;
+    const writer = new ChainWriter(
+      chain,
+      stored,
+      ledger,
+      signer,
+      clock,
+      options.maxBatch ?? 500,
+      options.spool,
+    );
+    if (spooled && spooled.head.size > stored.size) {
+      writer.head = spooled.head;
+      writer.spooling = true;
+      writer.spooledCount = spooled.entries.length;
+    }
+    return writer;
   }
 
   get size(): number {
@@ -55,6 +84,15 @@ export class ChainWriter {
 
   get currentHead(): ChainHead {
     return this.head;
+  }
+
+  /** True while receipts go to the local spool because the ledger is unavailable. */
+  get isSpooling(): boolean {
+    return this.spooling;
+  }
+
+  get spooled(): number {
+    return this.spooledCount;
   }
 
   emit(fields: ReceiptFields): Emitted {
@@ -102,18 +140,43 @@ export class ChainWriter {
     if (this.pending.length > 0) await this.flush();
   }
 
+  /** Sends every spooled receipt to the ledger, in order, then writes directly again. Returns how many. */
+  async recover(): Promise<number> {
+    if (!this.spool || !this.spooling) return 0;
+    while (this.flushing) await this.flushing;
+    const spooled = await this.spool.pending(this.chain);
+    if (spooled && spooled.entries.length > 0)
+      await this.ledger.append(this.chain, spooled.entries, spooled.head);
+    await this.spool.clear(this.chain);
+    const count = this.spooledCount;
+    this.spooling = false;
+    this.spooledCount = 0;
+    await this.flush();
+    return count;
+  }
+
   private async commit(batch: Pending[]): Promise<void> {
     const head = (batch[batch.length - 1] as Pending).head;
+    const entries = batch.map((p) => p.entry);
     try {
-      await this.ledger.append(
-        this.chain,
-        batch.map((p) => p.entry),
-        head,
-      );
+      if (!this.spooling) {
+        try {
+          await this.ledger.append(this.chain, entries, head);
+        } catch (e) {
+          // Only an unavailable store is spooled; a conflict means another writer owns the chain.
+          const retryable = !(e instanceof GovernorError) || e.retryable;
+          if (!this.spool || !retryable) throw e;
+          this.spooling = true;
+        }
+      }
+      if (this.spooling) {
+        await (this.spool as ReceiptSpool).append(this.chain, entries, head);
+        this.spooledCount += entries.length;
+      }
       for (const p of batch) p.resolve();
     } catch (e) {
       // A chain must never fork or skip: after a failed commit nothing later may be written
-      // until the owner decides (spool in safe mode, or give the chain up on a conflict).
+      // until the owner decides (give the chain up on a conflict, restart on a dead spool).
       this.failure =
         e instanceof GovernorError
           ? e

@@ -85,3 +85,90 @@ export interface ActionHandler {
   run(request: ActionRequest): Promise<void>;
   rollback(request: ActionRequest): Promise<void>;
 }
+
+/** A signal as it travels on a tenant's topic `tenants.{account_id}.signals`. */
+export interface Signal {
+  readonly signal_id: string;
+  readonly account_id: string;
+  readonly type: 'action' | 'scale';
+  readonly action_kind?: string;
+  readonly params?: Readonly<Record<string, unknown>>;
+  /** For `scale`: the requested in-flight limit. */
+  readonly concurrency?: number;
+  readonly correlation_id?: string;
+  readonly published_at: number;
+}
+
+/** How a consumer settles a delivery: ack only once its receipts are durable; nack to redeliver. */
+export interface Delivery {
+  readonly signal: Signal;
+  ack(): void;
+  nack(): void;
+}
+
+/** Per-tenant signal topics (Pub/Sub, Kafka, or the in-process bus). */
+export interface SignalBus {
+  createTopic(accountId: string): Promise<void>;
+  deleteTopic(accountId: string): Promise<void>;
+  topicExists(accountId: string): Promise<boolean>;
+  publish(signal: Signal): Promise<void>;
+  /** Delivers the tenant's signals in order; returns a function that stops the subscription. */
+  subscribe(accountId: string, onDelivery: (delivery: Delivery) => void): Promise<() => Promise<void>>;
+}
+
+/** A tenant's durable record: profile, policy, state and concurrency (`/tenants/{account_id}`). */
+export interface TenantRecord {
+  readonly account_id: string;
+  readonly sku_id: string;
+  readonly plan_type: string;
+  readonly region: string;
+  readonly entitlement_id: string;
+  readonly policy_version: string;
+  readonly state: 'provisioning' | 'active' | 'draining' | 'decommissioned' | 'failed';
+  readonly concurrency: number;
+  readonly monthly_actions_used: number;
+}
+
+/** A durable action log entry (`/tenants/{id}/actions/{action_id}`): the fact that outlives timers. */
+export interface ActionLogEntry {
+  readonly action_id: string;
+  readonly kind: string;
+  readonly signal_id: string;
+  readonly state: 'running' | 'complete' | 'rolled_back' | 'escalated';
+  readonly deadline_at: number;
+  readonly recoverable: boolean;
+}
+
+export interface TenantDirectory {
+  get(accountId: string): Promise<TenantRecord | null>;
+  put(record: TenantRecord): Promise<void>;
+  delete(accountId: string): Promise<void>;
+  list(): Promise<TenantRecord[]>;
+  putAction(accountId: string, entry: ActionLogEntry): Promise<void>;
+  runningActions(accountId: string): Promise<ActionLogEntry[]>;
+}
+
+/** Archives of decommissioned chains (`gs://{bucket}/{account_id}/{YYYY-MM-DD}.tar.gz`), never overwritten. */
+export interface ArchiveStore {
+  /** Stores bytes under `name`; fails if it exists. Returns the archive's location. */
+  put(name: string, data: Buffer): Promise<{ path: string; size: number }>;
+  get(name: string): Promise<Buffer | null>;
+}
+
+/** Versioned plan policies (`policies/{plan}/{version}.json`): the GitOps source of truth. */
+export interface PolicyRegistry {
+  get(plan: string, version: string): Promise<unknown>;
+  latest(plan: string): Promise<unknown>;
+  put(plan: string, version: string, policy: unknown): Promise<void>;
+}
+
+/**
+ * A local, fsync'd holding area for receipts the ledger could not take (safe mode). Flushed to
+ * the ledger in order on recovery, so chains stay contiguous across an outage.
+ */
+export interface ReceiptSpool {
+  append(chain: string, entries: readonly LedgerEntry[], head: ChainHead): Promise<void>;
+  /** Everything spooled for the chain, in seq order, with the head after the last one. */
+  pending(chain: string): Promise<{ entries: LedgerEntry[]; head: ChainHead } | null>;
+  clear(chain: string): Promise<void>;
+}

@@ -1,6 +1,7 @@
 import { Keyring, SigningKey, sampleFields, verifyLines } from '@governor/receipts';
 import { ChainWriter } from '../chain-writer';
 import { GovernorError } from '../errors';
+import { MemorySpool } from '../memory-spool';
 import { FakeLedger } from './fake-ledger';
 
 const key = SigningKey.fromSeed(Buffer.alloc(32, 1));
@@ -55,5 +56,29 @@ describe('ChainWriter', () => {
       retryable: false,
     });
     expect(ledger.chains.get('tenants/acme')?.records).toHaveLength(1);
+  });
+});
+
+describe('ChainWriter with a spool (safe mode)', () => {
+  it('spools while the ledger is unavailable and flushes in order on recovery: the chain stays contiguous', async () => {
+    const ledger = new FakeLedger();
+    const spool = new MemorySpool();
+    const writer = await ChainWriter.open('tenants/acme', ledger, key, clock, { spool });
+    await writer.emit(sampleFields('acme', 0)).durable;
+    ledger.failNext = new Error('DEADLINE_EXCEEDED');
+    await writer.emit(sampleFields('acme', 1)).durable;
+    expect(writer.isSpooling).toBe(true);
+    await writer.emit(sampleFields('acme', 2)).durable;
+    expect(ledger.chains.get('tenants/acme')?.records).toHaveLength(1);
+    expect(writer.spooled).toBe(2);
+
+    // A restart while spooling continues after the spooled receipts.
+    const restarted = await ChainWriter.open('tenants/acme', ledger, key, clock, { spool });
+    expect(restarted.size).toBe(3);
+    expect(await restarted.recover()).toBe(2);
+    await restarted.emit(sampleFields('acme', 3)).durable;
+    const lines: string[] = [];
+    for await (const r of ledger.read('tenants/acme')) lines.push(JSON.stringify(r));
+    expect(await verifyLines(lines, { keyring, threads: 0 })).toMatchObject({ ok: true, count: 4 });
   });
 });
