@@ -7,7 +7,7 @@ import {
   type ActionInput,
   type ActionOutcome,
 } from './machines/action.machine';
-import type { ActionHandler, AlertSink, Clock } from './ports';
+import type { ActionHandler, AlertSink, Clock, TenantDirectory } from './ports';
 
 /** A signal asking the governor to run one action. */
 export interface ActionSignal {
@@ -30,6 +30,11 @@ export interface ActionRunnerDeps {
   readonly handlers: Readonly<Record<string, ActionHandler>>;
   readonly alerts: AlertSink;
   readonly clock: Clock;
+  /**
+   * The durable action log. XState does not restore timers from a snapshot, so the deadline is
+   * written down before the action starts, and a restart reconciles what was left running.
+   */
+  readonly directory?: TenantDirectory;
 }
 
 interface Running {
@@ -45,11 +50,12 @@ interface Running {
 export class ActionRunner {
   private readonly running = new Map<string, Running>();
   private nextId = 0;
+  private reserved = 0;
 
   constructor(private readonly deps: ActionRunnerDeps) {}
 
   get inFlight(): number {
-    return this.running.size;
+    return this.running.size + this.reserved;
   }
 
   /** Kinds of the actions in flight: a policy upgrade must keep permitting them. */
@@ -58,9 +64,30 @@ export class ActionRunner {
   }
 
   /** Starts one action now and resolves with its outcome once it has settled. */
-  run(signal: ActionSignal, action: PolicyAction): Promise<ActionResult> {
-    const { account_id, writer, handlers, alerts, clock } = this.deps;
+  async run(signal: ActionSignal, action: PolicyAction): Promise<ActionResult> {
+    const { account_id, directory, clock } = this.deps;
     const action_id = `${signal.signal_id}-a${this.nextId++}`;
+    const entry = {
+      action_id,
+      kind: signal.action_kind,
+      signal_id: signal.signal_id,
+      recoverable: action.recoverable,
+      deadline_at: clock.now() + action.timeout_ms,
+    };
+    // Counted in flight from here, so a limit check made meanwhile sees it.
+    this.reserved += 1;
+    try {
+      await directory?.putAction(account_id, { ...entry, state: 'running' });
+    } finally {
+      this.reserved -= 1;
+    }
+    const result = await this.start(action_id, signal, action);
+    await directory?.putAction(account_id, { ...entry, state: result.outcome });
+    return result;
+  }
+
+  private start(action_id: string, signal: ActionSignal, action: PolicyAction): Promise<ActionResult> {
+    const { account_id, writer, handlers, alerts, clock } = this.deps;
     const handler = handlers[action.handler];
     const started = clock.now();
     const durables: Promise<void>[] = [];

@@ -3,16 +3,34 @@ export type {
   Clock,
   LedgerEntry,
   ReceiptLedger,
+  ReceiptSpool,
   AlertSink,
   AlertSeverity,
   ActionRequest,
   ActionHandler,
+  Signal,
+  Delivery,
+  SignalBus,
+  TenantRecord,
+  ActionLogEntry,
+  TenantDirectory,
+  ArchiveStore,
+  PolicyRegistry,
 } from './ports';
 export { GovernorError, GovernorErrorCode } from './errors';
 export { ChainWriter } from './chain-writer';
 export type { Emitted, ChainWriterOptions } from './chain-writer';
 export { MemorySpool } from './memory-spool';
 export { actionMachine } from './machines/action.machine';
+export type { ActionInput, ActionContext, ActionFailure, ActionOutcome } from './machines/action.machine';
+export { governorMachine, phaseOf } from './machines/governor.machine';
+export type { GovernorEvent, GovernorPhase } from './machines/governor.machine';
 export { ActionRunner } from './action-runner';
 export type { ActionSignal, ActionResult, ActionRunnerDeps } from './action-runner';
-export type { ActionInput, ActionContext, ActionFailure, ActionOutcome } from './machines/action.machine';
+export { TenantGovernor } from './tenant-governor';
+export type { TenantGovernorDeps, Accepted } from './tenant-governor';
+export { GovernorRuntime } from './runtime';
+export type { Entitlement, RuntimeDeps, ProvisionResult, PolicyPushResult } from './runtime';
+export { HealthMonitor } from './health-monitor';
+export type { HealthTarget } from './health-monitor';
+export { noopHandler } from './handlers/noop';

@@ -63,6 +63,7 @@ describe('ActionRunner (runbook 5)', () => {
     const { clock, runner, receipts } = await setup(handler(() => new Promise<void>(() => undefined)));
     const pending = runner.run({ signal_id: 's2', action_kind: 'noop', params: {} }, noop);
     expect(runner.inFlight).toBe(1);
+    await flush();
     expect(runner.inFlightKinds()).toEqual(['noop']);
     clock.increment(500);
     const result = await pending;

@@ -1,0 +1,532 @@
+import { PassThrough } from 'node:stream';
+import { tenantChain, type Policy, type PublicKeyEntry } from '@governor/contracts';
+import { checkCompatibility, validatePolicy } from '@governor/policy';
+import { checkpointOf, signCheckpoint, writeArchive, type SigningKey } from '@governor/receipts';
+import { ChainWriter } from './chain-writer';
+import type {
+  ActionHandler,
+  AlertSink,
+  ArchiveStore,
+  Clock,
+  Delivery,
+  PolicyRegistry,
+  ReceiptLedger,
+  ReceiptSpool,
+  Signal,
+  SignalBus,
+  TenantDirectory,
+  TenantRecord,
+} from './ports';
+import { TenantGovernor, type Accepted } from './tenant-governor';
+
+export interface Entitlement {
+  readonly entitlement_id: string;
+  readonly account_id: string;
+  readonly sku_id: string;
+  readonly plan_type: string;
+  readonly region: string;
+}
+
+export interface RuntimeDeps {
+  readonly workerId: string;
+  readonly ledger: ReceiptLedger;
+  readonly directory: TenantDirectory;
+  readonly bus: SignalBus;
+  readonly archive: ArchiveStore;
+  readonly registry: PolicyRegistry;
+  readonly handlers: Readonly<Record<string, ActionHandler>>;
+  readonly alerts: AlertSink;
+  readonly clock: Clock;
+  readonly signer: SigningKey;
+  /** The public keys written into archives, so an archive verifies on its own. */
+  readonly keys: readonly PublicKeyEntry[];
+  readonly spool?: ReceiptSpool;
+  readonly queueCapacity?: number;
+  readonly drainTimeoutMs?: number;
+}
+
+export interface ProvisionResult {
+  readonly ok: boolean;
+  readonly receipt_id: string;
+  readonly operation: 'entitlement_active' | 'entitlement_failed';
+  readonly error?: string;
+}
+
+export interface PolicyPushResult {
+  readonly outcome: 'invalid' | 'skipped' | 'upgraded';
+  readonly policy_version: string;
+  readonly previous_version: string | null;
+  readonly compatibility_check: 'passed' | 'failed' | 'forced';
+  readonly governors_updated: number;
+  readonly governors_failed: number;
+  readonly duration_ms: number;
+  readonly reasons: string[];
+  readonly receipt_id: string | null;
+}
+
+/**
+ * Hosts many tenant governors in one process: provisions them (runbooks 1 and 6), routes their
+ * signals, broadcasts policy upgrades (2), watches lag (3), enters and leaves safe mode (4),
+ * and decommissions them (7). Talks to the world only through ports.
+ */
+export class GovernorRuntime {
+  private readonly governors = new Map<string, TenantGovernor>();
+  private readonly unsubscribe = new Map<string, () => Promise<void>>();
+  private readonly entitlements = new Map<string, ProvisionResult>();
+  private readonly provisioning = new Map<string, Promise<ProvisionResult>>();
+  private degradedSince: number | null = null;
+  private readonly background = new Set<Promise<unknown>>();
+
+  private constructor(
+    private readonly deps: RuntimeDeps,
+    readonly worker: ChainWriter,
+  ) {}
+
+  static async start(deps: RuntimeDeps): Promise<GovernorRuntime> {
+    const worker = await ChainWriter.open(
+      `workers/${deps.workerId}`,
+      deps.ledger,
+      deps.signer,
+      deps.clock,
+      deps.spool ? { spool: deps.spool } : {},
+    );
+    return new GovernorRuntime(deps, worker);
+  }
+
+  get(accountId: string): TenantGovernor | undefined {
+    return this.governors.get(accountId);
+  }
+
+  list(): TenantGovernor[] {
+    return [...this.governors.values()];
+  }
+
+  get degraded(): boolean {
+    return this.degradedSince !== null;
+  }
+
+  private async openWriter(chain: string): Promise<ChainWriter> {
+    const { ledger, signer, clock, spool } = this.deps;
+    return ChainWriter.open(chain, ledger, signer, clock, spool ? { spool } : {});
+  }
+
+  /**
+   * Runbooks 1 and 6: create the governor, initialise the tenant record and action log, create
+   * the topic and subscription, load the plan's policy, emit `entitlement_active`. Any failing
+   * step undoes the steps before it and emits `entitlement_failed`. The same entitlement again
+   * gets the same answer and no second governor.
+   */
+  provision(ent: Entitlement): Promise<ProvisionResult> {
+    const known = this.entitlements.get(ent.entitlement_id);
+    if (known) return Promise.resolve(known);
+    const inProgress = this.provisioning.get(ent.account_id);
+    if (inProgress) return inProgress;
+    const run = this.runProvision(ent).finally(() => this.provisioning.delete(ent.account_id));
+    this.provisioning.set(ent.account_id, run);
+    return run;
+  }
+
+  private async runProvision(ent: Entitlement): Promise<ProvisionResult> {
+    const { directory, bus, registry, clock } = this.deps;
+    const started = clock.now();
+    const writer = await this.openWriter(tenantChain(ent.account_id));
+    const undo: { step: string; run: () => Promise<void> }[] = [];
+    let step = 'policy';
+    try {
+      const loaded = validatePolicy(await registry.latest(ent.plan_type));
+      if (!loaded.ok)
+        throw Object.assign(
+          new Error(`plan ${ent.plan_type} has no valid policy: ${loaded.issues[0]?.message ?? ''}`),
+          { code: 'POLICY_INVALID' },
+        );
+      const policy = loaded.value;
+      if (!policy.skus.includes(ent.sku_id))
+        throw Object.assign(new Error(`sku ${ent.sku_id} is not served by plan ${ent.plan_type}`), {
+          code: 'SKU_NOT_IN_PLAN',
+        });
+
+      step = 'tenant_record';
+      const record: TenantRecord = {
+        account_id: ent.account_id,
+        sku_id: ent.sku_id,
+        plan_type: ent.plan_type,
+        region: ent.region,
+        entitlement_id: ent.entitlement_id,
+        policy_version: policy.policy_version,
+        state: 'provisioning',
+        concurrency: policy.quotas.concurrent_actions,
+        monthly_actions_used: 0,
+      };
+      await directory.put(record);
+      undo.push({ step, run: () => directory.delete(ent.account_id) });
+
+      step = 'topic';
+      await bus.createTopic(ent.account_id);
+      undo.push({ step, run: () => bus.deleteTopic(ent.account_id) });
+
+      step = 'governor';
+      const governor = new TenantGovernor({ ...record, state: 'active' }, policy, this.governorDeps(writer));
+      this.governors.set(ent.account_id, governor);
+      undo.push({
+        step,
+        run: () => {
+          this.governors.delete(ent.account_id);
+          return Promise.resolve();
+        },
+      });
+
+      step = 'subscription';
+      const stop = await bus.subscribe(ent.account_id, (d) => this.deliver(d));
+      this.unsubscribe.set(ent.account_id, stop);
+      undo.push({ step, run: () => stop() });
+
+      await directory.put(governor.record);
+      governor.actor.send({ type: 'PROVISIONED' });
+      const emitted = writer.emit({
+        operation: 'entitlement_active',
+        status: 'success',
+        duration_ms: Math.max(0, clock.now() - started),
+        account_id: ent.account_id,
+        entitlement_id: ent.entitlement_id,
+        sku_id: ent.sku_id,
+        region: ent.region,
+        plan_type: ent.plan_type,
+        policy_version: policy.policy_version,
+        fsm_id: `governor-${ent.account_id}`,
+        resources: {
+          fsm_id: `governor-${ent.account_id}`,
+          pubsub_topic: `tenants.${ent.account_id}.signals`,
+          firestore_path: `/tenants/${ent.account_id}`,
+        },
+        quota: {
+          monthly_actions: policy.quotas.monthly_actions,
+          concurrent_actions: policy.quotas.concurrent_actions,
+        },
+      });
+      await emitted.durable;
+      const result: ProvisionResult = {
+        ok: true,
+        receipt_id: emitted.receipt_id,
+        operation: 'entitlement_active',
+      };
+      this.entitlements.set(ent.entitlement_id, result);
+      return result;
+    } catch (e) {
+      const undone: string[] = [];
+      for (const u of undo.reverse()) {
+        try {
+          await u.run();
+          undone.push(u.step);
+        } catch (undoError) {
+          this.deps.alerts.alert({
+            severity: 'critical',
+            code: 'UNDO_FAILED',
+            message: `undoing ${u.step} for ${ent.account_id} failed: ${(undoError as Error).message}`,
+            account_id: ent.account_id,
+          });
+        }
+      }
+      const err = e as { code?: unknown; message?: unknown };
+      const emitted = writer.emit({
+        operation: 'entitlement_failed',
+        status: 'failed',
+        duration_ms: Math.max(0, clock.now() - started),
+        account_id: ent.account_id,
+        entitlement_id: ent.entitlement_id,
+        sku_id: ent.sku_id,
+        plan_type: ent.plan_type,
+        failed_step: step,
+        error_code: typeof err.code === 'string' ? err.code : 'PROVISION_FAILED',
+        error_message: String(err.message ?? e).slice(0, 2000),
+        steps_undone: undone,
+      });
+      await emitted.durable;
+      this.deps.alerts.alert({
+        severity: 'critical',
+        code: 'ENTITLEMENT_FAILED',
+        message: `provisioning ${ent.account_id} failed at ${step}: ${String(err.message)}`,
+        account_id: ent.account_id,
+      });
+      return {
+        ok: false,
+        receipt_id: emitted.receipt_id,
+        operation: 'entitlement_failed',
+        error: String(err.message),
+      };
+    }
+  }
+
+  private governorDeps(writer: ChainWriter) {
+    const { directory, handlers, alerts, clock } = this.deps;
+    return { writer, directory, handlers, alerts, clock, queueCapacity: this.deps.queueCapacity ?? 1000 };
+  }
+
+  /** A delivery from the tenant's subscription. */
+  private deliver(delivery: Delivery): Accepted {
+    const governor = this.governors.get(delivery.signal.account_id);
+    if (!governor) {
+      delivery.nack();
+      return 'unavailable';
+    }
+    return governor.accept(delivery);
+  }
+
+  /** Publishes a signal onto the tenant's topic (what the ingress does). */
+  async submit(signal: Signal): Promise<void> {
+    await this.deps.bus.publish(signal);
+  }
+
+  /**
+   * Runbook 2: schema → global compatibility → broadcast → per-governor validation. Invalid and
+   * skipped pushes are receipts on the worker chain; each governor writes its own upgrade or
+   * rollback receipt.
+   */
+  async pushPolicy(
+    json: unknown,
+    options: { force?: boolean; forcedBy?: string } = {},
+  ): Promise<PolicyPushResult> {
+    const { clock, registry, alerts } = this.deps;
+    const started = clock.now();
+    const elapsed = () => Math.max(0, clock.now() - started);
+    const raw = json as { policy_version?: unknown; plan_type?: unknown } | null;
+    const rawVersion = typeof raw?.policy_version === 'string' ? raw.policy_version : '';
+    const validated = validatePolicy(json);
+    if (!validated.ok) {
+      const emitted = this.worker.emit({
+        operation: 'policy_validation_failed',
+        status: 'failed',
+        duration_ms: elapsed(),
+        policy_version: rawVersion,
+        ...(typeof raw?.plan_type === 'string' ? { plan_type: raw.plan_type } : {}),
+        issues: validated.issues,
+      });
+      await emitted.durable;
+      return {
+        outcome: 'invalid',
+        policy_version: rawVersion,
+        previous_version: null,
+        compatibility_check: 'failed',
+        governors_updated: 0,
+        governors_failed: 0,
+        duration_ms: elapsed(),
+        reasons: validated.issues.map((i) => `${i.path}: ${i.message}`),
+        receipt_id: emitted.receipt_id,
+      };
+    }
+    const next = validated.value;
+    const current = validatePolicy(await registry.latest(next.plan_type));
+    const previous: Policy | null = current.ok ? current.value : null;
+    let compatibility: 'passed' | 'forced' = 'passed';
+    let receiptId: string | null = null;
+    if (previous) {
+      const check = checkCompatibility(previous, next);
+      if (!check.compatible && !options.force) {
+        const emitted = this.worker.emit({
+          operation: 'policy_upgrade_skipped',
+          status: 'skipped',
+          duration_ms: elapsed(),
+          plan_type: next.plan_type,
+          policy_version: next.policy_version,
+          previous_version: previous.policy_version,
+          compatibility_check: 'failed',
+          reasons: check.reasons,
+        });
+        await emitted.durable;
+        return {
+          outcome: 'skipped',
+          policy_version: next.policy_version,
+          previous_version: previous.policy_version,
+          compatibility_check: 'failed',
+          governors_updated: 0,
+          governors_failed: 0,
+          duration_ms: elapsed(),
+          reasons: check.reasons,
+          receipt_id: emitted.receipt_id,
+        };
+      }
+      if (!check.compatible) {
+        compatibility = 'forced';
+        const emitted = this.worker.emit({
+          operation: 'policy_forced',
+          status: 'escalated',
+          duration_ms: elapsed(),
+          plan_type: next.plan_type,
+          policy_version: next.policy_version,
+          previous_version: previous.policy_version,
+          compatibility_check: 'forced',
+          reasons: check.reasons,
+          forced_by: options.forcedBy ?? 'admin',
+          alert_severity: 'warning',
+        });
+        receiptId = emitted.receipt_id;
+        await emitted.durable;
+        alerts.alert({
+          severity: 'warning',
+          code: 'POLICY_FORCED',
+          message: `policy ${next.plan_type} ${next.policy_version} forced over: ${check.reasons.join('; ')}`,
+        });
+      }
+    }
+    await registry.put(next.plan_type, next.policy_version, next);
+    // Broadcast: every governor of the plan swaps (or keeps its policy) concurrently.
+    const targets = this.list().filter(
+      (g) => g.record.plan_type === next.plan_type && (g.phase === 'normal' || g.phase === 'degraded'),
+    );
+    const results = await Promise.all(targets.map((g) => g.upgradePolicy(next, compatibility)));
+    const updated = results.filter(Boolean).length;
+    return {
+      outcome: 'upgraded',
+      policy_version: next.policy_version,
+      previous_version: previous?.policy_version ?? null,
+      compatibility_check: compatibility,
+      governors_updated: updated,
+      governors_failed: results.length - updated,
+      duration_ms: elapsed(),
+      reasons: [],
+      receipt_id: receiptId,
+    };
+  }
+
+  /** Runbook 3, automatic: one observation per governor (called every observation window). */
+  async observeLag(): Promise<void> {
+    await Promise.all(this.list().map((g) => g.observeLag()));
+  }
+
+  /** Runbook 4, entry: the store failed its probes `failures` times in a row. */
+  async degrade(errorCode: string, failures: number): Promise<void> {
+    if (this.degradedSince !== null) return;
+    this.degradedSince = this.deps.clock.now();
+    for (const g of this.list()) if (g.phase === 'normal') g.actor.send({ type: 'DEGRADE' });
+    this.deps.alerts.alert({
+      severity: 'critical',
+      code: 'DEGRADED_MODE',
+      message: `store unavailable (${errorCode}) after ${failures} failed probes: refusing actions`,
+    });
+    // Spooled, since the store is down: it reaches the ledger, in order, on recovery.
+    await this.worker.emit({
+      operation: 'degraded_mode',
+      status: 'degraded',
+      duration_ms: 0,
+      worker_id: this.deps.workerId,
+      reason: 'firestore_unavailable',
+      error_code: errorCode,
+      failure_count: failures,
+      affected_tenants: 'all',
+      alert_severity: 'critical',
+    }).durable;
+  }
+
+  /** Runbook 4, exit: the store answers again. Flushes every spool in order, then resumes. */
+  async recover(): Promise<void> {
+    if (this.degradedSince === null) return;
+    const downtime = Math.round((this.deps.clock.now() - this.degradedSince) / 1000);
+    let spooled = await this.worker.recover();
+    let refused = 0;
+    for (const g of this.list()) {
+      spooled += await g.writer.recover();
+      refused += g.takeRefusedCount();
+      if (g.phase === 'degraded') g.actor.send({ type: 'RECOVER' });
+    }
+    this.degradedSince = null;
+    await this.worker.emit({
+      operation: 'degraded_mode_cleared',
+      status: 'recovered',
+      duration_ms: 0,
+      worker_id: this.deps.workerId,
+      reason: 'firestore_recovered',
+      downtime_seconds: downtime,
+      actions_refused: refused,
+      receipts_spooled: spooled,
+    }).durable;
+  }
+
+  /**
+   * Runbook 7. Stops accepting at once and returns once `decommission_start` is durable; the
+   * drain (up to 30 s), archive export, topic deletion and `decommission_complete` continue in
+   * the background (`decommissioned(accountId)` waits for them).
+   */
+  async cancel(
+    accountId: string,
+    reason?: string,
+  ): Promise<{ receipt_id: string; done: Promise<{ receipt_id: string; archive: string }> } | null> {
+    const governor = this.governors.get(accountId);
+    if (!governor || (governor.phase !== 'normal' && governor.phase !== 'degraded')) return null;
+    const started = this.deps.clock.now();
+    governor.actor.send({ type: 'CANCEL' });
+    const start = governor.emit({
+      operation: 'decommission_start',
+      status: 'in_progress',
+      duration_ms: 0,
+      account_id: accountId,
+      sku_id: governor.record.sku_id,
+      in_flight_actions: governor.inFlight,
+      ...(reason ? { cancellation_reason: reason } : {}),
+    });
+    await start.durable;
+    const done = this.finishDecommission(governor, started);
+    this.background.add(done);
+    void done.finally(() => this.background.delete(done));
+    return { receipt_id: start.receipt_id, done };
+  }
+
+  private async finishDecommission(
+    governor: TenantGovernor,
+    started: number,
+  ): Promise<{ receipt_id: string; archive: string }> {
+    const { bus, directory, archive, ledger, signer, clock, keys } = this.deps;
+    const accountId = governor.accountId;
+    const chain = tenantChain(accountId);
+    const refused = governor.refuseQueued('draining');
+    const inFlightAtStart = governor.inFlight;
+    const drained = await governor.drain(this.deps.drainTimeoutMs ?? 30_000);
+    const stillRunning = drained ? 0 : governor.inFlight;
+    await governor.writer.flush();
+
+    // Checkpoint at decommission, then export every receipt so far to the archive.
+    const note = signCheckpoint(checkpointOf(governor.writer.currentHead, new Date(clock.now())), signer);
+    await ledger.putCheckpoint(chain, governor.writer.size, note);
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    const written = await writeArchive(
+      { chain, records: ledger.read(chain), checkpoints: [note], keys, signer, now: new Date(clock.now()) },
+      out,
+    );
+    const date = new Date(clock.now()).toISOString().slice(0, 10);
+    const stored = await archive.put(`${accountId}/${date}.tar.gz`, Buffer.concat(chunks));
+
+    await this.unsubscribe.get(accountId)?.();
+    this.unsubscribe.delete(accountId);
+    await bus.deleteTopic(accountId);
+    await directory.put({ ...governor.record, state: 'decommissioned' });
+    const complete = governor.emit({
+      operation: 'decommission_complete',
+      status: 'complete',
+      duration_ms: Math.max(0, clock.now() - started),
+      account_id: accountId,
+      sku_id: governor.record.sku_id,
+      actions_completed: inFlightAtStart - stillRunning,
+      actions_failed: refused + stillRunning,
+      receipts_archived: written.manifest.count,
+      archive_gcs_path: stored.path,
+      archive_size_bytes: stored.size,
+    });
+    await complete.durable;
+    governor.actor.send({ type: 'DRAINED' });
+    return { receipt_id: complete.receipt_id, archive: stored.path };
+  }
+
+  /** Stops every subscription and waits for background work; the durable state stays as it is. */
+  async stop(): Promise<void> {
+    for (const stop of this.unsubscribe.values()) await stop();
+    this.unsubscribe.clear();
+    await Promise.allSettled([...this.background]);
+    await Promise.all(this.list().map((g) => g.writer.flush().catch(() => undefined)));
+    await this.worker.flush().catch(() => undefined);
+  }
+
+  /** Every chain this runtime writes: its worker chain and one per tenant. */
+  chains(): string[] {
+    return [`workers/${this.deps.workerId}`, ...this.list().map((g) => tenantChain(g.accountId))];
+  }
+}
