@@ -29,6 +29,8 @@ module.exports = {
       testMatch: [
         '<rootDir>/packages/*/src/**/__tests__/**/*.test.ts',
         '<rootDir>/services/*/src/**/__tests__/**/*.test.ts',
+        // Cross-package runbook tests on the in-process adapters: no backend needed.
+        '<rootDir>/test/runbooks/**/*.test.ts',
       ],
     },
     {

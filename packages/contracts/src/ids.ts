@@ -28,7 +28,11 @@ export const Base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base6
 export const Timestamp = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, 'timestamp must be RFC 3339 UTC with milliseconds')
-  .refine((s) => !Number.isNaN(Date.parse(s)), 'timestamp is not a real date');
+  // Date.parse would roll 2024-02-31 over to March; a real date survives the round trip.
+  .refine(
+    (s) => !Number.isNaN(Date.parse(s)) && new Date(s).toISOString() === s,
+    'timestamp is not a real date',
+  );
 
 export const Semver = z
   .string()

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import type { Readable, Writable } from 'node:stream';
 import tar from 'tar-stream';
+import { z } from 'zod';
 import type { PublicKeyEntry, StoredReceipt } from '@governor/contracts';
 import { canonicalize } from './canonical';
 import { parseCheckpoint } from './checkpoint';
@@ -123,6 +124,8 @@ export async function writeArchive(input: ArchiveInput, out: Writable): Promise<
       bytes += chunk.length;
     });
     const done = pipeline(pack, gzip, out);
+    // Awaited below; meanwhile a failure of the output must not be an unhandled rejection.
+    done.catch(() => undefined);
     add('manifest.json', manifestBytes);
     add('manifest.sig', sig);
     add('keys.json', keysJson);
@@ -151,28 +154,70 @@ export async function writeArchiveFile(input: ArchiveInput, path: string): Promi
       );
     throw e;
   }
-  return writeArchive(input, handle.createWriteStream());
+  try {
+    return await writeArchive(input, handle.createWriteStream());
+  } catch (e) {
+    // A half-written archive must not block the retry with ARCHIVE_EXISTS.
+    await fs.rm(path, { force: true });
+    throw e;
+  }
 }
 
 export interface ArchiveReport {
   readonly ok: boolean;
   readonly manifest: ArchiveManifest | null;
-  /** Where the public keys came from: the auditor's own file, or (weaker) the archive itself. */
+  /**
+   * Where the public keys came from: keys the auditor holds (`keyring`), or the archive's own
+   * keys.json (`archive`), which proves integrity but not authenticity: anyone can sign an
+   * archive with a key of their own. Such a report is only ok with `trustArchiveKeys`.
+   */
   readonly keys_source: 'keyring' | 'archive';
   readonly chain: VerifyReport | null;
-  /** Archive-level issues (manifest, files); chain issues are in `chain.issues`. */
+  /** Archive-level issues (manifest, files, keys); chain issues are in `chain.issues`. */
   readonly issues: VerifyIssue[];
 }
 
+export interface ArchiveVerifyOptions {
+  readonly keyring?: Keyring;
+  /** Accept the archive's own keys.json as the trust anchor (integrity only). */
+  readonly trustArchiveKeys?: boolean;
+  readonly mode?: VerifyMode;
+  readonly threads?: number;
+}
+
+const Digest = z.strictObject({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.number().int().nonnegative(),
+});
+const ManifestSchema = z.strictObject({
+  format: z.literal(ARCHIVE_FORMAT),
+  chain: z.string(),
+  count: z.number().int().nonnegative(),
+  first_seq: z.number().int().nonnegative().nullable(),
+  last_seq: z.number().int().nonnegative().nullable(),
+  head_hash: z.string().nullable(),
+  created_at: z.string(),
+  files: z.record(z.string(), Digest),
+});
+const SignatureSchema = z.strictObject({ key_id: z.string(), signature: z.string() });
+
 /**
- * Pipes gzip into the tar parser; a failure (not gzip, truncated) is caught here and surfaces
- * through the parser, so it never becomes an unhandled rejection while entries are being read.
+ * Pipes gzip into the tar parser. A failure (not gzip, truncated) destroys the parser, so the
+ * entry loop stops, and is kept as a ReceiptsError for the caller to rethrow; the returned
+ * promise is already handled, so it never becomes an unhandled rejection.
  */
-function feed(input: Readable, extract: tar.Extract): Promise<void> {
-  return pipeline(input, createGunzip(), extract).catch((e: unknown) => {
-    extract.destroy(e as Error);
-    throw new ReceiptsError('INVALID_ARCHIVE', `cannot read archive: ${(e as Error).message}`, { cause: e });
+function feed(
+  input: Readable,
+  extract: tar.Extract,
+): { done: Promise<void>; error: () => ReceiptsError | null } {
+  let error: ReceiptsError | null = null;
+  const done = pipeline(input, createGunzip(), extract).catch((e: unknown) => {
+    error = new ReceiptsError('INVALID_ARCHIVE', `cannot read archive: ${(e as Error).message}`, {
+      cause: e,
+    });
+    extract.destroy(error);
   });
+  return { done, error: () => error };
 }
 
 const SMALL_ENTRY_LIMIT = 16 * 1024 * 1024;
@@ -189,14 +234,27 @@ async function readAll(entry: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+function archiveKeyring(keysJson: Buffer | null, problem: (detail: string) => void): Keyring {
+  if (!keysJson) {
+    problem('keys.json is missing from the archive');
+    return new Keyring([]);
+  }
+  try {
+    return Keyring.fromJson(keysJson.toString('utf8'));
+  } catch (e) {
+    problem(`keys.json in the archive is invalid: ${(e as Error).message}`);
+    return new Keyring([]);
+  }
+}
+
 /**
  * Verifies an archive offline as it streams: the manifest's signature and digests, then every
  * receipt against the keys and the checkpoints. Bad content is reported, never thrown; only an
- * unreadable stream (not gzip, not tar) throws.
+ * unreadable stream (not gzip, not tar) throws INVALID_ARCHIVE.
  */
 export async function verifyArchive(
   input: Readable,
-  options: { keyring?: Keyring; mode?: VerifyMode; threads?: number } = {},
+  options: ArchiveVerifyOptions = {},
 ): Promise<ArchiveReport> {
   const issues: VerifyIssue[] = [];
   const problem = (detail: string) => issues.push({ code: 'MANIFEST_MISMATCH', seq: null, detail });
@@ -215,42 +273,56 @@ export async function verifyArchive(
     for await (const tarEntry of extract) {
       const entry = tarEntry as unknown as Readable & { header: { name: string } };
       const name = entry.header.name;
-      if (name === 'receipts.jsonl') {
+      // One of each file, and nothing after the receipts: a second receipts.jsonl or a late
+      // checkpoint would otherwise be seen by other tools but not by this check.
+      if (digests.has(name)) problem(`${name} appears more than once`);
+      if (chain !== null) problem(`${name} comes after receipts.jsonl`);
+      if (name === 'receipts.jsonl' && chain === null) {
         if (manifest === null) problem('receipts.jsonl comes before manifest.json');
-        if (keyring === undefined) {
-          keyring = keysJson ? Keyring.fromJson(keysJson.toString('utf8')) : new Keyring([]);
-        }
+        keyring ??= archiveKeyring(keysJson, problem);
         const verifier = new ChainVerifier({
           keyring,
           checkpoints: notes,
           ...(manifest ? { expectedChain: manifest.chain } : {}),
           ...(options.mode ? { mode: options.mode } : {}),
-          ...(options.threads ? { threads: options.threads } : {}),
+          ...(options.threads !== undefined ? { threads: options.threads } : {}),
         });
         const hash = createHash('sha256');
         let size = 0;
-        for await (const line of splitLines(entry, (c) => {
-          hash.update(c);
-          size += c.length;
-        })) {
-          await verifier.push(line);
+        try {
+          for await (const line of splitLines(entry, (c) => {
+            hash.update(c);
+            size += c.length;
+          })) {
+            await verifier.push(line);
+          }
+        } catch (e) {
+          await verifier.close();
+          throw e;
         }
         chain = await verifier.finish();
         digests.set(name, { sha256: hash.digest('hex'), size });
         continue;
       }
       const data = await readAll(entry);
-      digests.set(name, fileDigest(data));
+      if (!digests.has(name)) digests.set(name, fileDigest(data));
       if (name === 'manifest.json') {
         manifestBytes = data;
         try {
-          manifest = JSON.parse(data.toString('utf8')) as ArchiveManifest;
+          const parsed = ManifestSchema.safeParse(JSON.parse(data.toString('utf8')));
+          if (parsed.success) manifest = parsed.data;
+          else
+            problem(
+              `manifest.json is malformed: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`,
+            );
         } catch {
           problem('manifest.json is not JSON');
         }
       } else if (name === 'manifest.sig') {
         try {
-          signature = JSON.parse(data.toString('utf8')) as { key_id: string; signature: string };
+          const parsed = SignatureSchema.safeParse(JSON.parse(data.toString('utf8')));
+          if (parsed.success) signature = parsed.data;
+          else problem('manifest.sig is malformed');
         } catch {
           problem('manifest.sig is not JSON');
         }
@@ -258,24 +330,34 @@ export async function verifyArchive(
       else if (name.startsWith('checkpoints/') && name.endsWith('.note')) notes.push(data.toString('utf8'));
       else problem(`unexpected entry ${name}`);
     }
-    await feeding;
   } catch (e) {
-    // The parser's own error is the cause we reported through feed(); prefer that one.
-    await feeding.catch((fed: unknown) => {
-      throw fed;
-    });
-    if (e instanceof ReceiptsError) throw e;
-    throw new ReceiptsError('INVALID_ARCHIVE', `cannot read archive: ${(e as Error).message}`, { cause: e });
+    await feeding.done;
+    throw (
+      feeding.error() ??
+      (e instanceof ReceiptsError
+        ? e
+        : new ReceiptsError('INVALID_ARCHIVE', `cannot read archive: ${(e as Error).message}`, { cause: e }))
+    );
   }
+  await feeding.done;
+  const fed = feeding.error();
+  if (fed) throw fed;
 
-  keyring ??= keysJson ? Keyring.fromJson(keysJson.toString('utf8')) : new Keyring([]);
-  if (manifestBytes === null || manifest === null) problem('manifest.json is missing');
-  else {
-    if (manifest.format !== ARCHIVE_FORMAT) problem(`unknown archive format ${String(manifest.format)}`);
+  keyring ??= archiveKeyring(keysJson, problem);
+  if (!options.keyring && !options.trustArchiveKeys) {
+    issues.push({
+      code: 'KEYS_NOT_ANCHORED',
+      seq: null,
+      detail:
+        'verified only against the keys inside the archive; pass keys you trust (--keys) to prove who signed it',
+    });
+  }
+  if (manifestBytes === null) problem('manifest.json is missing');
+  if (manifest !== null && manifestBytes !== null) {
     if (!signature) problem('manifest.sig is missing');
     else {
       const trusted = keyring.get(signature.key_id);
-      if (!trusted) problem(`manifest signed by unknown key ${signature.key_id}`);
+      if (!trusted) problem(`manifest signed by unknown key ${signature.key_id.slice(0, 32)}`);
       else if (
         !verifyBytes(
           trusted.key,
@@ -284,22 +366,28 @@ export async function verifyArchive(
         )
       ) {
         problem('manifest signature is invalid');
-      }
+      } else if (!Keyring.validAt(trusted.entry, manifest.created_at))
+        problem(`manifest key ${signature.key_id} was not valid at ${manifest.created_at}`);
     }
-    for (const [file, want] of Object.entries(manifest.files ?? {})) {
+    for (const [file, want] of Object.entries(manifest.files)) {
       const got = digests.get(file);
       if (!got) problem(`${file} is listed in the manifest but missing`);
       else if (got.sha256 !== want.sha256 || got.size !== want.size)
         problem(`${file} does not match its digest in the manifest`);
     }
     for (const file of digests.keys()) {
-      if (file !== 'manifest.json' && file !== 'manifest.sig' && !(file in (manifest.files ?? {})))
+      if (file !== 'manifest.json' && file !== 'manifest.sig' && !(file in manifest.files))
         problem(`${file} is not listed in the manifest`);
     }
     if (chain === null) problem('receipts.jsonl is missing');
     else {
       if (chain.count !== manifest.count)
         problem(`manifest says ${manifest.count} receipts, archive holds ${chain.count}`);
+      if (chain.first_seq !== manifest.first_seq || chain.last_seq !== manifest.last_seq) {
+        problem(
+          `manifest says seq ${manifest.first_seq}..${manifest.last_seq}, archive holds ${chain.first_seq}..${chain.last_seq}`,
+        );
+      }
       if (chain.head_hash !== manifest.head_hash) problem('manifest head_hash differs from the last receipt');
       if (chain.chain !== null && chain.chain !== manifest.chain)
         problem(`manifest chain ${manifest.chain} differs from the receipts' chain ${chain.chain}`);
@@ -316,7 +404,7 @@ export async function verifyArchive(
 
 export async function verifyArchiveFile(
   path: string,
-  options: { keyring?: Keyring; mode?: VerifyMode; threads?: number } = {},
+  options: ArchiveVerifyOptions = {},
 ): Promise<ArchiveReport> {
   return verifyArchive(createReadStream(path), options);
 }
@@ -325,10 +413,41 @@ export async function verifyArchiveFile(
 export async function* archiveRecords(input: Readable): AsyncGenerator<string> {
   const extract = tar.extract();
   const feeding = feed(input, extract);
-  for await (const tarEntry of extract) {
-    const entry = tarEntry as unknown as Readable & { header: { name: string } };
-    if (entry.header.name === 'receipts.jsonl') yield* splitLines(entry);
-    else entry.resume();
+  try {
+    for await (const tarEntry of extract) {
+      const entry = tarEntry as unknown as Readable & { header: { name: string } };
+      if (entry.header.name === 'receipts.jsonl') yield* splitLines(entry);
+      else entry.resume();
+    }
+  } catch (e) {
+    await feeding.done;
+    throw feeding.error() ?? e;
   }
-  await feeding;
+  await feeding.done;
+  const fed = feeding.error();
+  if (fed) throw fed;
+}
+
+/** The small entries of an archive (keys.json, checkpoint notes), without the receipts. */
+export async function archiveExtras(input: Readable): Promise<{ keys: string | null; notes: string[] }> {
+  const extract = tar.extract();
+  const feeding = feed(input, extract);
+  const out: { keys: string | null; notes: string[] } = { keys: null, notes: [] };
+  try {
+    for await (const tarEntry of extract) {
+      const entry = tarEntry as unknown as Readable & { header: { name: string } };
+      const name = entry.header.name;
+      if (name === 'keys.json') out.keys = (await readAll(entry)).toString('utf8');
+      else if (name.startsWith('checkpoints/') && name.endsWith('.note'))
+        out.notes.push((await readAll(entry)).toString('utf8'));
+      else entry.resume();
+    }
+  } catch (e) {
+    await feeding.done;
+    throw feeding.error() ?? e;
+  }
+  await feeding.done;
+  const fed = feeding.error();
+  if (fed) throw fed;
+  return out;
 }

@@ -34,10 +34,17 @@ export {
   verifyArchive,
   verifyArchiveFile,
   archiveRecords,
+  archiveExtras,
   ARCHIVE_FORMAT,
 } from './archive';
-export type { ArchiveInput, ArchiveManifest, ArchiveReport, ArchiveWritten } from './archive';
+export type {
+  ArchiveInput,
+  ArchiveManifest,
+  ArchiveReport,
+  ArchiveWritten,
+  ArchiveVerifyOptions,
+} from './archive';
 export { rotateKey } from './rotation';
 export type { Rotation } from './rotation';
 export { sampleFields } from './sample';
-export { splitLines } from './lines';
+export { splitLines, OVERSIZE_LINE, MAX_LINE_BYTES } from './lines';

@@ -15,6 +15,8 @@ export const IssueCode = {
   TRUNCATED: 'TRUNCATED',
   /** Archive only: a manifest that does not match the archive's contents or is not signed by a trusted key. */
   MANIFEST_MISMATCH: 'MANIFEST_MISMATCH',
+  /** Archive only: verified against the archive's own keys, which prove integrity but not who signed. */
+  KEYS_NOT_ANCHORED: 'KEYS_NOT_ANCHORED',
   /** verify-receipt only: the inclusion proof does not lead to the checkpoint's root. */
   INCLUSION_FAILED: 'INCLUSION_FAILED',
   NOT_FOUND: 'NOT_FOUND',

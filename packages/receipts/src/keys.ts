@@ -99,6 +99,8 @@ export class Keyring {
       const raw = Buffer.from(entry.public_key, 'base64');
       if (raw.length !== 32)
         throw new ReceiptsError('INVALID_KEYS_FILE', `key ${entry.key_id}: public_key is not 32 bytes`);
+      if (this.byId.has(entry.key_id))
+        throw new ReceiptsError('INVALID_KEYS_FILE', `key ${entry.key_id} is listed twice`);
       if (keyIdOf(raw) !== entry.key_id)
         throw new ReceiptsError(
           'INVALID_KEYS_FILE',

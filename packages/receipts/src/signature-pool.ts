@@ -76,6 +76,8 @@ export class SignaturePool implements SignatureChecker {
   private nextId = 0;
   private next = 0;
   private failure: Error | undefined;
+  private closing = false;
+  private readonly rejecters = new Map<number, (e: Error) => void>();
 
   constructor(
     keys: readonly (readonly [keyId: string, rawBase64: string])[],
@@ -89,17 +91,28 @@ export class SignaturePool implements SignatureChecker {
       w.on('message', ({ id, bad }: { id: number; bad: number[] }) => {
         this.waiting.get(id)?.(bad);
         this.waiting.delete(id);
+        this.rejecters.delete(id);
       });
-      w.on('error', (e) => {
-        this.failure = e;
-        for (const resolve of this.waiting.values()) resolve([]);
+      // A dead worker would leave its batches unanswered forever: fail the pool instead, so
+      // drain() throws and nothing is reported valid that was not checked.
+      w.on('error', (e) => this.fail(e));
+      w.on('exit', (code) => {
+        if (!this.closing) this.fail(new Error(`signature worker exited with code ${code}`));
       });
       return w;
     });
   }
 
+  private fail(e: Error): void {
+    this.failure ??= e;
+    for (const reject of this.rejecters.values()) reject(this.failure);
+    this.rejecters.clear();
+    this.waiting.clear();
+  }
+
   /** Queues one check; resolves once there is room for more work. */
   async add(keyId: string, body: string, signature: string, tag: number): Promise<void> {
+    if (this.failure) throw this.failure;
     const b = this.batch;
     b.keyIds.push(keyId);
     b.bodies.push(body);
@@ -114,14 +127,18 @@ export class SignaturePool implements SignatureChecker {
     this.batch = { keyIds: [], bodies: [], signatures: [], tags: [] };
     const id = this.nextId++;
     const worker = this.workers[this.next++ % this.workers.length] as Worker;
-    this.inFlight.push(
-      new Promise<number[]>((resolve) => {
-        this.waiting.set(id, resolve);
-        worker.postMessage({ id, keyIds: b.keyIds, bodies: b.bodies, signatures: b.signatures });
-      }).then((bad) => bad.forEach((i) => this.onInvalid(b.tags[i] as number))),
-    );
+    const answered = new Promise<number[]>((resolve, reject) => {
+      if (this.failure) return reject(this.failure);
+      this.waiting.set(id, resolve);
+      this.rejecters.set(id, reject);
+      worker.postMessage({ id, keyIds: b.keyIds, bodies: b.bodies, signatures: b.signatures });
+    }).then((bad) => bad.forEach((i) => this.onInvalid(b.tags[i] as number)));
+    // Rejections surface in drain(); this branch only keeps them from being unhandled meanwhile.
+    answered.catch(() => undefined);
+    this.inFlight.push(answered);
     // Two batches per worker keep every thread busy without letting a fast reader run ahead.
     if (this.inFlight.length > this.workers.length * 2) await this.inFlight.shift();
+    if (this.failure) throw this.failure;
   }
 
   /** Waits for every queued check; throws if a worker died (results would be incomplete). */
@@ -132,6 +149,7 @@ export class SignaturePool implements SignatureChecker {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

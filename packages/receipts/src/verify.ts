@@ -4,6 +4,7 @@ import { parseCheckpoint, checkpointSignatureProblem, originOf, type SignedCheck
 import { genesisHash, leafHash } from './hash';
 import type { VerifyIssue, IssueCode } from './issues';
 import { Keyring } from './keys';
+import { OVERSIZE_LINE } from './lines';
 import { CompactRange } from './merkle';
 import { RECEIPT_PAYLOAD_TYPE } from './signature';
 import { InlineSignatureChecker, SignaturePool, type SignatureChecker } from './signature-pool';
@@ -18,8 +19,9 @@ export interface VerifyOptions {
   readonly checkpoints?: readonly string[];
   /**
    * `full` checks every receipt (canonical bytes, schema, hash, links, signature, key validity).
-   * `checkpoint` checks hashes and links and trusts signatures only on checkpoints: much faster,
-   * and as strong wherever a signed checkpoint covers the receipts.
+   * `checkpoint` checks hashes and links, and trusts signatures only on checkpoints for the
+   * receipts a trusted checkpoint covers; receipts past the last trusted checkpoint still get
+   * every check. Much faster, and as strong, for a chain that is checkpointed.
    */
   readonly mode?: VerifyMode;
   /** Worker threads for signatures; 0 checks them on the calling thread. Default: one per core. */
@@ -53,37 +55,49 @@ interface RecordShape {
   key_id: string;
 }
 
+const RECORD_FIELDS = ['body', 'leaf_hash', 'signature', 'key_id'] as const;
+
 function asRecord(value: unknown): RecordShape | string {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     return 'record is not a JSON object';
   const r = value as Record<string, unknown>;
-  for (const field of ['body', 'leaf_hash', 'signature', 'key_id'] as const) {
+  for (const field of RECORD_FIELDS) {
     if (typeof r[field] !== 'string') return `record field "${field}" is missing or not a string`;
   }
-  const extra = Object.keys(r).filter((k) => !['body', 'leaf_hash', 'signature', 'key_id'].includes(k));
-  if (extra.length > 0) return `record has unknown fields: ${extra.join(', ')}`;
+  const extra = Object.keys(r).filter((k) => !(RECORD_FIELDS as readonly string[]).includes(k));
+  if (extra.length > 0) return `record has unknown fields: ${extra.slice(0, 5).join(', ')}`;
   return r as unknown as RecordShape;
 }
 
-/** Grows as needed; one bit per seq, so a million receipts cost 125 KB. */
+/** A short, safe rendering of an untrusted value for an issue's detail. */
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  return `a ${Array.isArray(value) ? 'array' : typeof value}`;
+}
+
+/** One bit per seq in 8 KiB pages allocated on demand: a million receipts cost 125 KB, a wild seq one page. */
 class SeqBitset {
-  private bits = new Uint8Array(1024);
+  private readonly pages = new Map<number, Uint8Array>();
+  private static readonly BITS = 8192 * 8;
   has(seq: number): boolean {
-    return seq < this.bits.length * 8 && ((this.bits[seq >> 3] as number) & (1 << (seq & 7))) !== 0;
+    const page = this.pages.get(Math.floor(seq / SeqBitset.BITS));
+    const bit = seq % SeqBitset.BITS;
+    return page !== undefined && ((page[Math.floor(bit / 8)] as number) & (1 << (bit % 8))) !== 0;
   }
   add(seq: number): void {
-    if (seq >= this.bits.length * 8) {
-      const grown = new Uint8Array(Math.max(this.bits.length * 2, (seq >> 3) + 1));
-      grown.set(this.bits);
-      this.bits = grown;
-    }
-    this.bits[seq >> 3] = (this.bits[seq >> 3] as number) | (1 << (seq & 7));
+    const index = Math.floor(seq / SeqBitset.BITS);
+    let page = this.pages.get(index);
+    if (!page) this.pages.set(index, (page = new Uint8Array(8192)));
+    const bit = seq % SeqBitset.BITS;
+    page[Math.floor(bit / 8)] = (page[Math.floor(bit / 8)] as number) | (1 << (bit % 8));
   }
 }
 
 /**
  * Streaming chain verifier. Feed it one stored record (a JSON line) at a time, in file order;
- * it never throws on bad data, and reports every issue with its code and seq.
+ * it never throws on bad data, and reports every issue with its code and seq. Call `finish()`
+ * (or `close()` when abandoning) so its worker threads end.
  */
 export class ChainVerifier {
   private readonly mode: VerifyMode;
@@ -99,10 +113,14 @@ export class ChainVerifier {
   private lastTimestamp: string | null = null;
   private readonly seen = new SeqBitset();
   private readonly tree = CompactRange.empty();
+  /** Checkpoints whose signature and key are trusted; only these vouch for receipts. */
   private readonly checkpoints: SignedCheckpoint[] = [];
+  private readonly compared = new Set<SignedCheckpoint>();
+  /** In checkpoint mode, receipts below this size are vouched for by a trusted checkpoint. */
+  private readonly coveredSize: number;
   private checkpointsVerified = 0;
   private misnumbered = false;
-  private readonly pool: SignatureChecker | undefined;
+  private readonly signatures: SignatureChecker;
 
   constructor(private readonly options: VerifyOptions) {
     this.mode = options.mode ?? 'full';
@@ -110,30 +128,50 @@ export class ChainVerifier {
     this.chain = options.expectedChain ?? null;
     if (this.chain !== null) this.owner = parseChainId(this.chain);
     for (const text of options.checkpoints ?? []) {
+      let note: SignedCheckpoint;
       try {
-        this.checkpoints.push(parseCheckpoint(text));
+        note = parseCheckpoint(text);
       } catch (e) {
         this.report('CHECKPOINT_MISMATCH', null, (e as Error).message);
+        continue;
       }
+      // A checkpoint that is not trusted vouches for nothing, so it can neither cover receipts
+      // nor claim the chain is truncated.
+      const problem = checkpointSignatureProblem(note, options.keyring);
+      const size = note.checkpoint.size;
+      if (problem !== null)
+        this.report(
+          'CHECKPOINT_MISMATCH',
+          size > 0 ? size - 1 : null,
+          `checkpoint at size ${size}: ${problem}`,
+        );
+      else if (this.chain !== null && note.checkpoint.origin !== originOf(this.chain)) {
+        this.report(
+          'CHECKPOINT_MISMATCH',
+          null,
+          `checkpoint origin ${note.checkpoint.origin} is not ${originOf(this.chain)}`,
+        );
+      } else this.checkpoints.push(note);
     }
     this.checkpoints.sort((a, b) => a.checkpoint.size - b.checkpoint.size);
+    this.coveredSize =
+      this.mode === 'checkpoint' ? (this.checkpoints[this.checkpoints.length - 1]?.checkpoint.size ?? 0) : 0;
     if (options.from && options.from.seq > 0) {
       this.lastSeq = options.from.seq - 1;
       this.lastLeaf = options.from.prev_hash;
     }
-    if (this.mode === 'full') {
-      const keys = options.keyring.entries().map((e) => [e.key_id, e.public_key] as const);
-      const onInvalid = (seq: number) =>
-        this.report(
-          'SIGNATURE_INVALID',
-          seq < 0 ? null : seq,
-          'Ed25519 signature over the DSSE envelope does not verify',
-        );
-      this.pool =
-        options.threads === 0
-          ? new InlineSignatureChecker(keys, RECEIPT_PAYLOAD_TYPE, onInvalid)
-          : new SignaturePool(keys, RECEIPT_PAYLOAD_TYPE, onInvalid, options.threads);
-    }
+    const keys = options.keyring.entries().map((e) => [e.key_id, e.public_key] as const);
+    const onInvalid = (seq: number) =>
+      this.report(
+        'SIGNATURE_INVALID',
+        seq < 0 ? null : seq,
+        'Ed25519 signature over the DSSE envelope does not verify',
+      );
+    // Checkpoint mode only signs what no checkpoint covers: usually a short tail, so inline.
+    this.signatures =
+      options.threads === 0 || this.mode === 'checkpoint'
+        ? new InlineSignatureChecker(keys, RECEIPT_PAYLOAD_TYPE, onInvalid)
+        : new SignaturePool(keys, RECEIPT_PAYLOAD_TYPE, onInvalid, options.threads);
   }
 
   private report(code: IssueCode, seq: number | null, detail: string): void {
@@ -145,6 +183,10 @@ export class ChainVerifier {
   async push(line: string, lineNo = this.count + 1): Promise<void> {
     if (line.trim() === '') return;
     this.count += 1;
+    if (line === OVERSIZE_LINE) {
+      this.report('SCHEMA_INVALID', null, `line ${lineNo}: longer than any receipt can be`);
+      return;
+    }
     let parsedLine: unknown;
     try {
       parsedLine = JSON.parse(line);
@@ -169,7 +211,9 @@ export class ChainVerifier {
       return;
     }
     const seq = this.positionOf(body);
-    if (this.mode === 'full') {
+    // In checkpoint mode a receipt a trusted checkpoint covers needs only hashes and links.
+    const thorough = this.mode === 'full' || this.tree.size >= this.coveredSize;
+    if (thorough) {
       const canonical = isCanonical(record.body);
       if (!canonical.ok) this.report('NON_CANONICAL', seq, `line ${lineNo}: ${canonical.reason}`);
       const schema = ReceiptBody.safeParse(body);
@@ -184,17 +228,16 @@ export class ChainVerifier {
     }
     const leaf = leafHash(record.body);
     const leafHex = leaf.toString('hex');
-    if (leafHex !== record.leaf_hash)
+    if (leafHex !== record.leaf_hash) {
       this.report(
         'HASH_MISMATCH',
         seq,
-        `leaf_hash ${record.leaf_hash.slice(0, 16)}… but body hashes to ${leafHex.slice(0, 16)}…`,
+        `leaf_hash ${describe(record.leaf_hash.slice(0, 16))}… but body hashes to ${leafHex.slice(0, 16)}…`,
       );
-
+    }
     this.checkOwner(body, seq);
     this.checkOrder(body, seq, leafHex);
-    if (this.mode === 'full') await this.checkSignature(record, body, seq);
-
+    if (thorough) await this.checkSignature(record, body, seq);
     this.tree.append(leaf);
     this.checkCheckpointsAt(this.tree.size, leafHex);
   }
@@ -216,7 +259,7 @@ export class ChainVerifier {
       this.report(
         'CHAIN_BROKEN',
         expected,
-        `seq field says ${String(body.seq)} but the receipt links to seq ${expected - 1}`,
+        `seq field says ${describe(body.seq)} but the receipt links to seq ${expected - 1}`,
       );
       this.misnumbered = true;
       return expected;
@@ -239,7 +282,7 @@ export class ChainVerifier {
       this.report(
         'ACCOUNT_MISMATCH',
         seq,
-        `receipt belongs to chain ${String(chain)}, expected ${this.chain}`,
+        `receipt belongs to chain ${describe(body.chain)}, expected ${this.chain}`,
       );
     if (!this.owner) return;
     const field = this.owner.kind === 'tenants' ? 'account_id' : 'worker_id';
@@ -247,7 +290,7 @@ export class ChainVerifier {
       this.report(
         'ACCOUNT_MISMATCH',
         seq,
-        `${field} ${JSON.stringify(body[field])} does not match chain ${this.chain}`,
+        `${field} ${describe(body[field])} does not match chain ${this.chain}`,
       );
     }
   }
@@ -285,7 +328,11 @@ export class ChainVerifier {
     }
     const ts = typeof body.timestamp === 'string' ? body.timestamp : null;
     if (ts !== null && this.lastTimestamp !== null && ts < this.lastTimestamp) {
-      this.report('TIMESTAMP_REGRESSION', seq, `${ts} is before ${this.lastTimestamp} (seq ${this.lastSeq})`);
+      this.report(
+        'TIMESTAMP_REGRESSION',
+        seq,
+        `${describe(ts)} is before ${this.lastTimestamp} (seq ${this.lastSeq})`,
+      );
     }
     this.seen.add(seq);
     this.firstSeq ??= seq;
@@ -304,26 +351,27 @@ export class ChainVerifier {
       this.report(
         'SCHEMA_INVALID',
         seq,
-        `record key_id ${record.key_id} differs from the signed key_id ${keyId}`,
+        `record key_id ${describe(record.key_id)} differs from the signed key_id ${describe(keyId)}`,
       );
     const trusted = this.options.keyring.get(keyId);
     if (!trusted) {
-      this.report('UNKNOWN_KEY', seq, `key ${keyId} is not in the keyring`);
+      this.report('UNKNOWN_KEY', seq, `key ${describe(keyId)} is not in the keyring`);
       return;
     }
     if (typeof body.timestamp === 'string' && !Keyring.validAt(trusted.entry, body.timestamp)) {
       this.report(
         'KEY_NOT_VALID',
         seq,
-        `key ${keyId} is valid [${trusted.entry.not_before}, ${trusted.entry.not_after ?? '…'}), receipt is at ${body.timestamp}`,
+        `key ${keyId} is valid [${trusted.entry.not_before}, ${trusted.entry.not_after ?? '…'}), receipt is at ${describe(body.timestamp)}`,
       );
     }
-    await this.pool?.add(keyId, record.body, record.signature, seq ?? -1);
+    await this.signatures.add(keyId, record.body, record.signature, seq ?? -1);
   }
 
   private checkCheckpointsAt(size: number, leafHex: string): void {
     for (const cp of this.checkpoints) {
       if (cp.checkpoint.size !== size) continue;
+      this.compared.add(cp);
       const problems: string[] = [];
       if (this.chain !== null && cp.checkpoint.origin !== originOf(this.chain))
         problems.push(`origin ${cp.checkpoint.origin} is not ${originOf(this.chain)}`);
@@ -331,28 +379,41 @@ export class ChainVerifier {
         problems.push('Merkle root differs from the receipts');
       if (cp.checkpoint.head_hash !== leafHex)
         problems.push('head hash differs from the receipt at this size');
-      const signature = checkpointSignatureProblem(cp, this.options.keyring);
-      if (signature !== null) problems.push(signature);
       if (problems.length > 0)
         this.report('CHECKPOINT_MISMATCH', size - 1, `checkpoint at size ${size}: ${problems.join('; ')}`);
       else this.checkpointsVerified += 1;
     }
   }
 
+  /** Ends the worker threads without a report: for a caller abandoning the stream. */
+  async close(): Promise<void> {
+    await this.signatures.close();
+  }
+
   async finish(): Promise<VerifyReport> {
     try {
-      await this.pool?.drain();
+      await this.signatures.drain();
     } finally {
-      await this.pool?.close();
+      await this.signatures.close();
     }
+    const next = this.lastSeq === null ? 0 : this.lastSeq + 1;
     for (const cp of this.checkpoints) {
-      if (cp.checkpoint.size > this.tree.size) {
+      if (this.compared.has(cp)) continue;
+      const size = cp.checkpoint.size;
+      if (next < size)
         this.report(
           'TRUNCATED',
-          this.tree.size,
-          `chain has ${this.tree.size} receipts but a signed checkpoint covers ${cp.checkpoint.size}`,
+          next,
+          `chain ends at seq ${next - 1} but a signed checkpoint covers ${size} receipts`,
         );
-      }
+      // The chain reaches the checkpoint's size but its lines never added up to it (missing or
+      // duplicated receipts in between), so the root could not be compared.
+      else
+        this.report(
+          'CHECKPOINT_MISMATCH',
+          size - 1,
+          `checkpoint at size ${size}: receipts before it are missing or duplicated, so its root cannot be matched`,
+        );
     }
     const issues = [...this.issues].sort((a, b) => (a.seq ?? -1) - (b.seq ?? -1));
     return {
@@ -380,6 +441,11 @@ export async function verifyLines(
   options: VerifyOptions,
 ): Promise<VerifyReport> {
   const verifier = new ChainVerifier(options);
-  for await (const line of lines) await verifier.push(line);
+  try {
+    for await (const line of lines) await verifier.push(line);
+  } catch (e) {
+    await verifier.close();
+    throw e;
+  }
   return verifier.finish();
 }

@@ -65,7 +65,14 @@ describe('archive', () => {
       manifest: { count: 50, first_seq: 0, last_seq: 49, head_hash: chain.head.head_hash },
     });
     expect(report.chain).toMatchObject({ ok: true, checkpoints_verified: 1 });
-    expect((await verifyArchiveFile(path, { threads: 0 })).keys_source).toBe('archive');
+    // The archive's own keys prove integrity, not authorship: not ok unless trusted explicitly.
+    const selfSigned = await verifyArchiveFile(path, { threads: 0 });
+    expect(selfSigned).toMatchObject({
+      ok: false,
+      keys_source: 'archive',
+      issues: [expect.objectContaining({ code: 'KEYS_NOT_ANCHORED' })],
+    });
+    expect((await verifyArchiveFile(path, { threads: 0, trustArchiveKeys: true })).ok).toBe(true);
     const lines: string[] = [];
     for await (const l of archiveRecords(createReadStream(path))) lines.push(l);
     expect(lines).toEqual(chain.lines);
@@ -74,7 +81,7 @@ describe('archive', () => {
   it('never overwrites an existing archive', async () => {
     const path = await write('once.tar.gz');
     await expect(write('once.tar.gz')).rejects.toMatchObject({ code: 'ARCHIVE_EXISTS' });
-    expect((await verifyArchiveFile(path, { threads: 0 })).ok).toBe(true);
+    expect((await verifyArchiveFile(path, { keyring: chain.keyring, threads: 0 })).ok).toBe(true);
   });
 
   it('a tampered receipt is caught by both the chain check and the manifest digest', async () => {
@@ -135,5 +142,72 @@ describe('archive', () => {
     const path = join(dir, 'junk.tar.gz');
     await fs.writeFile(path, 'not gzip');
     await expect(verifyArchiveFile(path)).rejects.toMatchObject({ code: 'INVALID_ARCHIVE' });
+  });
+});
+
+describe('archive: hostile layouts', () => {
+  it('a second receipts.jsonl, or an entry after it, is MANIFEST_MISMATCH', async () => {
+    const src = await write('src4.tar.gz');
+    const dst = join(dir, 'dup.tar.gz');
+    const extract = tar.extract();
+    const pack = tar.pack();
+    const out = pipeline(pack, createGzip(), createWriteStream(dst));
+    const reading = pipeline(createReadStream(src), createGunzip(), extract);
+    for await (const e of extract) {
+      const entry = e as unknown as Readable & { header: { name: string } };
+      const chunks: Buffer[] = [];
+      for await (const c of entry) chunks.push(c as Buffer);
+      const data = Buffer.concat(chunks);
+      pack.entry({ name: entry.header.name, size: data.length }, data);
+      if (entry.header.name === 'receipts.jsonl')
+        pack.entry({ name: 'receipts.jsonl', size: data.length }, data);
+    }
+    await reading;
+    pack.finalize();
+    await out;
+    const report = await verifyArchiveFile(dst, { keyring: chain.keyring, threads: 0 });
+    expect(report.ok).toBe(false);
+    expect(report.issues.map((i) => i.detail)).toEqual(
+      expect.arrayContaining([
+        'receipts.jsonl appears more than once',
+        'receipts.jsonl comes after receipts.jsonl',
+      ]),
+    );
+  });
+
+  it('a malformed manifest is reported, not thrown', async () => {
+    const src = await write('src5.tar.gz');
+    const dst = join(dir, 'bad-shape.tar.gz');
+    await rewrite(src, dst, (name, data) =>
+      name === 'manifest.json'
+        ? Buffer.from('{"format":"governor-archive/1","files":"abc"}')
+        : name === 'manifest.sig'
+          ? Buffer.from('{"key_id":"x","signature":5}')
+          : data,
+    );
+    const report = await verifyArchiveFile(dst, { keyring: chain.keyring, threads: 0 });
+    expect(report.ok).toBe(false);
+    expect(report.issues.map((i) => i.detail)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/manifest.json is malformed/),
+        'manifest.sig is malformed',
+      ]),
+    );
+  });
+
+  it('a truncated archive is INVALID_ARCHIVE, with no unhandled rejection and no stuck worker', async () => {
+    const src = await write('src6.tar.gz');
+    const whole = await fs.readFile(src);
+    const cut = join(dir, 'cut.tar.gz');
+    await fs.writeFile(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+    await expect(verifyArchiveFile(cut, { keyring: chain.keyring, threads: 2 })).rejects.toMatchObject({
+      code: 'INVALID_ARCHIVE',
+    });
+    const lines: string[] = [];
+    await expect(
+      (async () => {
+        for await (const l of archiveRecords(createReadStream(cut))) lines.push(l);
+      })(),
+    ).rejects.toMatchObject({ code: 'INVALID_ARCHIVE' });
   });
 });

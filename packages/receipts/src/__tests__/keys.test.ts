@@ -1,3 +1,4 @@
+import { Timestamp } from '@governor/contracts';
 import nacl from 'tweetnacl';
 import { appendReceipt, emptyHead, rotateKey, verifyLines, Keyring, SigningKey, keyIdOf } from '../index';
 import { sampleFields } from '../sample';
@@ -91,5 +92,17 @@ describe('keys', () => {
     add(oldKey, 3);
     const report = await verifyLines(lines, { keyring });
     expect(report.issues).toEqual([expect.objectContaining({ code: 'KEY_NOT_VALID', seq: 3 })]);
+  });
+});
+
+describe('keys file edge cases', () => {
+  it('refuses a key listed twice, and a timestamp that is not a real date', () => {
+    const entry = SigningKey.generate().publicEntry('2026-01-01T00:00:00.000Z');
+    expect(() => Keyring.fromJson(JSON.stringify({ keys: [entry, entry] }))).toThrow(/listed twice/);
+    expect(() =>
+      Keyring.fromJson(JSON.stringify({ keys: [{ ...entry, not_before: '2026-02-31T00:00:00.000Z' }] })),
+    ).toThrow(/not a real date/);
+    expect(Timestamp.safeParse('2026-11-23T24:00:00.000Z').success).toBe(false);
+    expect(Timestamp.safeParse('2026-11-23T23:59:59.999Z').success).toBe(true);
   });
 });

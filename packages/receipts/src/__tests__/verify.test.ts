@@ -12,6 +12,7 @@ import {
   RECEIPT_PAYLOAD_TYPE,
 } from '../index';
 import { sampleFields } from '../sample';
+import { splitLines } from '../lines';
 import { buildChain, mutateBody, T0 } from './helpers';
 
 const chain = buildChain(30);
@@ -200,6 +201,75 @@ describe('chain verification: one test per issue code', () => {
     const dropped = chain.lines.filter((_, i) => i !== 9);
     expect(codes(await verify(dropped, { mode: 'checkpoint', checkpoints: [chain.checkpoint] }))).toEqual(
       expect.arrayContaining([['SEQ_GAP', 9]]),
+    );
+  });
+
+  it('checkpoint mode fully checks receipts past the last checkpoint, and everything without one', async () => {
+    const stranger = SigningKey.fromSeed(Buffer.alloc(32, 98));
+    const extra = appendReceipt(chain.head, sampleFields('acme', 30), stranger, {
+      now: new Date(T0 + 31_000),
+    });
+    const forged = JSON.stringify({ ...extra.record, signature: Buffer.alloc(64).toString('base64') });
+    const lines = [...chain.lines, forged];
+    expect(codes(await verify(lines, { mode: 'checkpoint', checkpoints: [chain.checkpoint] }))).toEqual([
+      ['UNKNOWN_KEY', 30],
+    ]);
+    const zeroSigned = chain.lines.map((l) =>
+      JSON.stringify({ ...(JSON.parse(l) as object), signature: Buffer.alloc(64).toString('base64') }),
+    );
+    expect((await verify(zeroSigned, { mode: 'checkpoint' })).issues).toHaveLength(30);
+  });
+
+  it('a checkpoint with a bad signature vouches for nothing and cannot claim truncation', async () => {
+    const bad = chain.checkpoint.replace(/ [A-Za-z0-9+/]+=*\n$/, ` ${Buffer.alloc(68).toString('base64')}\n`);
+    const report = await verify(chain.lines.slice(0, 10), { checkpoints: [bad] });
+    expect(codes(report)).toEqual([['CHECKPOINT_MISMATCH', 29]]);
+  });
+
+  it('a receipt missing in the middle is a SEQ_GAP, not a truncation', async () => {
+    const report = await verify(
+      chain.lines.filter((_, i) => i !== 20),
+      { checkpoints: [chain.checkpoint] },
+    );
+    expect(codes(report)).toEqual([
+      ['SEQ_GAP', 20],
+      ['CHECKPOINT_MISMATCH', 29],
+    ]);
+  });
+
+  it('a line too long for any receipt is reported without being buffered whole', async () => {
+    const huge = Buffer.concat([
+      Buffer.from(chain.lines[0] + '\n'),
+      Buffer.alloc(3 * 1024 * 1024, 0x41),
+      Buffer.from('\n' + chain.lines[1] + '\n'),
+    ]);
+    const chunks = Array.from({ length: Math.ceil(huge.length / 65536) }, (_, i) =>
+      huge.subarray(i * 65536, (i + 1) * 65536),
+    );
+    const report = await verify([], {});
+    expect(report.count).toBe(0);
+    const lines: string[] = [];
+    for await (const l of splitLines(
+      (async function* () {
+        for (const c of chunks) yield await Promise.resolve(c);
+      })(),
+    ))
+      lines.push(l);
+    expect(lines).toHaveLength(3);
+    expect(codes(await verify(lines))).toEqual([['SCHEMA_INVALID', null]]);
+  });
+
+  it('hostile values in a body are described briefly, never thrown on', async () => {
+    const nested = '['.repeat(5000) + '"x"' + ']'.repeat(5000);
+    const lines = [...chain.lines];
+    const record = JSON.parse(lines[3] as string) as { body: string };
+    lines[3] = JSON.stringify({
+      ...record,
+      body: record.body.replace('"account_id":"acme"', `"account_id":${nested}`),
+    });
+    const report = await verify(lines);
+    expect(report.issues.find((i) => i.code === 'ACCOUNT_MISMATCH')?.detail).toBe(
+      'account_id a array does not match chain tenants/acme',
     );
   });
 

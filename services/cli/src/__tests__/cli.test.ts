@@ -10,7 +10,7 @@ const dir = mkdtempSync(join(tmpdir(), 'governor-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function governor(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: dir, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -71,8 +71,13 @@ describe('governor CLI', () => {
     expect(json).toMatchObject({ ok: false, issues: [{ code: 'SEQ_GAP', seq: 42 }] });
   });
 
-  it('verify-archive: 0 for the archive, 1 against keys it was not signed with', () => {
+  it('verify-archive: 0 for the archive, 1 against keys it was not signed with, 1 on its own keys unless trusted explicitly', () => {
     expect(governor('verify-archive', 'chain.tar.gz', '--keys', 'keys/keys.json').code).toBe(0);
+    expect(governor('verify-archive', 'chain.tar.gz')).toMatchObject({
+      code: 1,
+      stdout: expect.stringMatching(/KEYS_NOT_ANCHORED/),
+    });
+    expect(governor('verify-archive', 'chain.tar.gz', '--trust-archive-keys').code).toBe(0);
     governor('keys', 'generate', '--out', 'other');
     const other = governor('verify-archive', 'chain.tar.gz', '--keys', 'other/keys.json');
     expect(other.code).toBe(1);
@@ -101,15 +106,142 @@ describe('governor CLI', () => {
       seq: 321,
       inclusion: { tree_size: 500, audit_path: expect.any(Array) },
     });
+    const A = ['--keys', 'keys/keys.json'];
     expect(
-      governor('verify-receipt', '--receipt-id', id, '--account-id', 'acme', '--from', 'chain.tar.gz').code,
+      governor('verify-receipt', '--receipt-id', id, '--account-id', 'acme', '--from', 'chain.tar.gz', ...A)
+        .code,
     ).toBe(0);
     expect(
-      governor('verify-receipt', '--receipt-id', id, '--account-id', 'globex', '--from', 'chain.tar.gz'),
+      governor(
+        'verify-receipt',
+        '--receipt-id',
+        id,
+        '--account-id',
+        'acme',
+        '--from',
+        'chain.tar.gz',
+        '--trust-archive-keys',
+      ).code,
+    ).toBe(0);
+    expect(
+      governor('verify-receipt', '--receipt-id', id, '--account-id', 'acme', '--from', 'chain.tar.gz'),
+    ).toMatchObject({ code: 2, stderr: expect.stringMatching(/--trust-archive-keys/) });
+    expect(
+      governor(
+        'verify-receipt',
+        '--receipt-id',
+        id,
+        '--account-id',
+        'globex',
+        '--from',
+        'chain.tar.gz',
+        ...A,
+      ),
     ).toMatchObject({ code: 1, stdout: expect.stringMatching(/ACCOUNT_MISMATCH/) });
     expect(
-      governor('verify-receipt', '--receipt-id', 'nope', '--account-id', 'acme', '--from', 'chain.tar.gz'),
+      governor(
+        'verify-receipt',
+        '--receipt-id',
+        'nope',
+        '--account-id',
+        'acme',
+        '--from',
+        'chain.tar.gz',
+        ...A,
+      ),
     ).toMatchObject({ code: 1, stdout: expect.stringMatching(/NOT_FOUND/) });
+  });
+
+  it('verify-receipt proves the receipt itself, not whatever stands at its seq', () => {
+    // A validly signed seq 10 of another history of the same chain, appended after the genuine
+    // export: it must not borrow the genuine seq 10's audit path.
+    expect(
+      governor(
+        'receipts',
+        'sample',
+        '--chain',
+        'tenants/acme',
+        '--count',
+        '11',
+        '--keys',
+        'keys',
+        '--out',
+        'other.jsonl',
+      ).code,
+    ).toBe(0);
+    const genuine = readFileSync(join(dir, 'chain.jsonl'), 'utf8').trimEnd().split('\n');
+    const forged = readFileSync(join(dir, 'other.jsonl'), 'utf8').trimEnd().split('\n')[10] as string;
+    writeFileSync(join(dir, 'forked.jsonl'), [...genuine, forged].join('\n') + '\n');
+    const id = (JSON.parse((JSON.parse(forged) as { body: string }).body) as { receipt_id: string })
+      .receipt_id;
+    const r = governor(
+      'verify-receipt',
+      '--receipt-id',
+      id,
+      '--account-id',
+      'acme',
+      '--from',
+      'forked.jsonl',
+      '--keys',
+      'keys/keys.json',
+      '--checkpoint',
+      'chain.note',
+    );
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^INCLUSION_FAILED seq=10 /m);
+    expect(r.stdout).toMatch(/^SEQ_GAP seq=10 the receipt claims seq 10 but stands at position 500/m);
+  });
+
+  it('--mode checkpoint still checks every receipt no checkpoint covers', () => {
+    const lines = readFileSync(join(dir, 'chain.jsonl'), 'utf8').trimEnd().split('\n');
+    const zeroed = lines.map((l) =>
+      JSON.stringify({ ...(JSON.parse(l) as object), signature: Buffer.alloc(64).toString('base64') }),
+    );
+    writeFileSync(join(dir, 'zeroed.jsonl'), zeroed.join('\n') + '\n');
+    const withoutCheckpoint = governor(
+      'verify-chain',
+      'zeroed.jsonl',
+      '--keys',
+      'keys/keys.json',
+      '--mode',
+      'checkpoint',
+    );
+    expect(withoutCheckpoint.code).toBe(1);
+    expect(withoutCheckpoint.stdout).toMatch(/^SIGNATURE_INVALID seq=0 /m);
+    expect(
+      governor(
+        'verify-chain',
+        'chain.jsonl',
+        '--keys',
+        'keys/keys.json',
+        '--mode',
+        'checkpoint',
+        '--checkpoint',
+        'chain.note',
+      ).code,
+    ).toBe(0);
+  });
+
+  it('a truncated archive or a directory is a one-line I/O error, and nothing hangs', () => {
+    const whole = readFileSync(join(dir, 'chain.tar.gz'));
+    writeFileSync(join(dir, 'cut.tar.gz'), whole.subarray(0, Math.floor(whole.length / 2)));
+    const cut = governor('verify-archive', 'cut.tar.gz', '--keys', 'keys/keys.json');
+    expect(cut).toMatchObject({ code: 2, stderr: expect.stringMatching(/^governor: cannot read archive/) });
+    const receipt = governor(
+      'verify-receipt',
+      '--receipt-id',
+      'x',
+      '--account-id',
+      'acme',
+      '--from',
+      'cut.tar.gz',
+      '--keys',
+      'keys/keys.json',
+    );
+    expect(receipt.code).toBe(2);
+    expect(receipt.stderr).not.toMatch(/\n\s+at /);
+    const folder = governor('verify-chain', 'keys', '--keys', 'keys/keys.json');
+    expect(folder).toMatchObject({ code: 2, stderr: expect.stringMatching(/EISDIR/) });
   });
 
   it.each([

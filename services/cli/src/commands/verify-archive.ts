@@ -5,15 +5,21 @@ import { CliError } from '../errors';
 import { printArchiveReport } from '../report';
 import { loadKeyring } from './keys';
 
-const USAGE = 'governor verify-archive FILE.tar.gz [--keys keys.json] [--json]';
+const USAGE = 'governor verify-archive FILE.tar.gz --keys keys.json | --trust-archive-keys [--json]';
 
 export const verifyArchiveHelp = `${USAGE}
   Verifies an archive offline: the manifest's signature and file digests, every receipt, and
-  the checkpoints inside. Without --keys the archive's own keys.json is used (say so in an audit:
-  trust comes from keys you hold). Exit 0 valid, 1 invalid, 2 usage or I/O error.`;
+  the checkpoints inside, against keys you trust (--keys). With --trust-archive-keys the archive's
+  own keys.json is accepted instead: that proves integrity, not who signed it. Without either,
+  the archive is checked against its own keys and reported INVALID (KEYS_NOT_ANCHORED).
+  Exit 0 valid, 1 invalid, 2 usage or I/O error.`;
 
 export async function verifyArchiveCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { keys: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
+  const { values, positionals } = parse(
+    argv,
+    { keys: { type: 'string' }, 'trust-archive-keys': { type: 'boolean' }, json: { type: 'boolean' } },
+    USAGE,
+  );
   if (values.help) {
     process.stdout.write(verifyArchiveHelp + '\n');
     return 0;
@@ -25,6 +31,9 @@ export async function verifyArchiveCommand(argv: string[]): Promise<number> {
     throw new CliError(`cannot read ${file}: ${e.code ?? e.message}`);
   });
   const keyring = typeof values.keys === 'string' ? await loadKeyring(values.keys) : undefined;
-  const report = await verifyArchive(createReadStream(file), keyring ? { keyring } : {});
+  const report = await verifyArchive(
+    createReadStream(file),
+    keyring ? { keyring } : { trustArchiveKeys: values['trust-archive-keys'] === true },
+  );
   return printArchiveReport(report, values.json === true);
 }

@@ -41,10 +41,17 @@ export async function verifyChainCommand(argv: string[]): Promise<number> {
   const verifier = new ChainVerifier({ keyring, checkpoints, mode });
   const bar = progress('receipts verified');
   let n = 0;
-  for await (const line of lines) {
-    await verifier.push(line);
-    bar.tick(++n);
+  try {
+    for await (const line of lines) {
+      await verifier.push(line);
+      bar.tick(++n);
+    }
+  } catch (e) {
+    // The worker threads must end, or the process would never exit.
+    await verifier.close();
+    throw new CliError(`cannot read ${file}: ${(e as Error).message}`, 2, { cause: e });
+  } finally {
+    bar.done();
   }
-  bar.done();
   return printChainReport(await verifier.finish(), values.json === true);
 }

@@ -1,0 +1,319 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { StoredReceipt } from '@governor/contracts';
+import type { LedgerEntry, ReceiptLedger } from '@governor/governor';
+import { emptyHead, type ChainHead } from '@governor/receipts';
+import { chainDirectory } from './chain-id';
+import {
+  appendDurably,
+  fsyncDirectory,
+  isErrno,
+  readTextIfPresent,
+  sizeOf,
+  truncateDurably,
+  writeFileAtomic,
+} from './durable-fs';
+import { corrupt, invalidArgument, unavailable } from './errors';
+import { readHeadFile, writeHeadFile, type Committed } from './head-file';
+import { HeadBuilder, planAppend } from './head-builder';
+import { KeyedMutex } from './keyed-mutex';
+import { LockFile } from './lock-file';
+import { readLines } from './line-reader';
+import { parseRecordLine, recordLine } from './records';
+
+const RECEIPTS = 'receipts.jsonl';
+const HEAD = 'head.json';
+const LOCK = 'append.lock';
+const CHECKPOINTS = 'checkpoints';
+const NOTE = /^(0|[1-9][0-9]*)\.note$/;
+// Every this many seqs, remember where the line starts, so reads from a seq need not scan from 0.
+const INDEX_STRIDE = 256;
+
+/** Options of a FileLedger. */
+export interface FileLedgerOptions {
+  /** How long an append waits for another process's lock on the same chain. Default 10 s. */
+  readonly lockTimeoutMs?: number;
+}
+
+/** Byte offsets of every INDEX_STRIDE-th line of one chain's file, learned while reading and writing. */
+class LineIndex {
+  private readonly offsets = new Map<number, number>();
+
+  learn(seq: number, offset: number): void {
+    if (seq % INDEX_STRIDE === 0) this.offsets.set(seq / INDEX_STRIDE, offset);
+  }
+
+  /** The nearest known line at or before `seq`. */
+  before(seq: number): { seq: number; offset: number } {
+    for (let k = Math.floor(seq / INDEX_STRIDE); k > 0; k--) {
+      const offset = this.offsets.get(k);
+      if (offset !== undefined) return { seq: k * INDEX_STRIDE, offset };
+    }
+    return { seq: 0, offset: 0 };
+  }
+}
+
+/**
+ * The durable ledger of the embedded deployment: plain files under one root directory.
+ *
+ * `<root>/<kind>/<owner>/receipts.jsonl` holds one stored record per line, appended and fsynced
+ * before `append` resolves; `head.json` beside it commits the head (and the file length it
+ * covers) by atomic rename. One append per chain at a time: an in-process mutex, then a lock
+ * file (`append.lock`, created with `wx`, naming its pid) against other processes, and the
+ * stored head is re-read under both, so a seq is created at most once.
+ *
+ * Crash recovery happens whenever the files disagree and the lock is held: complete lines past
+ * the committed head are checked (seq, link, leaf hash) and become the head; a torn last line is
+ * cut off. So a batch whose append never resolved may survive a crash whole or as a prefix:
+ * either way the chain stays contiguous and verifiable. Reads stream the file and stop at the
+ * committed length, so an append in flight is never seen in part.
+ *
+ * Checkpoints are `checkpoints/{size}.note`, replaced atomically if put twice; `probe()` writes,
+ * fsyncs and reads back a file under `<root>/health/`.
+ */
+export class FileLedger implements ReceiptLedger {
+  private readonly mutex = new KeyedMutex();
+  private readonly indexes = new Map<string, LineIndex>();
+  private readonly lockTimeoutMs: number;
+
+  private constructor(
+    /** Absolute path of the ledger's root directory. */
+    readonly root: string,
+    options: FileLedgerOptions,
+  ) {
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
+  }
+
+  /** Opens (creating if needed) the ledger rooted at `root`. */
+  static async open(root: string, options: FileLedgerOptions = {}): Promise<FileLedger> {
+    const absolute = resolve(root);
+    try {
+      await mkdir(absolute, { recursive: true });
+    } catch (e) {
+      throw unavailable(`cannot create ledger root ${absolute}`, e);
+    }
+    return new FileLedger(absolute, options);
+  }
+
+  async head(chain: string): Promise<ChainHead | null> {
+    return (await this.committed(chain)).head;
+  }
+
+  async append(chain: string, entries: readonly LedgerEntry[], head: ChainHead): Promise<void> {
+    const dir = chainDirectory(this.root, chain);
+    if (entries.length === 0) throw invalidArgument(`empty batch for ${chain}`);
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (e) {
+      throw unavailable(`cannot create ${dir}`, e);
+    }
+    await this.exclusive(chain, dir, async () => {
+      const committed = await this.recover(chain, dir);
+      const next = planAppend(committed.head ?? emptyHead(chain), chain, entries, head);
+      const lines = entries.map((e) => `${recordLine(e.record)}\n`);
+      const data = Buffer.from(lines.join(''), 'utf8');
+      const file = join(dir, RECEIPTS);
+      const length = committed.receipts_bytes + data.length;
+      // Nothing of a failed append may stay behind, or a retry of the same batch would conflict
+      // with itself once recovery committed it. If even the cut fails, recovery sorts it out.
+      const undo = async (e: unknown): Promise<never> => {
+        await truncateDurably(file, committed.receipts_bytes).catch(() => undefined);
+        throw unavailable(`append to ${chain}`, e);
+      };
+      try {
+        await appendDurably(file, data);
+        // The first append also created the file, and maybe the chain's directories.
+        if (committed.head === null) await this.fsyncNewDirectories(dir);
+      } catch (e) {
+        await undo(e);
+      }
+      try {
+        await writeHeadFile(join(dir, HEAD), { head: next, receipts_bytes: length });
+      } catch (e) {
+        const now = await readHeadFile(join(dir, HEAD), chain).catch(() => null);
+        // Renamed into place, only the directory fsync failed: the receipts are fsynced and
+        // recovery re-derives this very head from them, so the batch is durable either way.
+        if (now?.receipts_bytes !== length) await undo(e);
+      }
+      const index = this.indexOf(chain);
+      let offset = committed.receipts_bytes;
+      for (const [i, entry] of entries.entries()) {
+        index.learn(entry.seq, offset);
+        offset += Buffer.byteLength(lines[i] as string);
+      }
+    });
+  }
+
+  async *read(
+    chain: string,
+    options: { afterSeq?: number; limit?: number } = {},
+  ): AsyncIterable<StoredReceipt> {
+    const dir = chainDirectory(this.root, chain);
+    const committed = await this.committed(chain);
+    const size = committed.head?.size ?? 0;
+    const from = Math.max(0, (options.afterSeq ?? -1) + 1);
+    const to = options.limit === undefined ? size : Math.min(size, from + Math.max(0, options.limit));
+    if (from >= to) return;
+    const index = this.indexOf(chain);
+    const start = index.before(from);
+    let seq = start.seq;
+    try {
+      // Only up to the committed length: lines past it are an append in flight, not yet visible.
+      for await (const line of readLines(join(dir, RECEIPTS), start.offset, committed.receipts_bytes)) {
+        if (!line.complete) break;
+        index.learn(seq, line.start);
+        if (seq >= from) {
+          const record = parseRecordLine(line.text);
+          if (typeof record === 'string') throw corrupt(`${chain}: stored line of seq ${seq} is ${record}`);
+          yield record;
+        }
+        seq += 1;
+        if (seq >= to) return;
+      }
+    } catch (e) {
+      throw unavailable(`reading ${chain}`, e);
+    }
+    throw corrupt(`${chain}: ${RECEIPTS} ends at seq ${seq}, but ${HEAD} commits ${size} receipts`);
+  }
+
+  async putCheckpoint(chain: string, size: number, note: string): Promise<void> {
+    const dir = join(chainDirectory(this.root, chain), CHECKPOINTS);
+    if (!Number.isSafeInteger(size) || size < 0)
+      throw invalidArgument(`checkpoint size ${size} is not a size`);
+    try {
+      await mkdir(dir, { recursive: true });
+      await writeFileAtomic(join(dir, `${size}.note`), note);
+    } catch (e) {
+      throw unavailable(`storing checkpoint ${size} of ${chain}`, e);
+    }
+  }
+
+  async latestCheckpoint(chain: string): Promise<string | null> {
+    const dir = join(chainDirectory(this.root, chain), CHECKPOINTS);
+    try {
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch (e) {
+        if (isErrno(e, 'ENOENT')) return null;
+        throw e;
+      }
+      const sizes = names.flatMap((n) => {
+        const m = NOTE.exec(n);
+        return m ? [Number(m[1])] : [];
+      });
+      if (sizes.length === 0) return null;
+      return await readFile(join(dir, `${Math.max(...sizes)}.note`), 'utf8');
+    } catch (e) {
+      throw unavailable(`reading checkpoints of ${chain}`, e);
+    }
+  }
+
+  async probe(): Promise<void> {
+    const dir = join(this.root, 'health');
+    const nonce = randomUUID();
+    const file = join(dir, `${hostname()}-${process.pid}-${nonce}.probe`);
+    try {
+      await mkdir(dir, { recursive: true });
+      await writeFileAtomic(file, nonce);
+      const back = await readTextIfPresent(file);
+      if (back !== nonce) throw new Error(`read back ${JSON.stringify(back)} instead of what was written`);
+      await rm(file, { force: true });
+    } catch (e) {
+      throw unavailable(`probe of ${this.root}`, e);
+    }
+  }
+
+  private indexOf(chain: string): LineIndex {
+    let index = this.indexes.get(chain);
+    if (!index) this.indexes.set(chain, (index = new LineIndex()));
+    return index;
+  }
+
+  /**
+   * The committed state of a chain. Without any lock when `head.json` and the file length agree
+   * (the usual case); otherwise a writer is mid-append or crashed there, and only the lock holder
+   * may tell which and repair.
+   */
+  private async committed(chain: string): Promise<Committed> {
+    const dir = chainDirectory(this.root, chain);
+    let seen: Committed;
+    let length: number | null;
+    try {
+      seen = await readHeadFile(join(dir, HEAD), chain);
+      length = await sizeOf(join(dir, RECEIPTS));
+    } catch (e) {
+      throw unavailable(`reading the head of ${chain}`, e);
+    }
+    if ((length ?? 0) === seen.receipts_bytes) return seen;
+    return this.exclusive(chain, dir, () => this.recover(chain, dir));
+  }
+
+  /** Runs `task` holding both this process's mutex for the chain and the chain's lock file. */
+  private exclusive<T>(chain: string, dir: string, task: () => Promise<T>): Promise<T> {
+    return this.mutex.run(chain, async () => {
+      let lock: LockFile;
+      try {
+        lock = await LockFile.acquire(join(dir, LOCK), this.lockTimeoutMs);
+      } catch (e) {
+        throw unavailable(`locking ${chain}`, e);
+      }
+      try {
+        return await task();
+      } finally {
+        await lock.release();
+      }
+    });
+  }
+
+  /**
+   * Under the lock: brings `head.json` and `receipts.jsonl` into agreement. Complete lines past
+   * the committed head (a crash after the receipts' fsync, before the head's rename) are checked
+   * and committed; a torn last line (a crash inside the write) is cut off. Anything else that
+   * disagrees is corruption, left untouched for an operator.
+   */
+  private async recover(chain: string, dir: string): Promise<Committed> {
+    const file = join(dir, RECEIPTS);
+    try {
+      const committed = await readHeadFile(join(dir, HEAD), chain);
+      const length = (await sizeOf(file)) ?? 0;
+      if (length === committed.receipts_bytes) return committed;
+      if (length < committed.receipts_bytes) {
+        throw corrupt(`${file} has ${length} bytes but ${HEAD} commits ${committed.receipts_bytes}`);
+      }
+      const builder = new HeadBuilder(committed.head ?? emptyHead(chain));
+      const index = this.indexOf(chain);
+      let good = committed.receipts_bytes;
+      for await (const line of readLines(file, committed.receipts_bytes)) {
+        if (!line.complete) break;
+        const record = parseRecordLine(line.text);
+        const problem = typeof record === 'string' ? record : builder.push(record)?.detail;
+        if (problem !== undefined && problem !== null) {
+          throw corrupt(
+            `${file}: uncommitted line at byte ${line.start} cannot be the next receipt: ${problem}`,
+          );
+        }
+        index.learn(builder.size - 1, line.start);
+        good = line.end;
+      }
+      if (good < length) await truncateDurably(file, good);
+      const head = builder.head;
+      if (head.size === 0) return { head: null, receipts_bytes: good };
+      const recovered: Committed = { head, receipts_bytes: good };
+      if (good !== committed.receipts_bytes) await writeHeadFile(join(dir, HEAD), recovered);
+      return recovered;
+    } catch (e) {
+      throw unavailable(`recovering ${chain}`, e);
+    }
+  }
+
+  private async fsyncNewDirectories(dir: string): Promise<void> {
+    // The chain directory, its kind directory (`tenants/`) and the root may all be new.
+    for (let d = dir; d.startsWith(this.root); d = dirname(d)) {
+      await fsyncDirectory(d);
+      if (d === this.root) break;
+    }
+  }
+}

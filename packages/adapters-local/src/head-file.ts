@@ -1,0 +1,76 @@
+import type { ChainHead } from '@governor/receipts';
+import { readTextIfPresent, writeFileAtomic } from './durable-fs';
+import { corrupt } from './errors';
+
+/**
+ * What `head.json` commits: the chain head and the length of `receipts.jsonl` at that head.
+ * Receipts past `receipts_bytes` are not committed (yet): a writer is between its fsync and its
+ * head write, or crashed there.
+ */
+export interface Committed {
+  readonly head: ChainHead | null;
+  readonly receipts_bytes: number;
+}
+
+export const NOTHING_COMMITTED: Committed = { head: null, receipts_bytes: 0 };
+
+const HEX32 = /^[0-9a-f]{64}$/;
+
+function popcount(n: number): number {
+  let count = 0;
+  for (let v = n; v > 0; v = Math.floor(v / 2)) count += v % 2;
+  return count;
+}
+
+function problemOf(value: unknown, chain: string): string | null {
+  if (typeof value !== 'object' || value === null) return 'not a JSON object';
+  const { head, receipts_bytes: bytes } = value as { head?: Partial<ChainHead>; receipts_bytes?: unknown };
+  if (!Number.isSafeInteger(bytes) || (bytes as number) < 0) return 'receipts_bytes is not a byte count';
+  if (typeof head !== 'object' || head === null) return 'no head';
+  if (head.chain !== chain) return `head is of chain ${JSON.stringify(head.chain)}`;
+  if (!Number.isSafeInteger(head.size) || (head.size as number) < 1)
+    return 'head.size is not a positive count';
+  if (typeof head.head_hash !== 'string' || !HEX32.test(head.head_hash))
+    return 'head.head_hash is not a hash';
+  if (head.last_timestamp !== null && typeof head.last_timestamp !== 'string')
+    return 'head.last_timestamp is not a timestamp';
+  const tree = head.tree;
+  if (typeof tree !== 'object' || tree === null || tree.size !== head.size)
+    return 'head.tree.size is not head.size';
+  if (
+    !Array.isArray(tree.roots) ||
+    tree.roots.length !== popcount(tree.size) ||
+    !tree.roots.every((r) => typeof r === 'string' && HEX32.test(r))
+  )
+    return 'head.tree.roots do not fit a tree of that size';
+  return null;
+}
+
+/** Reads `head.json`; a missing file commits nothing, an unreadable one is corruption. */
+export async function readHeadFile(path: string, chain: string): Promise<Committed> {
+  const text = await readTextIfPresent(path);
+  if (text === null) return NOTHING_COMMITTED;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw corrupt(`${path}: not JSON`, e);
+  }
+  const problem = problemOf(value, chain);
+  if (problem !== null) throw corrupt(`${path}: ${problem}`);
+  const { head, receipts_bytes } = value as { head: ChainHead; receipts_bytes: number };
+  return {
+    head: {
+      chain: head.chain,
+      size: head.size,
+      head_hash: head.head_hash,
+      last_timestamp: head.last_timestamp,
+      tree: { size: head.tree.size, roots: [...head.tree.roots] },
+    },
+    receipts_bytes,
+  };
+}
+
+export async function writeHeadFile(path: string, committed: Committed): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(committed, null, 2)}\n`);
+}

@@ -1,0 +1,39 @@
+import type { ActionLogEntry, TenantDirectory, TenantRecord } from '@governor/governor';
+
+/** In-process tenant directory and action log, for tests and the benchmark. */
+export class MemoryDirectory implements TenantDirectory {
+  private readonly tenants = new Map<string, TenantRecord>();
+  private readonly actions = new Map<string, Map<string, ActionLogEntry>>();
+
+  get(accountId: string): Promise<TenantRecord | null> {
+    return Promise.resolve(this.tenants.get(accountId) ?? null);
+  }
+
+  put(record: TenantRecord): Promise<void> {
+    this.tenants.set(record.account_id, record);
+    return Promise.resolve();
+  }
+
+  delete(accountId: string): Promise<void> {
+    this.tenants.delete(accountId);
+    this.actions.delete(accountId);
+    return Promise.resolve();
+  }
+
+  list(): Promise<TenantRecord[]> {
+    return Promise.resolve([...this.tenants.values()]);
+  }
+
+  putAction(accountId: string, entry: ActionLogEntry): Promise<void> {
+    let log = this.actions.get(accountId);
+    if (!log) this.actions.set(accountId, (log = new Map<string, ActionLogEntry>()));
+    log.set(entry.action_id, entry);
+    return Promise.resolve();
+  }
+
+  runningActions(accountId: string): Promise<ActionLogEntry[]> {
+    return Promise.resolve(
+      [...(this.actions.get(accountId)?.values() ?? [])].filter((a) => a.state === 'running'),
+    );
+  }
+}

@@ -1,0 +1,29 @@
+import { compareSemver } from '@governor/policy';
+import type { PolicyRegistry } from '@governor/governor';
+
+/** In-process policy registry: `latest` is the highest semantic version stored for a plan. */
+export class MemoryRegistry implements PolicyRegistry {
+  private readonly plans = new Map<string, Map<string, unknown>>();
+
+  get(plan: string, version: string): Promise<unknown> {
+    const policy = this.plans.get(plan)?.get(version);
+    return policy === undefined
+      ? Promise.reject(new Error(`no policy ${plan} ${version}`))
+      : Promise.resolve(policy);
+  }
+
+  latest(plan: string): Promise<unknown> {
+    const versions = [...(this.plans.get(plan)?.keys() ?? [])].sort(compareSemver);
+    const newest = versions[versions.length - 1];
+    return newest === undefined
+      ? Promise.reject(new Error(`no policy for plan ${plan}`))
+      : this.get(plan, newest);
+  }
+
+  put(plan: string, version: string, policy: unknown): Promise<void> {
+    let versions = this.plans.get(plan);
+    if (!versions) this.plans.set(plan, (versions = new Map<string, unknown>()));
+    versions.set(version, policy);
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,81 @@
+import { harness } from './harness';
+
+describe('runbooks 1 and 6: provision on entitlement', () => {
+  it('creates the governor, record, topic and subscription, and emits entitlement_active with plan, policy and quota', async () => {
+    const h = await harness();
+    const result = await h.provision('acme');
+    expect(result).toMatchObject({ ok: true, operation: 'entitlement_active' });
+    const [active] = await h.receipts('tenants/acme');
+    expect(active).toMatchObject({
+      operation: 'entitlement_active',
+      receipt_id: result.receipt_id,
+      plan_type: 'professional',
+      policy_version: '1.0.0',
+      quota: { monthly_actions: 10000, concurrent_actions: 20 },
+      resources: { pubsub_topic: 'tenants.acme.signals', firestore_path: '/tenants/acme' },
+    });
+    expect(await h.bus.topicExists('acme')).toBe(true);
+    expect(await h.directory.get('acme')).toMatchObject({ state: 'active', concurrency: 20 });
+    expect(h.runtime.get('acme')?.phase).toBe('normal');
+  });
+
+  it('the same entitlement again gets the same answer and no second governor', async () => {
+    const h = await harness();
+    const [a, b] = await Promise.all([h.provision('acme'), h.provision('acme')]);
+    const c = await h.provision('acme');
+    expect(b.receipt_id).toBe(a.receipt_id);
+    expect(c.receipt_id).toBe(a.receipt_id);
+    expect(await h.ops('tenants/acme')).toEqual(['entitlement_active']);
+  });
+
+  it('a plan without a policy fails at the policy step with entitlement_failed and leaves nothing behind', async () => {
+    const h = await harness();
+    const result = await h.provision('acme', 'platinum', 'governor-platinum');
+    expect(result).toMatchObject({ ok: false, operation: 'entitlement_failed' });
+    expect((await h.receipts('tenants/acme'))[0]).toMatchObject({
+      operation: 'entitlement_failed',
+      failed_step: 'policy',
+      steps_undone: [],
+    });
+    expect(await h.bus.topicExists('acme')).toBe(false);
+    expect(await h.directory.get('acme')).toBeNull();
+    expect(h.alerts.alerts.map((a) => a.code)).toEqual(['ENTITLEMENT_FAILED']);
+  });
+
+  it('a topic that cannot be created undoes the tenant record and says so in the receipt', async () => {
+    const h = await harness();
+    h.bus.createTopic = () =>
+      Promise.reject(Object.assign(new Error('quota for topics exhausted'), { code: 'RESOURCE_EXHAUSTED' }));
+    const result = await h.provision('acme');
+    expect(result.ok).toBe(false);
+    expect((await h.receipts('tenants/acme'))[0]).toMatchObject({
+      operation: 'entitlement_failed',
+      failed_step: 'topic',
+      error_code: 'RESOURCE_EXHAUSTED',
+      steps_undone: ['tenant_record'],
+    });
+    expect(await h.directory.get('acme')).toBeNull();
+    expect(h.runtime.get('acme')).toBeUndefined();
+  });
+
+  it('a subscription that fails undoes governor, topic and record', async () => {
+    const h = await harness();
+    h.bus.subscribe = () => Promise.reject(new Error('subscription refused'));
+    await h.provision('acme');
+    expect((await h.receipts('tenants/acme'))[0]).toMatchObject({
+      failed_step: 'subscription',
+      steps_undone: ['governor', 'topic', 'tenant_record'],
+    });
+    expect(await h.bus.topicExists('acme')).toBe(false);
+  });
+
+  it('a sku the plan does not serve is refused', async () => {
+    const h = await harness();
+    await h.provision('acme', 'starter', 'marketplace-sku-456');
+    expect((await h.receipts('tenants/acme'))[0]).toMatchObject({
+      operation: 'entitlement_failed',
+      error_code: 'SKU_NOT_IN_PLAN',
+    });
+    expect((await h.verify('tenants/acme')).ok).toBe(true);
+  });
+});
