@@ -51,6 +51,8 @@ export class ActionRunner {
   private readonly running = new Map<string, Running>();
   private nextId = 0;
   private reserved = 0;
+  /** How the actions this runner ran ended, for decommission's counts. */
+  readonly outcomes: Record<ActionOutcome, number> = { complete: 0, rolled_back: 0, escalated: 0 };
 
   constructor(private readonly deps: ActionRunnerDeps) {}
 
@@ -82,6 +84,7 @@ export class ActionRunner {
       this.reserved -= 1;
     }
     const result = await this.start(action_id, signal, action);
+    this.outcomes[result.outcome] += 1;
     await directory?.putAction(account_id, { ...entry, state: result.outcome });
     return result;
   }

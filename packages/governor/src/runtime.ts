@@ -477,9 +477,21 @@ export class GovernorRuntime {
     const accountId = governor.accountId;
     const chain = tenantChain(accountId);
     const refused = governor.refuseQueued('draining');
-    const inFlightAtStart = governor.inFlight;
+    const before = governor.outcomes;
     const drained = await governor.drain(this.deps.drainTimeoutMs ?? 30_000);
+    // Past the drain deadline what is still running is given up, and counted as failed.
     const stillRunning = drained ? 0 : governor.inFlight;
+    if (stillRunning > 0) {
+      this.deps.alerts.alert({
+        severity: 'critical',
+        code: 'DRAIN_TIMEOUT',
+        message: `${stillRunning} action(s) of ${accountId} still running after the drain deadline`,
+        account_id: accountId,
+      });
+    }
+    const after = governor.outcomes;
+    const completed = after.complete - before.complete;
+    const failed = after.rolled_back - before.rolled_back + (after.escalated - before.escalated);
     await governor.writer.flush();
 
     // Checkpoint at decommission, then export every receipt so far to the archive.
@@ -505,8 +517,8 @@ export class GovernorRuntime {
       duration_ms: Math.max(0, clock.now() - started),
       account_id: accountId,
       sku_id: governor.record.sku_id,
-      actions_completed: inFlightAtStart - stillRunning,
-      actions_failed: refused + stillRunning,
+      actions_completed: completed,
+      actions_failed: failed + refused + stillRunning,
       receipts_archived: written.manifest.count,
       archive_gcs_path: stored.path,
       archive_size_bytes: stored.size,

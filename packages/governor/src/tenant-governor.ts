@@ -68,6 +68,11 @@ export class TenantGovernor {
     return this.runner.inFlight;
   }
 
+  /** How the actions of this governor ended so far. */
+  get outcomes(): Readonly<Record<'complete' | 'rolled_back' | 'escalated', number>> {
+    return { ...this.runner.outcomes };
+  }
+
   /** Refusals counted since the last call, while in safe mode. */
   takeRefusedCount(): number {
     const n = this.refusedWhileDegraded;
@@ -201,7 +206,8 @@ export class TenantGovernor {
     }
     const lag = this.lag;
     this.record = { ...this.record, concurrency: requested };
-    this.lastScaleUp = requested > previous ? { previous, lag } : null;
+    // Only an automatic scale-up is watched and reverted; an explicit request stands.
+    this.lastScaleUp = trigger === 'lag' && requested > previous ? { previous, lag } : null;
     await this.deps.directory.put(this.record);
     this.pump();
     await this.emit({

@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PolicyInput } from '@governor/contracts';
+import { harness } from './harness';
+
+const base = JSON.parse(
+  readFileSync(join(__dirname, '..', '..', 'policies', 'professional', '1.0.0.json'), 'utf8'),
+) as PolicyInput;
+const version = (v: string, change: (p: PolicyInput) => void = () => undefined): PolicyInput => {
+  const p = structuredClone(base);
+  p.policy_version = v;
+  change(p);
+  return p;
+};
+
+describe('runbook 2: upgrade policy', () => {
+  it('a compatible policy reaches every governor of the plan without a restart', async () => {
+    const h = await harness();
+    await Promise.all([h.provision('acme'), h.provision('globex'), h.provision('initech', 'starter')]);
+    const result = await h.runtime.pushPolicy(version('1.1.0', (p) => (p.quotas.monthly_actions = 20000)));
+    expect(result).toMatchObject({
+      outcome: 'upgraded',
+      policy_version: '1.1.0',
+      previous_version: '1.0.0',
+      compatibility_check: 'passed',
+      governors_updated: 2,
+      governors_failed: 0,
+    });
+    for (const account of ['acme', 'globex']) {
+      expect((await h.receipts(`tenants/${account}`)).at(-1)).toMatchObject({
+        operation: 'policy_upgraded',
+        policy_version: '1.1.0',
+        previous_version: '1.0.0',
+      });
+      expect(h.runtime.get(account)?.policy.quotas.monthly_actions).toBe(20000);
+    }
+    expect(await h.ops('tenants/initech')).toEqual(['entitlement_active']);
+  });
+
+  it('an incompatible policy is skipped with a receipt and needs --force, which escalates', async () => {
+    const h = await harness();
+    await h.provision('acme');
+    const major = version('2.0.0', (p) => delete p.actions.report);
+    const skipped = await h.runtime.pushPolicy(major);
+    expect(skipped).toMatchObject({ outcome: 'skipped', compatibility_check: 'failed' });
+    expect((await h.receipts('workers/worker-1')).at(-1)).toMatchObject({
+      operation: 'policy_upgrade_skipped',
+      policy_version: '2.0.0',
+      reasons: expect.arrayContaining([expect.stringMatching(/major/), expect.stringMatching(/report/)]),
+    });
+    expect(h.runtime.get('acme')?.policy.policy_version).toBe('1.0.0');
+
+    const forced = await h.runtime.pushPolicy(major, { force: true, forcedBy: 'sre@example.com' });
+    expect(forced).toMatchObject({
+      outcome: 'upgraded',
+      compatibility_check: 'forced',
+      governors_updated: 1,
+    });
+    expect((await h.receipts('workers/worker-1')).at(-1)).toMatchObject({
+      operation: 'policy_forced',
+      forced_by: 'sre@example.com',
+    });
+    expect((await h.receipts('tenants/acme')).at(-1)).toMatchObject({
+      operation: 'policy_upgraded',
+      compatibility_check: 'forced',
+    });
+    expect(h.alerts.alerts.map((a) => a.code)).toContain('POLICY_FORCED');
+  });
+
+  it('an invalid policy is refused with policy_validation_failed naming the fields', async () => {
+    const h = await harness();
+    await h.provision('acme');
+    const result = await h.runtime.pushPolicy({
+      ...version('1.2.0'),
+      quotas: { monthly_actions: 1 },
+      surprise: true,
+    });
+    expect(result.outcome).toBe('invalid');
+    const receipt = (await h.receipts('workers/worker-1')).at(-1);
+    expect(receipt).toMatchObject({ operation: 'policy_validation_failed', policy_version: '1.2.0' });
+    expect((receipt?.issues as { path: string }[]).map((i) => i.path)).toEqual(
+      expect.arrayContaining(['surprise']),
+    );
+  });
+
+  it('a governor whose live state the new policy cannot hold keeps its old policy and writes policy_rollback', async () => {
+    const h = await harness();
+    await Promise.all([h.provision('acme'), h.provision('globex')]);
+    await h.runtime.submit(h.signal('acme', { type: 'scale', concurrency: 45 }));
+    await h.settle();
+    const result = await h.runtime.pushPolicy(
+      version('1.1.0', (p) => (p.quotas.max_concurrent_actions = 40)),
+    );
+    expect(result).toMatchObject({ governors_updated: 1, governors_failed: 1 });
+    expect((await h.receipts('tenants/acme')).at(-1)).toMatchObject({
+      operation: 'policy_rollback',
+      policy_version: '1.1.0',
+      previous_version: '1.0.0',
+    });
+    expect(h.runtime.get('acme')?.policy.policy_version).toBe('1.0.0');
+    expect(h.runtime.get('globex')?.policy.policy_version).toBe('1.1.0');
+    expect((await h.verify('tenants/acme')).ok).toBe(true);
+  });
+});
