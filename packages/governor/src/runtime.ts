@@ -256,6 +256,119 @@ export class GovernorRuntime {
     }
   }
 
+  /**
+   * Takes over the tenants recorded as active (after a restart or a crash): reopens each chain
+   * at its stored head, reloads the policy version it ran, reconciles every action the log
+   * still shows running, and resubscribes. Returns how many actions were reconciled.
+   */
+  async resume(): Promise<{ tenants: number; reconciled: number }> {
+    const { directory, registry, bus } = this.deps;
+    let reconciled = 0;
+    let tenants = 0;
+    for (const record of await directory.list()) {
+      if (record.state !== 'active' || this.governors.has(record.account_id)) continue;
+      const loaded = validatePolicy(await registry.get(record.plan_type, record.policy_version));
+      if (!loaded.ok) {
+        this.deps.alerts.alert({
+          severity: 'critical',
+          code: 'RESUME_FAILED',
+          message: `policy ${record.plan_type} ${record.policy_version} of ${record.account_id} is not valid`,
+          account_id: record.account_id,
+        });
+        continue;
+      }
+      const writer = await this.openWriter(tenantChain(record.account_id));
+      const governor = new TenantGovernor(record, loaded.value, this.governorDeps(writer));
+      governor.actor.send({ type: 'PROVISIONED' });
+      this.governors.set(record.account_id, governor);
+      reconciled += await this.reconcile(governor);
+      this.unsubscribe.set(record.account_id, await bus.subscribe(record.account_id, (d) => this.deliver(d)));
+      tenants += 1;
+    }
+    return { tenants, reconciled };
+  }
+
+  /**
+   * An action the log shows running has no actor any more (XState restores no timers): it
+   * timed out with the process. Same receipts as a live timeout: action_timeout, then the
+   * rollback (recoverable) or an escalation (not).
+   */
+  private async reconcile(governor: TenantGovernor): Promise<number> {
+    const { directory, handlers, alerts, clock } = this.deps;
+    const accountId = governor.accountId;
+    const orphans = await directory.runningActions(accountId);
+    for (const entry of orphans) {
+      const action = governor.policy.actions[entry.kind];
+      const timeoutMs = action?.timeout_ms ?? 0;
+      const base = { account_id: accountId, action_id: entry.action_id };
+      const timeout = governor.emit({
+        operation: 'action_timeout',
+        status: 'failed',
+        duration_ms: Math.max(0, clock.now() - (entry.deadline_at - timeoutMs)),
+        ...base,
+        action_kind: entry.kind,
+        timeout_ms: timeoutMs,
+      });
+      const handler = action ? handlers[action.handler] : undefined;
+      let state: 'rolled_back' | 'escalated' = 'escalated';
+      if (entry.recoverable && handler) {
+        const started = clock.now();
+        try {
+          await handler.rollback({
+            ...base,
+            kind: entry.kind,
+            params: {},
+            idempotency_key: `${accountId}:${entry.action_id}`,
+            signal: new AbortController().signal,
+          });
+          governor.emit({
+            operation: 'action_rolled_back',
+            status: 'rolled_back',
+            duration_ms: 0,
+            ...base,
+            previous_action_receipt_id: timeout.receipt_id,
+            rollback_duration_ms: Math.max(0, clock.now() - started),
+          });
+          state = 'rolled_back';
+        } catch (e) {
+          governor.emit({
+            operation: 'action_failed',
+            status: 'failed',
+            duration_ms: 0,
+            ...base,
+            action_kind: entry.kind,
+            error_code: 'ROLLBACK_FAILED',
+            error_message: String((e as Error).message ?? e).slice(0, 2000),
+            recoverable: true,
+            escalated: true,
+          });
+        }
+      } else {
+        governor.emit({
+          operation: 'action_failed',
+          status: 'failed',
+          duration_ms: 0,
+          ...base,
+          action_kind: entry.kind,
+          error_code: 'ORPHANED',
+          error_message: 'the action was running when its worker stopped',
+          recoverable: entry.recoverable,
+          escalated: true,
+        });
+      }
+      if (state === 'escalated')
+        alerts.alert({
+          severity: 'critical',
+          code: 'ACTION_ESCALATED',
+          message: `orphaned action ${entry.action_id} of ${accountId} needs review`,
+          account_id: accountId,
+        });
+      await governor.writer.flush();
+      await directory.putAction(accountId, { ...entry, state });
+    }
+    return orphans.length;
+  }
+
   private governorDeps(writer: ChainWriter) {
     const { directory, handlers, alerts, clock } = this.deps;
     return { writer, directory, handlers, alerts, clock, queueCapacity: this.deps.queueCapacity ?? 1000 };

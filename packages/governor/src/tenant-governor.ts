@@ -44,6 +44,7 @@ export class TenantGovernor {
       handlers: deps.handlers,
       alerts: deps.alerts,
       clock: deps.clock,
+      directory: deps.directory,
     });
   }
 
