@@ -16,10 +16,12 @@ function fail(path: string, why: string): never {
   throw new ReceiptsError('NOT_CANONICALIZABLE', `cannot canonicalize ${path}: ${why}`);
 }
 
+const ANY_SURROGATE = /[\uD800-\uDFFF]/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function writeString(s: string, out: string[], path: string): void {
-  if (LONE_SURROGATE.test(s)) fail(path, 'string contains a lone surrogate');
+  // The cheap test rules out almost every string before the look-around one runs.
+  if (ANY_SURROGATE.test(s) && LONE_SURROGATE.test(s)) fail(path, 'string contains a lone surrogate');
   out.push(JSON.stringify(s));
 }
 

@@ -76,7 +76,7 @@ export function appendReceipt(
   }
   const body = canonicalize(candidate);
   const leaf = leafHash(body);
-  const tree = CompactRange.fromJSON(head.tree);
+  const tree = rangeOf(head);
   tree.append(leaf);
   const leafHex = leaf.toString('hex');
   return {
@@ -87,12 +87,29 @@ export function appendReceipt(
       key_id: signer.keyId,
     },
     body: parsed.data,
-    head: {
-      chain: head.chain,
-      size: head.size + 1,
-      head_hash: leafHex,
-      last_timestamp: timestamp,
-      tree: tree.toJSON(),
-    },
+    head: headWithRange(
+      { chain: head.chain, size: head.size + 1, head_hash: leafHex, last_timestamp: timestamp },
+      tree,
+    ),
   };
+}
+
+// The compact range behind each head this module made, so appending does not convert it from
+// hex and back every time. A head read from storage has none and is parsed once.
+const ranges = new WeakMap<ChainHead, CompactRange>();
+
+function rangeOf(head: ChainHead): CompactRange {
+  // Cloned: a caller may append to the same head twice (a fork in a test, a retry).
+  return (ranges.get(head) ?? CompactRange.fromJSON(head.tree)).clone();
+}
+
+/** A head whose `tree` is rendered to hex only when read (persisted, serialised), once. */
+function headWithRange(fields: Omit<ChainHead, 'tree'>, range: CompactRange): ChainHead {
+  let rendered: ChainHead['tree'] | undefined;
+  const head = Object.defineProperty({ ...fields }, 'tree', {
+    enumerable: true,
+    get: () => (rendered ??= range.toJSON()),
+  }) as ChainHead;
+  ranges.set(head, range);
+  return head;
 }
