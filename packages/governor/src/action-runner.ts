@@ -103,6 +103,12 @@ export class ActionRunner {
       params: ctx.params,
       idempotency_key: `${account_id}:${ctx.action_id}`,
       signal: abort,
+      ...(action.handler === 'http'
+        ? {
+            endpoint: action.endpoint,
+            ...(action.rollback ? { rollback_endpoint: action.rollback.endpoint } : {}),
+          }
+        : {}),
     });
     const emit = (fields: Parameters<ChainWriter['emit']>[0]) => {
       const emitted = writer.emit(fields);

@@ -34,3 +34,5 @@ export type { Entitlement, RuntimeDeps, ProvisionResult, PolicyPushResult } from
 export { HealthMonitor } from './health-monitor';
 export type { HealthTarget } from './health-monitor';
 export { noopHandler } from './handlers/noop';
+export { httpHandler } from './handlers/http';
+export type { HttpHandlerOptions } from './handlers/http';

@@ -66,6 +66,9 @@ export interface ActionRequest {
   readonly idempotency_key: string;
   /** Aborted when the action times out, so the handler can stop early. */
   readonly signal: AbortSignal;
+  /** From the policy's action: where an `http` handler calls, and where it calls to undo. */
+  readonly endpoint?: string;
+  readonly rollback_endpoint?: string;
 }
 
 /** A failure of an action, with the code that goes into its receipt. */

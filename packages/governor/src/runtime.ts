@@ -561,7 +561,10 @@ export class GovernorRuntime {
   async cancel(
     accountId: string,
     reason?: string,
-  ): Promise<{ receipt_id: string; done: Promise<{ receipt_id: string; archive: string }> } | null> {
+  ): Promise<{
+    receipt_id: string;
+    done: Promise<{ receipt_id: string; archive: string; name: string }>;
+  } | null> {
     const governor = this.governors.get(accountId);
     if (!governor || (governor.phase !== 'normal' && governor.phase !== 'degraded')) return null;
     const started = this.deps.clock.now();
@@ -585,7 +588,7 @@ export class GovernorRuntime {
   private async finishDecommission(
     governor: TenantGovernor,
     started: number,
-  ): Promise<{ receipt_id: string; archive: string }> {
+  ): Promise<{ receipt_id: string; archive: string; name: string }> {
     const { bus, directory, archive, ledger, signer, clock, keys } = this.deps;
     const accountId = governor.accountId;
     const chain = tenantChain(accountId);
@@ -618,7 +621,8 @@ export class GovernorRuntime {
       out,
     );
     const date = new Date(clock.now()).toISOString().slice(0, 10);
-    const stored = await archive.put(`${accountId}/${date}.tar.gz`, Buffer.concat(chunks));
+    const name = `${accountId}/${date}.tar.gz`;
+    const stored = await archive.put(name, Buffer.concat(chunks));
 
     await this.unsubscribe.get(accountId)?.();
     this.unsubscribe.delete(accountId);
@@ -638,7 +642,7 @@ export class GovernorRuntime {
     });
     await complete.durable;
     governor.actor.send({ type: 'DRAINED' });
-    return { receipt_id: complete.receipt_id, archive: stored.path };
+    return { receipt_id: complete.receipt_id, archive: stored.path, name };
   }
 
   /** Stops every subscription and waits for background work; the durable state stays as it is. */
