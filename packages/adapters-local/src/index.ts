@@ -7,3 +7,7 @@ export { MemoryDirectory } from './memory-directory';
 export { MemoryArchive } from './memory-archive';
 export { MemoryRegistry } from './memory-registry';
 export { LogAlertSink } from './log-alerts';
+export { FileDirectory } from './file-directory';
+export { DirectoryArchive } from './directory-archive';
+export { DirectoryPolicyRegistry } from './directory-policy-registry';
+export { FileSpool } from './file-spool';

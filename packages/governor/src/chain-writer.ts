@@ -70,6 +70,9 @@ export class ChainWriter {
       options.maxBatch ?? 500,
       options.spool,
     );
+    // A spool no longer ahead of the ledger was flushed by recover() before a crash cut it
+    // short of clearing it: clear it now, or the next outage would spool after stale entries.
+    if (spooled && spooled.head.size <= stored.size) await options.spool?.clear(chain);
     if (spooled && spooled.head.size > stored.size) {
       writer.head = spooled.head;
       writer.spooling = true;

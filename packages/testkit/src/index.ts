@@ -2,3 +2,13 @@ export { buildEntries, collect, keyringFor, recordLines, seqsOf, TEST_EPOCH } fr
 export type { BuiltEntries } from './entries';
 export { describeReceiptLedgerContract } from './receipt-ledger.contract';
 export type { LedgerUnderTest } from './receipt-ledger.contract';
+export { describeTenantDirectoryContract } from './tenant-directory.contract';
+export type { DirectoryUnderTest } from './tenant-directory.contract';
+export { describeArchiveStoreContract } from './archive-store.contract';
+export type { ArchiveUnderTest } from './archive-store.contract';
+export { describePolicyRegistryContract } from './policy-registry.contract';
+export type { RegistryUnderTest } from './policy-registry.contract';
+export { describeReceiptSpoolContract } from './receipt-spool.contract';
+export type { SpoolUnderTest } from './receipt-spool.contract';
+export { describeSignalBusContract } from './signal-bus.contract';
+export type { BusUnderTest } from './signal-bus.contract';

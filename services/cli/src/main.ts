@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { ReceiptsError } from '@governor/receipts';
 import { CliError, EXIT } from './errors';
+import { demoCommand, demoHelp } from './commands/demo';
+import { exportCommand, exportHelp } from './commands/export-receipts';
 import { keysCommand, keysHelp } from './commands/keys';
 import { sampleCommand, sampleHelp } from './commands/sample';
 import { verifyArchiveCommand, verifyArchiveHelp } from './commands/verify-archive';
@@ -8,6 +10,8 @@ import { verifyChainCommand, verifyChainHelp } from './commands/verify-chain';
 import { verifyReceiptCommand, verifyReceiptHelp } from './commands/verify-receipt';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
+  demo: { run: demoCommand, help: demoHelp },
+  'export-receipts': { run: exportCommand, help: exportHelp },
   keys: { run: keysCommand, help: keysHelp },
   receipts: { run: sampleCommand, help: sampleHelp },
   'verify-chain': { run: verifyChainCommand, help: verifyChainHelp },

@@ -81,4 +81,20 @@ describe('ChainWriter with a spool (safe mode)', () => {
     for await (const r of ledger.read('tenants/acme')) lines.push(JSON.stringify(r));
     expect(await verifyLines(lines, { keyring, threads: 0 })).toMatchObject({ ok: true, count: 4 });
   });
+
+  it('a spool flushed before a crash could clear it is cleared on open, so the next outage spools cleanly', async () => {
+    const ledger = new FakeLedger();
+    const spool = new MemorySpool();
+    const writer = await ChainWriter.open('tenants/acme', ledger, key, clock, { spool });
+    ledger.failNext = new Error('DEADLINE_EXCEEDED');
+    await writer.emit(sampleFields('acme', 0)).durable;
+    // recover() appended to the ledger, then the process died before spool.clear().
+    const held = await spool.pending('tenants/acme');
+    await ledger.append('tenants/acme', held?.entries ?? [], held!.head);
+    const reopened = await ChainWriter.open('tenants/acme', ledger, key, clock, { spool });
+    expect(reopened.isSpooling).toBe(false);
+    expect(await spool.pending('tenants/acme')).toBeNull();
+    await reopened.emit(sampleFields('acme', 1)).durable;
+    expect(ledger.chains.get('tenants/acme')?.records).toHaveLength(2);
+  });
 });

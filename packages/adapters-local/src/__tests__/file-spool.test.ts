@@ -1,0 +1,181 @@
+import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChainWriter, systemClock, type LedgerEntry } from '@governor/governor';
+import { sampleFields, SigningKey, verifyLines } from '@governor/receipts';
+import {
+  buildEntries,
+  collect,
+  describeReceiptSpoolContract,
+  keyringFor,
+  recordLines,
+} from '@governor/testkit';
+import { FileSpool } from '../file-spool';
+import { MemoryLedger } from '../memory-ledger';
+
+describeReceiptSpoolContract('FileSpool', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'file-spool-'));
+  return {
+    spool: new FileSpool(root),
+    reopen: () => Promise.resolve(new FileSpool(root)),
+    cleanup: () => rm(root, { recursive: true, force: true }),
+  };
+});
+
+const TENANT = 'tenants/acme';
+
+function line(entry: LedgerEntry): string {
+  const { body, leaf_hash, signature, key_id } = entry.record;
+  return `${JSON.stringify({ seq: entry.seq, record: { body, leaf_hash, signature, key_id } })}\n`;
+}
+
+describe('FileSpool layout and recovery', () => {
+  const key = SigningKey.fromSeed(Buffer.alloc(32, 7));
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'file-spool-layout-'));
+  });
+  afterEach(() => rm(root, { recursive: true, force: true }));
+
+  it('keeps <root>/<kind>/<owner>/spool.jsonl of {seq, record} lines and head.json; clear removes them', async () => {
+    const spool = new FileSpool(root);
+    const first = buildEntries(TENANT, 2, key);
+    const second = buildEntries(TENANT, 3, key, first.head);
+    await spool.append(TENANT, first.entries, first.head);
+    await spool.append(TENANT, second.entries, second.head);
+
+    const dir = join(root, 'tenants', 'acme');
+    const text = await readFile(join(dir, 'spool.jsonl'), 'utf8');
+    expect(text).toBe([...first.entries, ...second.entries].map(line).join(''));
+    expect(JSON.parse(await readFile(join(dir, 'head.json'), 'utf8'))).toEqual({
+      head: second.head,
+      receipts_bytes: Buffer.byteLength(text),
+    });
+    expect((await readdir(dir)).sort()).toEqual(['head.json', 'spool.jsonl']);
+
+    await spool.clear(TENANT);
+    expect(await readdir(join(root, 'tenants'))).toEqual([]);
+  });
+
+  it('a torn or uncommitted tail (a crash inside an append) is not pending, and the next append cuts it', async () => {
+    const spool = new FileSpool(root);
+    const built = buildEntries(TENANT, 3, key);
+    await spool.append(TENANT, built.entries, built.head);
+    const file = join(root, 'tenants', 'acme', 'spool.jsonl');
+    // Whole lines of a batch whose head never got written, then half a line.
+    const lost = buildEntries(TENANT, 2, key, built.head);
+    await appendFile(file, lost.entries.map(line).join('') + '{"seq":5,"rec');
+
+    const restarted = new FileSpool(root);
+    expect((await restarted.pending(TENANT))?.head).toEqual(built.head);
+    expect((await restarted.pending(TENANT))?.entries).toHaveLength(3);
+
+    // The restarted writer continues from the committed head with other receipts at seqs 3, 4.
+    const next = buildEntries(TENANT, 2, key, built.head);
+    await restarted.append(TENANT, next.entries, next.head);
+    const pending = await restarted.pending(TENANT);
+    expect(pending?.entries.map((e) => e.record.body)).toEqual(
+      [...built.entries, ...next.entries].map((e) => e.record.body),
+    );
+    expect(await readFile(file, 'utf8')).toBe([...built.entries, ...next.entries].map(line).join(''));
+  });
+
+  it('refuses a batch that does not continue the spool, and changes nothing', async () => {
+    const spool = new FileSpool(root);
+    const held = buildEntries(TENANT, 3, key);
+    await spool.append(TENANT, held.entries, held.head);
+    const gap = buildEntries(TENANT, 1, key, held.head);
+    const ahead = buildEntries(TENANT, 2, key, gap.head);
+    const next = buildEntries(TENANT, 3, key, held.head);
+    const [a, , c] = next.entries as [LedgerEntry, LedgerEntry, LedgerEntry];
+    const refused: Array<[readonly LedgerEntry[], typeof held.head]> = [
+      [ahead.entries, ahead.head],
+      [buildEntries(TENANT, 2, key).entries, buildEntries(TENANT, 2, key).head],
+      [[a, c], next.head],
+      [next.entries, held.head],
+      [[], held.head],
+      [next.entries, { ...next.head, chain: 'tenants/other' }],
+    ];
+    for (const [entries, head] of refused) {
+      await expect(spool.append(TENANT, entries, head)).rejects.toMatchObject({
+        code: 'SPOOL_FAILED',
+        retryable: false,
+      });
+    }
+    const pending = await spool.pending(TENANT);
+    expect(pending?.head).toEqual(held.head);
+    expect(pending?.entries).toHaveLength(3);
+  });
+
+  it('refuses chain ids that would leave the root, without touching the disk', async () => {
+    const spool = new FileSpool(join(root, 'spool'));
+    const built = buildEntries(TENANT, 1, key);
+    for (const chain of ['tenants/../../etc', '../acme', 'tenants/Acme', '']) {
+      const refused = { code: 'SPOOL_FAILED', retryable: false };
+      await expect(spool.append(chain, built.entries, { ...built.head, chain })).rejects.toMatchObject(
+        refused,
+      );
+      await expect(spool.pending(chain)).rejects.toMatchObject(refused);
+      await expect(spool.clear(chain)).rejects.toMatchObject(refused);
+    }
+    expect(await readdir(root)).toEqual([]);
+  });
+
+  it('reports a corrupt spool as a non-retryable SPOOL_FAILED naming the file', async () => {
+    const spool = new FileSpool(root);
+    const built = buildEntries(TENANT, 2, key);
+    await spool.append(TENANT, built.entries, built.head);
+    const dir = join(root, 'tenants', 'acme');
+    await writeFile(join(dir, 'head.json'), '{"head": 1}');
+    await expect(spool.pending(TENANT)).rejects.toMatchObject({
+      code: 'SPOOL_FAILED',
+      retryable: false,
+      message: /head\.json/,
+    });
+    // A committed spool shorter than its head says: lines were lost.
+    await spool.clear(TENANT);
+    await spool.append(TENANT, built.entries, built.head);
+    await writeFile(join(dir, 'spool.jsonl'), line(built.entries[0] as LedgerEntry));
+    await expect(spool.pending(TENANT)).rejects.toMatchObject({ code: 'SPOOL_FAILED', retryable: false });
+  });
+
+  it('fails with a retryable SPOOL_FAILED when the disk refuses', async () => {
+    await writeFile(join(root, 'file'), 'not a directory');
+    const spool = new FileSpool(join(root, 'file'));
+    const built = buildEntries(TENANT, 1, key);
+    await expect(spool.append(TENANT, built.entries, built.head)).rejects.toMatchObject({
+      code: 'SPOOL_FAILED',
+      retryable: true,
+    });
+  });
+
+  it('carries a ChainWriter through an outage and a restart: the flushed chain is whole and verifies', async () => {
+    const ledger = new MemoryLedger();
+    const before = buildEntries(TENANT, 4, key);
+    await ledger.append(TENANT, before.entries, before.head);
+
+    const writer = await ChainWriter.open(TENANT, ledger, key, systemClock, { spool: new FileSpool(root) });
+    ledger.setOutage('simulated outage');
+    for (let seq = 4; seq < 10; seq++) await writer.emit(sampleFields('acme', seq)).durable;
+    expect(writer.isSpooling).toBe(true);
+
+    // The process dies; a new one opens the chain after the store is back.
+    ledger.setOutage(null);
+    const spool = new FileSpool(root);
+    const reopened = await ChainWriter.open(TENANT, ledger, key, systemClock, { spool });
+    expect(reopened.size).toBe(10);
+    expect(await reopened.recover()).toBe(6);
+    expect(await spool.pending(TENANT)).toBeNull();
+    await reopened.emit(sampleFields('acme', 10)).durable;
+
+    const records = await collect(ledger.read(TENANT));
+    expect(records).toHaveLength(11);
+    const report = await verifyLines(recordLines(records), {
+      keyring: keyringFor(key),
+      expectedChain: TENANT,
+      threads: 0,
+    });
+    expect(report.issues).toEqual([]);
+    expect((await ledger.head(TENANT))?.size).toBe(11);
+  });
+});
