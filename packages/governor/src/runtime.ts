@@ -282,6 +282,8 @@ export class GovernorRuntime {
       governor.actor.send({ type: 'PROVISIONED' });
       this.governors.set(record.account_id, governor);
       reconciled += await this.reconcile(governor);
+      // An in-process bus does not outlive the process; a durable one still has the topic.
+      if (!(await bus.topicExists(record.account_id))) await bus.createTopic(record.account_id);
       this.unsubscribe.set(record.account_id, await bus.subscribe(record.account_id, (d) => this.deliver(d)));
       tenants += 1;
     }
