@@ -102,3 +102,21 @@ describe('runbook 2: upgrade policy', () => {
     expect((await h.verify('tenants/acme')).ok).toBe(true);
   });
 });
+
+describe('runbook 2: a governor whose record cannot be written keeps its policy', () => {
+  it('writes policy_rollback with the reason and stays on the old version', async () => {
+    const h = await harness();
+    await h.provision('acme');
+    const put = h.directory.put.bind(h.directory);
+    h.directory.put = (record) =>
+      record.policy_version === '1.1.0' ? Promise.reject(new Error('disk full')) : put(record);
+    const result = await h.runtime.pushPolicy(version('1.1.0'));
+    expect(result).toMatchObject({ governors_updated: 0, governors_failed: 1 });
+    expect((await h.receipts('tenants/acme')).at(-1)).toMatchObject({
+      operation: 'policy_rollback',
+      reasons: ['the tenant record could not be updated: disk full'],
+    });
+    expect(h.runtime.get('acme')?.policy.policy_version).toBe('1.0.0');
+    expect(h.runtime.get('acme')?.record.policy_version).toBe('1.0.0');
+  });
+});

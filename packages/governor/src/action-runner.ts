@@ -40,6 +40,10 @@ export interface ActionRunnerDeps {
 interface Running {
   readonly actor: Actor<typeof actionMachine>;
   readonly kind: string;
+  readonly signal: ActionSignal;
+  readonly action: PolicyAction;
+  readonly started: number;
+  readonly durables: Promise<void>[];
 }
 
 /**
@@ -54,7 +58,9 @@ export class ActionRunner {
   /** How the actions this runner ran ended, for decommission's counts. */
   readonly outcomes: Record<ActionOutcome, number> = { complete: 0, rolled_back: 0, escalated: 0 };
 
-  constructor(private readonly deps: ActionRunnerDeps) {}
+  constructor(private readonly deps: ActionRunnerDeps) {
+    this.machine = this.provideMachine();
+  }
 
   get inFlight(): number {
     return this.running.size + this.reserved;
@@ -89,76 +95,93 @@ export class ActionRunner {
     return result;
   }
 
-  private start(action_id: string, signal: ActionSignal, action: PolicyAction): Promise<ActionResult> {
+  /**
+   * The action machine with this runner's implementations, built once: per-action facts live
+   * in `this.running`, looked up by the action id in the machine's context. (Providing the
+   * machine per action rebuilt it every time, the largest cost of a small action.)
+   */
+  private readonly machine: ReturnType<ActionRunner['provideMachine']>;
+
+  private provideMachine() {
     const { account_id, writer, handlers, alerts, clock } = this.deps;
-    const handler = handlers[action.handler];
-    const started = clock.now();
-    const durables: Promise<void>[] = [];
-    const correlation = signal.correlation_id ? { correlation_id: signal.correlation_id } : {};
-    const base = { account_id, action_id, ...correlation };
-    const request = (ctx: ActionInput, abort: AbortSignal) => ({
-      action_id: ctx.action_id,
-      account_id,
-      kind: ctx.kind,
-      params: ctx.params,
-      idempotency_key: `${account_id}:${ctx.action_id}`,
-      signal: abort,
-      ...(action.handler === 'http'
-        ? {
-            endpoint: action.endpoint,
-            ...(action.rollback ? { rollback_endpoint: action.rollback.endpoint } : {}),
-          }
-        : {}),
-    });
-    const emit = (fields: Parameters<ChainWriter['emit']>[0]) => {
+    const state = (ctx: ActionContext) => this.running.get(ctx.action_id) as Running;
+    const request = (ctx: ActionInput, abort: AbortSignal) => {
+      const { action } = this.running.get(ctx.action_id) as Running;
+      return {
+        action_id: ctx.action_id,
+        account_id,
+        kind: ctx.kind,
+        params: ctx.params,
+        idempotency_key: `${account_id}:${ctx.action_id}`,
+        signal: abort,
+        ...(action.handler === 'http'
+          ? {
+              endpoint: action.endpoint,
+              ...(action.rollback ? { rollback_endpoint: action.rollback.endpoint } : {}),
+            }
+          : {}),
+      };
+    };
+    const handlerOf = (ctx: ActionInput) =>
+      handlers[(this.running.get(ctx.action_id) as Running).action.handler];
+    const emit = (ctx: ActionContext, fields: Parameters<ChainWriter['emit']>[0]) => {
       const emitted = writer.emit(fields);
-      durables.push(emitted.durable);
+      state(ctx).durables.push(emitted.durable);
       return emitted.receipt_id;
     };
-    const elapsed = () => Math.max(0, clock.now() - started);
+    const base = (ctx: ActionContext) => {
+      const { signal } = state(ctx);
+      return {
+        account_id,
+        action_id: ctx.action_id,
+        ...(signal.correlation_id ? { correlation_id: signal.correlation_id } : {}),
+      };
+    };
+    const elapsed = (ctx: ActionContext) => Math.max(0, clock.now() - state(ctx).started);
     const failed = (ctx: ActionContext, escalated: boolean) =>
-      emit({
+      emit(ctx, {
         operation: 'action_failed',
         status: 'failed',
-        duration_ms: elapsed(),
-        ...base,
+        duration_ms: elapsed(ctx),
+        ...base(ctx),
         action_kind: ctx.kind,
         error_code: ctx.error?.code ?? 'UNKNOWN',
         error_message: ctx.error?.message ?? 'unknown failure',
         recoverable: ctx.recoverable,
         escalated,
       });
-
-    const machine = actionMachine.provide({
+    return actionMachine.provide({
       actors: {
-        execute: fromPromise<void, ActionInput>(({ input, signal: abort }) =>
-          handler
+        execute: fromPromise<void, ActionInput>(({ input, signal: abort }) => {
+          const handler = handlerOf(input);
+          return handler
             ? handler.run(request(input, abort))
             : Promise.reject(
-                Object.assign(new Error(`no handler "${action.handler}"`), { code: 'NO_HANDLER' }),
-              ),
-        ),
-        rollback: fromPromise<void, ActionInput>(({ input, signal: abort }) =>
-          handler ? handler.rollback(request(input, abort)) : Promise.resolve(),
+                Object.assign(new Error(`no handler for action kind ${input.kind}`), { code: 'NO_HANDLER' }),
+              );
+        }),
+        rollback: fromPromise<void, ActionInput>(
+          ({ input, signal: abort }) =>
+            handlerOf(input)?.rollback(request(input, abort)) ?? Promise.resolve(),
         ),
       },
       actions: {
         emitComplete: ({ context }) =>
-          void emit({
+          void emit(context, {
             operation: 'action_complete',
             status: 'success',
-            duration_ms: elapsed(),
-            ...base,
+            duration_ms: elapsed(context),
+            ...base(context),
             action_kind: context.kind,
-            signal_id: signal.signal_id,
+            signal_id: state(context).signal.signal_id,
           }),
         emitTimeout: assign({
           failure_receipt_id: ({ context }) =>
-            emit({
+            emit(context, {
               operation: 'action_timeout',
               status: 'failed',
-              duration_ms: elapsed(),
-              ...base,
+              duration_ms: elapsed(context),
+              ...base(context),
               action_kind: context.kind,
               timeout_ms: context.timeout_ms,
             }),
@@ -166,11 +189,11 @@ export class ActionRunner {
         emitFailed: assign({ failure_receipt_id: ({ context }) => failed(context, !context.recoverable) }),
         markRollbackStart: assign({ rollback_started_at: () => clock.now() }),
         emitRolledBack: ({ context }) =>
-          void emit({
+          void emit(context, {
             operation: 'action_rolled_back',
             status: 'rolled_back',
-            duration_ms: elapsed(),
-            ...base,
+            duration_ms: elapsed(context),
+            ...base(context),
             previous_action_receipt_id: context.failure_receipt_id ?? '00000000-0000-4000-8000-000000000000',
             rollback_duration_ms: Math.max(0, clock.now() - (context.rollback_started_at ?? clock.now())),
           }),
@@ -184,13 +207,17 @@ export class ActionRunner {
           alerts.alert({
             severity: 'critical',
             code: 'ACTION_ESCALATED',
-            message: `action ${action_id} (${context.kind}) needs review: ${context.error?.message ?? 'failed'}`,
+            message: `action ${context.action_id} (${context.kind}) needs review: ${context.error?.message ?? 'failed'}`,
             account_id,
           });
         },
       },
     });
-    const actor = createActor(machine, {
+  }
+
+  private start(action_id: string, signal: ActionSignal, action: PolicyAction): Promise<ActionResult> {
+    const { account_id, clock } = this.deps;
+    const actor = createActor(this.machine, {
       input: {
         action_id,
         account_id,
@@ -201,13 +228,21 @@ export class ActionRunner {
       },
       clock,
     });
-    this.running.set(action_id, { actor, kind: signal.action_kind });
+    const running: Running = {
+      actor,
+      kind: signal.action_kind,
+      signal,
+      action,
+      started: clock.now(),
+      durables: [],
+    };
+    this.running.set(action_id, running);
     return new Promise<ActionResult>((resolve) => {
       actor.subscribe({
         complete: () => {
           this.running.delete(action_id);
           const outcome = actor.getSnapshot().output?.outcome ?? 'escalated';
-          resolve({ action_id, outcome, durable: Promise.all(durables).then(() => undefined) });
+          resolve({ action_id, outcome, durable: Promise.all(running.durables).then(() => undefined) });
         },
       });
       actor.start();

@@ -274,18 +274,25 @@ export class TenantGovernor {
       policy_version: next.policy_version,
       previous_version: previous.policy_version,
     };
-    if (!check.ok) {
-      await this.emit({
-        operation: 'policy_rollback',
-        status: 'rolled_back',
-        ...common,
-        reasons: check.reasons,
-      }).durable;
+    let reasons = check.ok ? [] : check.reasons;
+    if (check.ok) {
+      // Swapped in the same turn as the check, so nothing starts in between; undone if the
+      // tenant record cannot take the new version, so record and governor never disagree.
+      const previousRecord = this.record;
+      this.policy = next;
+      this.record = { ...this.record, policy_version: next.policy_version };
+      try {
+        await this.deps.directory.put(this.record);
+      } catch (e) {
+        this.policy = previous;
+        this.record = previousRecord;
+        reasons = [`the tenant record could not be updated: ${(e as Error).message}`];
+      }
+    }
+    if (reasons.length > 0) {
+      await this.emit({ operation: 'policy_rollback', status: 'rolled_back', ...common, reasons }).durable;
       return false;
     }
-    this.policy = next;
-    this.record = { ...this.record, policy_version: next.policy_version };
-    await this.deps.directory.put(this.record);
     await this.emit({
       operation: 'policy_upgraded',
       status: 'success',
