@@ -38,6 +38,7 @@ export interface ActionRunnerDeps {
 }
 
 interface Running {
+  readonly deps: ActionRunnerDeps;
   readonly actor: Actor<typeof actionMachine>;
   readonly kind: string;
   readonly signal: ActionSignal;
@@ -46,6 +47,131 @@ interface Running {
   readonly durables: Promise<void>[];
 }
 
+/** Every action in flight in this process, by `{account_id}/{action_id}`. */
+const inFlight = new Map<string, Running>();
+const keyOf = (ctx: ActionInput) => `${ctx.account_id}/${ctx.action_id}`;
+const stateOf = (ctx: ActionInput) => inFlight.get(keyOf(ctx)) as Running;
+
+/**
+ * The action machine with the runtime's implementations, provided once per process: what an
+ * action needs (its signal, policy entry, writer, handlers, clock) is looked up by the key in
+ * its context. Providing the machine per action rebuilt it every time (the largest cost of a
+ * small action); providing it per tenant cost ~16 KB of memory per governor.
+ */
+function provideMachine() {
+  const request = (ctx: ActionInput, abort: AbortSignal) => {
+    const { action } = stateOf(ctx);
+    return {
+      action_id: ctx.action_id,
+      account_id: ctx.account_id,
+      kind: ctx.kind,
+      params: ctx.params,
+      idempotency_key: `${ctx.account_id}:${ctx.action_id}`,
+      signal: abort,
+      ...(action.handler === 'http'
+        ? {
+            endpoint: action.endpoint,
+            ...(action.rollback ? { rollback_endpoint: action.rollback.endpoint } : {}),
+          }
+        : {}),
+    };
+  };
+  const handlerOf = (ctx: ActionInput) => stateOf(ctx).deps.handlers[stateOf(ctx).action.handler];
+  const now = (ctx: ActionInput) => stateOf(ctx).deps.clock.now();
+  const elapsed = (ctx: ActionInput) => Math.max(0, now(ctx) - stateOf(ctx).started);
+  const emit = (ctx: ActionInput, fields: Parameters<ChainWriter['emit']>[0]) => {
+    const running = stateOf(ctx);
+    const emitted = running.deps.writer.emit(fields);
+    running.durables.push(emitted.durable);
+    return emitted.receipt_id;
+  };
+  const base = (ctx: ActionInput) => {
+    const { signal } = stateOf(ctx);
+    return {
+      account_id: ctx.account_id,
+      action_id: ctx.action_id,
+      ...(signal.correlation_id ? { correlation_id: signal.correlation_id } : {}),
+    };
+  };
+  const failed = (ctx: ActionContext, escalated: boolean) =>
+    emit(ctx, {
+      operation: 'action_failed',
+      status: 'failed',
+      duration_ms: elapsed(ctx),
+      ...base(ctx),
+      action_kind: ctx.kind,
+      error_code: ctx.error?.code ?? 'UNKNOWN',
+      error_message: ctx.error?.message ?? 'unknown failure',
+      recoverable: ctx.recoverable,
+      escalated,
+    });
+  return actionMachine.provide({
+    actors: {
+      execute: fromPromise<void, ActionInput>(({ input, signal: abort }) => {
+        const handler = handlerOf(input);
+        return handler
+          ? handler.run(request(input, abort))
+          : Promise.reject(
+              Object.assign(new Error(`no handler for action kind ${input.kind}`), { code: 'NO_HANDLER' }),
+            );
+      }),
+      rollback: fromPromise<void, ActionInput>(
+        ({ input, signal: abort }) => handlerOf(input)?.rollback(request(input, abort)) ?? Promise.resolve(),
+      ),
+    },
+    actions: {
+      emitComplete: ({ context }) =>
+        void emit(context, {
+          operation: 'action_complete',
+          status: 'success',
+          duration_ms: elapsed(context),
+          ...base(context),
+          action_kind: context.kind,
+          signal_id: stateOf(context).signal.signal_id,
+        }),
+      emitTimeout: assign({
+        failure_receipt_id: ({ context }) =>
+          emit(context, {
+            operation: 'action_timeout',
+            status: 'failed',
+            duration_ms: elapsed(context),
+            ...base(context),
+            action_kind: context.kind,
+            timeout_ms: context.timeout_ms,
+          }),
+      }),
+      emitFailed: assign({ failure_receipt_id: ({ context }) => failed(context, !context.recoverable) }),
+      markRollbackStart: assign({ rollback_started_at: ({ context }) => now(context) }),
+      emitRolledBack: ({ context }) =>
+        void emit(context, {
+          operation: 'action_rolled_back',
+          status: 'rolled_back',
+          duration_ms: elapsed(context),
+          ...base(context),
+          previous_action_receipt_id: context.failure_receipt_id ?? '00000000-0000-4000-8000-000000000000',
+          rollback_duration_ms: Math.max(0, now(context) - (context.rollback_started_at ?? now(context))),
+        }),
+      escalate: ({ context }) => {
+        // An error already wrote action_failed (escalated); a timeout or a failed rollback has not.
+        const alreadyFailed =
+          context.error !== null &&
+          context.error.code !== 'TIMEOUT' &&
+          context.error.code !== 'ROLLBACK_FAILED';
+        if (!alreadyFailed) failed(context, true);
+        stateOf(context).deps.alerts.alert({
+          severity: 'critical',
+          code: 'ACTION_ESCALATED',
+          message: `action ${context.action_id} (${context.kind}) needs review: ${context.error?.message ?? 'failed'}`,
+          account_id: context.account_id,
+        });
+      },
+    },
+  });
+}
+
+let shared: ReturnType<typeof provideMachine> | undefined;
+let nextActionId = 0;
+
 /**
  * Runs one tenant's actions (runbook 5): never more than `limit` at a time, each in its own
  * action machine with the policy's timeout, every outcome in a receipt. The caller queues what
@@ -53,14 +179,11 @@ interface Running {
  */
 export class ActionRunner {
   private readonly running = new Map<string, Running>();
-  private nextId = 0;
   private reserved = 0;
   /** How the actions this runner ran ended, for decommission's counts. */
   readonly outcomes: Record<ActionOutcome, number> = { complete: 0, rolled_back: 0, escalated: 0 };
 
-  constructor(private readonly deps: ActionRunnerDeps) {
-    this.machine = this.provideMachine();
-  }
+  constructor(private readonly deps: ActionRunnerDeps) {}
 
   get inFlight(): number {
     return this.running.size + this.reserved;
@@ -74,7 +197,8 @@ export class ActionRunner {
   /** Starts one action now and resolves with its outcome once it has settled. */
   async run(signal: ActionSignal, action: PolicyAction): Promise<ActionResult> {
     const { account_id, directory, clock } = this.deps;
-    const action_id = `${signal.signal_id}-a${this.nextId++}`;
+    // Unique in this process, so two runners of one tenant (a takeover) never share a key.
+    const action_id = `${signal.signal_id}-a${nextActionId++}`;
     const entry = {
       action_id,
       kind: signal.action_kind,
@@ -95,129 +219,9 @@ export class ActionRunner {
     return result;
   }
 
-  /**
-   * The action machine with this runner's implementations, built once: per-action facts live
-   * in `this.running`, looked up by the action id in the machine's context. (Providing the
-   * machine per action rebuilt it every time, the largest cost of a small action.)
-   */
-  private readonly machine: ReturnType<ActionRunner['provideMachine']>;
-
-  private provideMachine() {
-    const { account_id, writer, handlers, alerts, clock } = this.deps;
-    const state = (ctx: ActionContext) => this.running.get(ctx.action_id) as Running;
-    const request = (ctx: ActionInput, abort: AbortSignal) => {
-      const { action } = this.running.get(ctx.action_id) as Running;
-      return {
-        action_id: ctx.action_id,
-        account_id,
-        kind: ctx.kind,
-        params: ctx.params,
-        idempotency_key: `${account_id}:${ctx.action_id}`,
-        signal: abort,
-        ...(action.handler === 'http'
-          ? {
-              endpoint: action.endpoint,
-              ...(action.rollback ? { rollback_endpoint: action.rollback.endpoint } : {}),
-            }
-          : {}),
-      };
-    };
-    const handlerOf = (ctx: ActionInput) =>
-      handlers[(this.running.get(ctx.action_id) as Running).action.handler];
-    const emit = (ctx: ActionContext, fields: Parameters<ChainWriter['emit']>[0]) => {
-      const emitted = writer.emit(fields);
-      state(ctx).durables.push(emitted.durable);
-      return emitted.receipt_id;
-    };
-    const base = (ctx: ActionContext) => {
-      const { signal } = state(ctx);
-      return {
-        account_id,
-        action_id: ctx.action_id,
-        ...(signal.correlation_id ? { correlation_id: signal.correlation_id } : {}),
-      };
-    };
-    const elapsed = (ctx: ActionContext) => Math.max(0, clock.now() - state(ctx).started);
-    const failed = (ctx: ActionContext, escalated: boolean) =>
-      emit(ctx, {
-        operation: 'action_failed',
-        status: 'failed',
-        duration_ms: elapsed(ctx),
-        ...base(ctx),
-        action_kind: ctx.kind,
-        error_code: ctx.error?.code ?? 'UNKNOWN',
-        error_message: ctx.error?.message ?? 'unknown failure',
-        recoverable: ctx.recoverable,
-        escalated,
-      });
-    return actionMachine.provide({
-      actors: {
-        execute: fromPromise<void, ActionInput>(({ input, signal: abort }) => {
-          const handler = handlerOf(input);
-          return handler
-            ? handler.run(request(input, abort))
-            : Promise.reject(
-                Object.assign(new Error(`no handler for action kind ${input.kind}`), { code: 'NO_HANDLER' }),
-              );
-        }),
-        rollback: fromPromise<void, ActionInput>(
-          ({ input, signal: abort }) =>
-            handlerOf(input)?.rollback(request(input, abort)) ?? Promise.resolve(),
-        ),
-      },
-      actions: {
-        emitComplete: ({ context }) =>
-          void emit(context, {
-            operation: 'action_complete',
-            status: 'success',
-            duration_ms: elapsed(context),
-            ...base(context),
-            action_kind: context.kind,
-            signal_id: state(context).signal.signal_id,
-          }),
-        emitTimeout: assign({
-          failure_receipt_id: ({ context }) =>
-            emit(context, {
-              operation: 'action_timeout',
-              status: 'failed',
-              duration_ms: elapsed(context),
-              ...base(context),
-              action_kind: context.kind,
-              timeout_ms: context.timeout_ms,
-            }),
-        }),
-        emitFailed: assign({ failure_receipt_id: ({ context }) => failed(context, !context.recoverable) }),
-        markRollbackStart: assign({ rollback_started_at: () => clock.now() }),
-        emitRolledBack: ({ context }) =>
-          void emit(context, {
-            operation: 'action_rolled_back',
-            status: 'rolled_back',
-            duration_ms: elapsed(context),
-            ...base(context),
-            previous_action_receipt_id: context.failure_receipt_id ?? '00000000-0000-4000-8000-000000000000',
-            rollback_duration_ms: Math.max(0, clock.now() - (context.rollback_started_at ?? clock.now())),
-          }),
-        escalate: ({ context }) => {
-          // An error already wrote action_failed (escalated); a timeout or a failed rollback has not.
-          const alreadyFailed =
-            context.error !== null &&
-            context.error.code !== 'TIMEOUT' &&
-            context.error.code !== 'ROLLBACK_FAILED';
-          if (!alreadyFailed) failed(context, true);
-          alerts.alert({
-            severity: 'critical',
-            code: 'ACTION_ESCALATED',
-            message: `action ${context.action_id} (${context.kind}) needs review: ${context.error?.message ?? 'failed'}`,
-            account_id,
-          });
-        },
-      },
-    });
-  }
-
   private start(action_id: string, signal: ActionSignal, action: PolicyAction): Promise<ActionResult> {
     const { account_id, clock } = this.deps;
-    const actor = createActor(this.machine, {
+    const actor = createActor((shared ??= provideMachine()), {
       input: {
         action_id,
         account_id,
@@ -228,7 +232,9 @@ export class ActionRunner {
       },
       clock,
     });
+    const key = `${account_id}/${action_id}`;
     const running: Running = {
+      deps: this.deps,
       actor,
       kind: signal.action_kind,
       signal,
@@ -237,10 +243,12 @@ export class ActionRunner {
       durables: [],
     };
     this.running.set(action_id, running);
+    inFlight.set(key, running);
     return new Promise<ActionResult>((resolve) => {
       actor.subscribe({
         complete: () => {
           this.running.delete(action_id);
+          inFlight.delete(key);
           const outcome = actor.getSnapshot().output?.outcome ?? 'escalated';
           resolve({ action_id, outcome, durable: Promise.all(running.durables).then(() => undefined) });
         },

@@ -1,5 +1,12 @@
 import type { ReceiptBody, ReceiptFields } from '@governor/contracts';
-import { appendReceipt, emptyHead, type ChainHead, type SigningKey } from '@governor/receipts';
+import {
+  appendReceipt,
+  checkpointOf,
+  emptyHead,
+  signCheckpoint,
+  type ChainHead,
+  type SigningKey,
+} from '@governor/receipts';
 import { GovernorError } from './errors';
 import type { Clock, LedgerEntry, ReceiptLedger, ReceiptSpool } from './ports';
 
@@ -22,6 +29,8 @@ export interface ChainWriterOptions {
   readonly maxBatch?: number;
   /** Where receipts go while the ledger is unavailable (safe mode); without one, commits fail. */
   readonly spool?: ReceiptSpool;
+  /** A signed checkpoint is stored each time the chain crosses a multiple of this size (default 1,000). */
+  readonly checkpointEvery?: number;
 }
 
 /**
@@ -46,6 +55,7 @@ export class ChainWriter {
     private readonly clock: Clock,
     private readonly maxBatch: number,
     private readonly spool: ReceiptSpool | undefined,
+    private readonly checkpointEvery: number,
   ) {}
 
   /**
@@ -69,6 +79,7 @@ export class ChainWriter {
       clock,
       options.maxBatch ?? 500,
       options.spool,
+      options.checkpointEvery ?? 1000,
     );
     // A spool no longer ahead of the ledger was flushed by recover() before a crash cut it
     // short of clearing it: clear it now, or the next outage would spool after stale entries.
@@ -158,6 +169,20 @@ export class ChainWriter {
     return count;
   }
 
+  /** Stores a signed checkpoint when this batch carried the chain across a multiple of `checkpointEvery`. */
+  private async checkpointIfDue(head: ChainHead, appended: number): Promise<void> {
+    const n = this.checkpointEvery;
+    if (Math.floor((head.size - appended) / n) === Math.floor(head.size / n)) return;
+    await this.checkpoint(head);
+  }
+
+  /** Signs and stores a checkpoint of `head` (by default the chain's current committed head). */
+  async checkpoint(head: ChainHead = this.head): Promise<string> {
+    const note = signCheckpoint(checkpointOf(head, new Date(this.clock.now())), this.signer);
+    await this.ledger.putCheckpoint(this.chain, head.size, note);
+    return note;
+  }
+
   private async commit(batch: Pending[]): Promise<void> {
     const head = (batch[batch.length - 1] as Pending).head;
     const entries = batch.map((p) => p.entry);
@@ -165,6 +190,7 @@ export class ChainWriter {
       if (!this.spooling) {
         try {
           await this.ledger.append(this.chain, entries, head);
+          await this.checkpointIfDue(head, entries.length);
         } catch (e) {
           // Only an unavailable store is spooled; a conflict means another writer owns the chain.
           const retryable = !(e instanceof GovernorError) || e.retryable;

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { tenantChain, type Policy, type PublicKeyEntry } from '@governor/contracts';
 import { checkCompatibility, validatePolicy } from '@governor/policy';
-import { checkpointOf, signCheckpoint, writeArchive, type SigningKey } from '@governor/receipts';
+import { writeArchive, type SigningKey } from '@governor/receipts';
 import { ChainWriter } from './chain-writer';
 import type {
   ActionHandler,
@@ -613,8 +613,7 @@ export class GovernorRuntime {
     await governor.writer.flush();
 
     // Checkpoint at decommission, then export every receipt so far to the archive.
-    const note = signCheckpoint(checkpointOf(governor.writer.currentHead, new Date(clock.now())), signer);
-    await ledger.putCheckpoint(chain, governor.writer.size, note);
+    const note = await governor.writer.checkpoint();
     const out = new PassThrough();
     const chunks: Buffer[] = [];
     out.on('data', (c: Buffer) => chunks.push(c));

@@ -98,3 +98,20 @@ describe('ChainWriter with a spool (safe mode)', () => {
     expect(ledger.chains.get('tenants/acme')?.records).toHaveLength(2);
   });
 });
+
+describe('ChainWriter checkpoints', () => {
+  it('stores a signed checkpoint each time the chain crosses a multiple of checkpointEvery, and it verifies', async () => {
+    const ledger = new FakeLedger();
+    const writer = await ChainWriter.open('tenants/acme', ledger, key, clock, {
+      checkpointEvery: 10,
+      maxBatch: 4,
+    });
+    await Promise.all(Array.from({ length: 25 }, (_, i) => writer.emit(sampleFields('acme', i)).durable));
+    expect(ledger.checkpoints.map((c) => c.size)).toEqual([12, 20]);
+    const lines: string[] = [];
+    for await (const r of ledger.read('tenants/acme')) lines.push(JSON.stringify(r));
+    expect(
+      await verifyLines(lines, { keyring, threads: 0, checkpoints: ledger.checkpoints.map((c) => c.note) }),
+    ).toMatchObject({ ok: true, checkpoints_verified: 2 });
+  });
+});

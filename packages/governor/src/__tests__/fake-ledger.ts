@@ -40,12 +40,15 @@ export class FakeLedger implements ReceiptLedger {
     await Promise.resolve();
   }
 
-  putCheckpoint(): Promise<void> {
+  readonly checkpoints: { chain: string; size: number; note: string }[] = [];
+
+  putCheckpoint(chain: string, size: number, note: string): Promise<void> {
+    this.checkpoints.push({ chain, size, note });
     return Promise.resolve();
   }
 
-  latestCheckpoint(): Promise<string | null> {
-    return Promise.resolve(null);
+  latestCheckpoint(chain: string): Promise<string | null> {
+    return Promise.resolve(this.checkpoints.filter((c) => c.chain === chain).at(-1)?.note ?? null);
   }
 
   probe(): Promise<void> {
