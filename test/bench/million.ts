@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,8 +38,12 @@ async function writeChain(path: string, count: number): Promise<string> {
   return checkpointAt(head);
 }
 
-async function runChild(script: string, args: readonly string[]): Promise<VerifyFileResult> {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function runChild(
+  script: string,
+  args: readonly string[],
+  signal: AbortSignal,
+): Promise<VerifyFileResult> {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], signal });
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
   const [code] = (await once(child, 'close')) as [number | null];
@@ -50,6 +54,14 @@ async function runChild(script: string, args: readonly string[]): Promise<Verify
 /** A full verify of a `count`-receipt chain streamed from disk in a child process, for its peak RSS. */
 export async function measureMemory(count: number, threads: number, keep: boolean): Promise<MemoryResult> {
   const dir = await mkdtemp(join(tmpdir(), 'receipts-bench-'));
+  // Interrupted, stop the child and delete the (large) chain file before dying of the signal.
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    abort.abort();
+    if (!keep) rmSync(dir, { recursive: true, force: true });
+    process.kill(process.pid, signal);
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
     const chain = join(dir, 'chain.jsonl');
     const keys = join(dir, 'keys.json');
@@ -62,12 +74,17 @@ export async function measureMemory(count: number, threads: number, keep: boolea
     note(
       `wrote ${count} receipts (${Math.round(size / 1024 / 1024)} MB) in ${(generateMs / 1000).toFixed(1)} s`,
     );
-    const verify = await runChild(join(__dirname, 'verify-file.js'), [
-      ...['--file', chain, '--keys', keys, '--checkpoint', checkpoint],
-      ...['--mode', 'full', '--threads', String(threads)],
-    ]);
+    const verify = await runChild(
+      join(__dirname, 'verify-file.js'),
+      [
+        ...['--file', chain, '--keys', keys, '--checkpoint', checkpoint],
+        ...['--mode', 'full', '--threads', String(threads)],
+      ],
+      abort.signal,
+    );
     return { generate_ms: Math.round(generateMs), file_mb: Math.round(size / 1024 / 1024), verify };
   } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     if (keep) note(`kept ${dir}`);
     else await rm(dir, { recursive: true, force: true });
   }
