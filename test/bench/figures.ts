@@ -10,6 +10,8 @@ const TARGETS = {
   memory: { op: '<', value: 300, unit: 'MB' },
 } as const;
 
+const threadsText = (n: number): string => `${n} thread${n === 1 ? '' : 's'}`;
+
 const perSecond = (label: string, value: number, unit = 'receipts/s'): Quantity => ({ label, value, unit });
 
 function memoryFigure(m: Measurements['memory'], args: BenchArgs): Figure {
@@ -34,9 +36,9 @@ export function figuresOf(m: Measurements, args: BenchArgs): Figure[] {
       TARGETS.emit,
     ),
     figure(
-      `full verify, ${args.threads} threads`,
+      `full verify, ${threadsText(args.threads)}`,
       perSecond('full', m.full.rate),
-      perSecond(`raw verify, ${args.threads} threads`, m.rawVerify.rate, 'verifies/s'),
+      perSecond(`raw verify, ${threadsText(args.threads)}`, m.rawVerify.rate, 'verifies/s'),
       TARGETS.full,
       accepted(args.count, [m.full]),
     ),

@@ -26,7 +26,7 @@ export async function measureVerify(
   mode: VerifyMode,
   threads: number,
 ): Promise<Verified> {
-  const label = mode === 'full' ? `full verify (${threads} threads)` : 'checkpoint verify';
+  const label = mode === 'full' ? `full verify (${threads} worker threads)` : 'checkpoint verify';
   const start = performance.now();
   const cpu = cpuMs();
   const report = await verifyLines(withProgress(lines, label), {
