@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GovernorRuntime } from '@governor/governor';
 import { Keyring, verifyLines } from '@governor/receipts';
-import { spawnTs } from '../../packages/adapters-local/src/__tests__/support/ts-child';
+import { spawnTs } from '@governor/testkit';
 import { CRASH_KEY, fileRuntimeDeps } from './support/file-stores';
 
 jest.setTimeout(30_000);

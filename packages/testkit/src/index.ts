@@ -12,3 +12,4 @@ export { describeReceiptSpoolContract } from './receipt-spool.contract';
 export type { SpoolUnderTest } from './receipt-spool.contract';
 export { describeSignalBusContract } from './signal-bus.contract';
 export type { BusUnderTest } from './signal-bus.contract';
+export { spawnTs } from './ts-child';

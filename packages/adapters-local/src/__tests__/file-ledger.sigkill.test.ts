@@ -2,9 +2,8 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SigningKey, verifyLines } from '@governor/receipts';
-import { buildEntries, collect, keyringFor, recordLines, seqsOf } from '@governor/testkit';
+import { buildEntries, collect, keyringFor, recordLines, seqsOf, spawnTs } from '@governor/testkit';
 import { FileLedger } from '../file-ledger';
-import { spawnTs } from './support/ts-child';
 
 const CHAIN = 'tenants/acme';
 // The key the child signs with (support/append-until-killed.ts).

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { resolve } from 'node:path';
 
-const REPO = resolve(__dirname, '../../../../..');
+const REPO = resolve(__dirname, '../../..');
 
 // Runs a TypeScript file straight from the sources, as jest does: @swc/core transforms each .ts
 // file on require, and `@governor/*` resolves to packages/*/src/index.ts. No build needed.
