@@ -6,26 +6,34 @@ export interface Quantity {
   readonly unit: string;
 }
 
+/** What a figure must meet: on the ratio to its baseline (unit `×`), or on the measurement itself. */
 export interface Target {
-  readonly op: '>=' | '<';
+  readonly op: '>=' | '<=' | '<';
   readonly value: number;
   readonly unit: string;
+  /** True when the target applies to measured / baseline; false when to the measurement itself. */
+  readonly onRatio: boolean;
 }
 
-/** One reported figure: a measurement, the raw baseline it is judged against, and its target. */
+/** One reported figure: a measurement, the raw baseline of the same run, their ratio, and the target. */
 export interface Figure {
   readonly name: string;
   readonly measured: Quantity | null;
   readonly baseline: Quantity | null;
-  /** What the target applies to: measured / baseline, or the measurement itself without a baseline. */
-  readonly score: number | null;
+  /** measured / baseline; null without a baseline. */
+  readonly ratio: number | null;
   readonly target: Target;
   readonly status: Status;
-  /** Why a figure is SKIP, or MISS for a reason other than its number (the verification failed). */
   readonly note: string | null;
 }
 
-/** Builds a figure; `valid` false (wrong verification result) makes it a MISS whatever the number. */
+function meets(op: Target['op'], value: number, limit: number): boolean {
+  if (op === '>=') return value >= limit;
+  if (op === '<=') return value <= limit;
+  return value < limit;
+}
+
+/** Builds a figure; `valid.ok` false (the run did not do what it should) makes it a MISS whatever the number. */
 export function figure(
   name: string,
   measured: Quantity,
@@ -33,39 +41,48 @@ export function figure(
   target: Target,
   valid: { readonly ok: boolean; readonly why: string } = { ok: true, why: '' },
 ): Figure {
-  const score = baseline === null ? measured.value : measured.value / baseline.value;
-  const meets = target.op === '>=' ? score >= target.value : score < target.value;
+  const ratio = baseline === null || baseline.value <= 0 ? null : measured.value / baseline.value;
+  const judged = target.onRatio ? ratio : measured.value;
+  const pass = judged !== null && Number.isFinite(judged) && meets(target.op, judged, target.value);
   return {
     name,
     measured,
     baseline,
-    score,
+    ratio,
     target,
-    status: meets && valid.ok ? 'PASS' : 'MISS',
+    status: pass && valid.ok ? 'PASS' : 'MISS',
     note: valid.ok ? null : valid.why,
   };
 }
 
 export function skipped(name: string, target: Target, why: string): Figure {
-  return { name, measured: null, baseline: null, score: null, target, status: 'SKIP', note: why };
+  return { name, measured: null, baseline: null, ratio: null, target, status: 'SKIP', note: why };
 }
 
-const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+/** Three significant digits at most, thousands separated: 0.0123, 1.23, 12.3, 1,234. */
+export function num(n: number): string {
+  const abs = Math.abs(n);
+  if (abs >= 100 || n === 0) return Math.round(n).toLocaleString('en-US');
+  if (abs >= 10) return n.toFixed(1);
+  if (abs >= 1) return n.toFixed(2);
+  return n.toPrecision(3);
+}
 
 function quantity(q: Quantity | null): string {
-  return q === null ? '-' : `${int(q.value)} ${q.unit}`;
+  return q === null ? '-' : `${num(q.value)} ${q.unit}`;
 }
 
-function score(f: Figure): string {
-  if (f.score === null) return '-';
-  return f.baseline === null ? `${int(f.score)} ${f.target.unit}` : `${f.score.toFixed(2)}${f.target.unit}`;
+function ratio(f: Figure): string {
+  if (f.ratio === null) return '-';
+  return f.ratio >= 100 ? `${Math.round(f.ratio).toLocaleString('en-US')}×` : `${num(f.ratio)}×`;
 }
 
 function target(t: Target): string {
-  return `${t.op === '>=' ? '≥' : '<'} ${t.value}${t.unit === '×' ? '' : ' '}${t.unit}`;
+  const op = t.op === '>=' ? '≥' : t.op === '<=' ? '≤' : '<';
+  return t.unit === '×' ? `${op} ${t.value}×` : `${op} ${t.value} ${t.unit}`;
 }
 
-const HEADER = ['figure', 'measured', 'baseline (same run)', 'score', 'target', 'result'];
+const HEADER = ['figure', 'measured', 'raw baseline (same run)', 'ratio', 'target', 'result'];
 
 /** The figures as an aligned text table, notes under it. */
 export function renderTable(figures: readonly Figure[]): string {
@@ -73,7 +90,7 @@ export function renderTable(figures: readonly Figure[]): string {
     f.name,
     quantity(f.measured),
     f.baseline === null ? '-' : `${f.baseline.label}: ${quantity(f.baseline)}`,
-    score(f),
+    ratio(f),
     target(f.target),
     f.status,
   ]);

@@ -3,7 +3,7 @@ import { parseRuntimeBenchArgs, type RuntimeBenchArgs } from './runtime-args';
 import { measureBroadcast, type BroadcastResult } from './runtime-broadcast';
 import { note, since } from './runtime-fixture';
 import { measureMemory, type MemoryResult } from './runtime-memory';
-import { figure, num, renderTable, skipped, type Figure, type Target } from './runtime-report';
+import { figure, num, renderTable, skipped, type Figure, type Target } from './report';
 import { measureThroughput, type ThroughputResult } from './runtime-throughput';
 
 /**
