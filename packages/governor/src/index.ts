@@ -16,6 +16,11 @@ export type {
   TenantDirectory,
   ArchiveStore,
   PolicyRegistry,
+  CheckpointWitness,
+  SubscribeOptions,
+  EntitlementEvent,
+  ControlMessage,
+  ControlChannel,
 } from './ports';
 export { GovernorError, GovernorErrorCode } from './errors';
 export { ChainWriter } from './chain-writer';

@@ -116,7 +116,55 @@ export interface SignalBus {
   topicExists(accountId: string): Promise<boolean>;
   publish(signal: Signal): Promise<void>;
   /** Delivers the tenant's signals in order; returns a function that stops the subscription. */
-  subscribe(accountId: string, onDelivery: (delivery: Delivery) => void): Promise<() => Promise<void>>;
+  subscribe(
+    accountId: string,
+    onDelivery: (delivery: Delivery) => void,
+    options?: SubscribeOptions,
+  ): Promise<() => Promise<void>>;
+}
+
+export interface SubscribeOptions {
+  /**
+   * At most this many deliveries handed out and not yet settled (flow control); the governor
+   * passes its in-flight limit plus its queue, so a transport never floods it.
+   */
+  readonly maxOutstanding?: number;
+}
+
+/** A marketplace entitlement event, as the ingress forwards it to the workers. */
+export interface EntitlementEvent {
+  readonly type: 'entitlement.created' | 'entitlement.plan_changed' | 'entitlement.cancelled';
+  readonly entitlement_id: string;
+  readonly account_id: string;
+  readonly sku_id: string;
+  readonly plan_type: string;
+  readonly region: string;
+  readonly cancellation_reason?: string;
+  readonly occurred_at: string;
+}
+
+/** What travels on `governor.control` from the ingress to every worker. */
+export type ControlMessage =
+  | { readonly kind: 'entitlement'; readonly event: EntitlementEvent; readonly correlation_id?: string }
+  | {
+      readonly kind: 'policy';
+      readonly policy: unknown;
+      readonly force: boolean;
+      readonly forced_by?: string;
+      readonly correlation_id?: string;
+    };
+
+/**
+ * The control topic (`governor.control`): a broadcast from the ingress to every worker. Each
+ * worker has its own subscription, so every worker sees every message once it has subscribed.
+ */
+export interface ControlChannel {
+  publish(message: ControlMessage): Promise<void>;
+  /** Subscribes `workerId`; ack once handled, nack to see the message again. */
+  subscribe(
+    workerId: string,
+    onMessage: (message: ControlMessage, settle: { ack(): void; nack(): void }) => void,
+  ): Promise<() => Promise<void>>;
 }
 
 /** A tenant's durable record: profile, policy, state and concurrency (`/tenants/{account_id}`). */
@@ -163,6 +211,18 @@ export interface PolicyRegistry {
   get(plan: string, version: string): Promise<unknown>;
   latest(plan: string): Promise<unknown>;
   put(plan: string, version: string, policy: unknown): Promise<void>;
+}
+
+/**
+ * An independent witness of signed checkpoints (`checkpoints/{chain}/{size}.note` in Cloud
+ * Storage): a second store the ledger's writer cannot rewrite, so an auditor checks the chain
+ * read from the ledger against a checkpoint kept elsewhere.
+ */
+export interface CheckpointWitness {
+  /** Stores the note for `size`; writing the same note again resolves, a different note for a stored size fails. */
+  witness(chain: string, size: number, note: string): Promise<void>;
+  /** The note with the largest size witnessed for the chain, or null. */
+  latest(chain: string): Promise<string | null>;
 }
 
 /**
