@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { open, rename, rm, stat, readFile } from 'node:fs/promises';
+import { link, open, rename, rm, stat, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** True when `error` is a Node system error with this errno code (ENOENT, EEXIST, ...). */
@@ -23,8 +23,13 @@ export async function fsyncDirectory(dir: string): Promise<void> {
 /**
  * Replaces `path` with `data` so that after a crash it holds either the old or the new bytes,
  * never a mix: write a temporary file beside it, fsync, rename over, fsync the directory.
+ * With `exclusive`, an existing `path` is left alone and the result is false.
  */
-export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Buffer,
+  options: { exclusive?: boolean } = {},
+): Promise<boolean> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${randomUUID()}.tmp`);
   try {
@@ -35,12 +40,25 @@ export async function writeFileAtomic(path: string, data: string | Buffer): Prom
     } finally {
       await handle.close();
     }
-    await rename(temp, path);
+    if (options.exclusive) {
+      // link() fails if the name exists: create-once across processes, still never half-written.
+      try {
+        await link(temp, path);
+      } catch (e) {
+        if (!isErrno(e, 'EEXIST')) throw e;
+        return false;
+      } finally {
+        await rm(temp, { force: true });
+      }
+    } else {
+      await rename(temp, path);
+    }
   } catch (e) {
     await rm(temp, { force: true });
     throw e;
   }
   await fsyncDirectory(dir);
+  return true;
 }
 
 /** Appends all of `data` to `path` (created if absent) and fsyncs it before resolving. */

@@ -150,14 +150,24 @@ export class FileDirectory implements TenantDirectory {
   }
 
   async putAction(accountId: string, entry: ActionLogEntry): Promise<void> {
+    await this.writeAction(accountId, entry, false);
+  }
+
+  async startAction(accountId: string, entry: ActionLogEntry): Promise<boolean> {
+    return this.writeAction(accountId, entry, true);
+  }
+
+  /** Writes an action entry; with `onlyIfNew`, not over an existing one, also across processes. */
+  private async writeAction(accountId: string, entry: ActionLogEntry, onlyIfNew: boolean): Promise<boolean> {
     checkAccountId(accountId);
     const dir = join(this.root, ACTIONS, accountId);
-    const file = join(dir, actionFileName(entry.action_id));
+    const name = actionFileName(entry.action_id);
+    const file = join(dir, name);
     const text = `${JSON.stringify(entry, null, 2)}\n`;
-    await this.mutex.run(file, async () => {
+    return this.mutex.run(file, async () => {
       try {
         await this.dirs.ensure(dir);
-        await writeFileAtomic(file, text);
+        return await writeFileAtomic(file, text, { exclusive: onlyIfNew });
       } catch (e) {
         throw unavailable(`storing action ${entry.action_id} of ${accountId}`, e);
       }

@@ -31,6 +31,11 @@ export class MemoryDirectory implements TenantDirectory {
     return Promise.resolve();
   }
 
+  startAction(accountId: string, entry: ActionLogEntry): Promise<boolean> {
+    if (this.actions.get(accountId)?.has(entry.action_id)) return Promise.resolve(false);
+    return this.putAction(accountId, entry).then(() => true);
+  }
+
   runningActions(accountId: string): Promise<ActionLogEntry[]> {
     return Promise.resolve(
       [...(this.actions.get(accountId)?.values() ?? [])].filter((a) => a.state === 'running'),

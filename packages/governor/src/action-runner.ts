@@ -170,7 +170,14 @@ function provideMachine() {
 }
 
 let shared: ReturnType<typeof provideMachine> | undefined;
-let nextActionId = 0;
+
+/**
+ * A signal's action id. Derived from the signal id alone, so a redelivered or republished
+ * signal maps to the same action log entry, and the log's create-once write runs it once.
+ */
+export function actionIdOf(signalId: string): string {
+  return `${signalId}-a0`;
+}
 
 /**
  * Runs one tenant's actions (runbook 5): never more than `limit` at a time, each in its own
@@ -194,11 +201,13 @@ export class ActionRunner {
     return [...new Set([...this.running.values()].map((r) => r.kind))];
   }
 
-  /** Starts one action now and resolves with its outcome once it has settled. */
-  async run(signal: ActionSignal, action: PolicyAction): Promise<ActionResult> {
+  /**
+   * Starts one action now and resolves with its outcome once it has settled, or with
+   * 'duplicate' (nothing run, no receipt) when the action log already has this signal's action.
+   */
+  async run(signal: ActionSignal, action: PolicyAction): Promise<ActionResult | 'duplicate'> {
     const { account_id, directory, clock } = this.deps;
-    // Unique in this process, so two runners of one tenant (a takeover) never share a key.
-    const action_id = `${signal.signal_id}-a${nextActionId++}`;
+    const action_id = actionIdOf(signal.signal_id);
     const entry = {
       action_id,
       kind: signal.action_kind,
@@ -209,7 +218,9 @@ export class ActionRunner {
     // Counted in flight from here, so a limit check made meanwhile sees it.
     this.reserved += 1;
     try {
-      await directory?.putAction(account_id, { ...entry, state: 'running' });
+      if (this.running.has(action_id)) return 'duplicate';
+      if (directory && !(await directory.startAction(account_id, { ...entry, state: 'running' })))
+        return 'duplicate';
     } finally {
       this.reserved -= 1;
     }

@@ -159,14 +159,45 @@ export class ChainWriter {
     if (!this.spool || !this.spooling) return 0;
     while (this.flushing) await this.flushing;
     const spooled = await this.spool.pending(this.chain);
-    if (spooled && spooled.entries.length > 0)
-      await this.ledger.append(this.chain, spooled.entries, spooled.head);
+    if (spooled && spooled.entries.length > 0) {
+      const rest = await this.notYetStored(spooled.entries, spooled.head);
+      if (rest.length > 0) await this.ledger.append(this.chain, rest, spooled.head);
+    }
     await this.spool.clear(this.chain);
     const count = this.spooledCount;
     this.spooling = false;
     this.spooledCount = 0;
     await this.flush();
     return count;
+  }
+
+  /**
+   * The spooled entries the ledger does not have yet. A commit that timed out while the store
+   * was stalled may still have landed once it resumed; those receipts are ours (same leaf
+   * hashes) and are skipped. Anything else at those seqs is another writer's: a conflict.
+   */
+  private async notYetStored(
+    entries: readonly LedgerEntry[],
+    head: ChainHead,
+  ): Promise<readonly LedgerEntry[]> {
+    const first = (entries[0] as LedgerEntry).seq;
+    const stored = (await this.ledger.head(this.chain))?.size ?? 0;
+    if (stored <= first) return entries;
+    const landed = stored - first;
+    let i = 0;
+    let ours = landed <= entries.length;
+    if (ours)
+      for await (const record of this.ledger.read(this.chain, { afterSeq: first - 1, limit: landed })) {
+        if (record.leaf_hash !== entries[i]?.record.leaf_hash) ours = false;
+        i += 1;
+      }
+    if (!ours || i !== landed)
+      throw new GovernorError(
+        'LEDGER_CONFLICT',
+        `${this.chain}: the ledger holds ${stored} receipts that are not the spooled ones from seq ${first} to ${head.size - 1} (another writer?)`,
+        false,
+      );
+    return entries.slice(landed);
   }
 
   /** Stores a signed checkpoint when this batch carried the chain across a multiple of `checkpointEvery`. */

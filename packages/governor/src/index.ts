@@ -30,7 +30,7 @@ export { actionMachine } from './machines/action.machine';
 export type { ActionInput, ActionContext, ActionFailure, ActionOutcome } from './machines/action.machine';
 export { governorMachine, phaseOf } from './machines/governor.machine';
 export type { GovernorEvent, GovernorPhase } from './machines/governor.machine';
-export { ActionRunner } from './action-runner';
+export { ActionRunner, actionIdOf } from './action-runner';
 export type { ActionSignal, ActionResult, ActionRunnerDeps } from './action-runner';
 export { TenantGovernor } from './tenant-governor';
 export type { TenantGovernorDeps, Accepted } from './tenant-governor';

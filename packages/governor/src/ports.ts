@@ -196,6 +196,11 @@ export interface TenantDirectory {
   delete(accountId: string): Promise<void>;
   list(): Promise<TenantRecord[]>;
   putAction(accountId: string, entry: ActionLogEntry): Promise<void>;
+  /**
+   * Writes `entry` only if the log has no entry with its action_id, and says whether it did.
+   * Action ids derive from signal ids, so this is what makes a redelivered signal run once.
+   */
+  startAction(accountId: string, entry: ActionLogEntry): Promise<boolean>;
   runningActions(accountId: string): Promise<ActionLogEntry[]>;
 }
 

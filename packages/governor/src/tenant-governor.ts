@@ -28,6 +28,8 @@ export class TenantGovernor {
   private readonly queue: Delivery[] = [];
   private readonly runner: ActionRunner;
   private refusedWhileDegraded = 0;
+  /** Deliveries of signals whose action had already run: acked, nothing run, no receipt. */
+  duplicates = 0;
   private settled: Promise<void>[] = [];
   /** Lag when the last scale-up was applied, to revert it if lag keeps growing (runbook 3). */
   private lastScaleUp: { previous: number; lag: number } | null = null;
@@ -180,6 +182,12 @@ export class TenantGovernor {
           action,
         )
         .then(async (result) => {
+          // Already run (a redelivery or a republish): acked with nothing run and nothing counted.
+          if (result === 'duplicate') {
+            this.record = { ...this.record, monthly_actions_used: this.record.monthly_actions_used - 1 };
+            this.duplicates += 1;
+            return;
+          }
           await result.durable;
         })
         .finally(() => this.pump());

@@ -153,6 +153,34 @@ export function describeTenantDirectoryContract(name: string, make: () => Promis
       }
     });
 
+    it('startAction writes only a new action id, and says whether it did', async () => {
+      await directory.put(tenant('acme'));
+      expect(await directory.startAction('acme', action('a1'))).toBe(true);
+      expect(await directory.startAction('acme', action('a1', { kind: 'webhook' }))).toBe(false);
+      await directory.putAction('acme', action('a1', { state: 'complete' }));
+      // A finished action is not started again either: that is what makes a redelivery run once.
+      expect(await directory.startAction('acme', action('a1'))).toBe(false);
+      expect(await directory.startAction('globex', action('a1'))).toBe(true);
+      for (const reader of await readers()) {
+        expect(await reader.runningActions('acme')).toEqual([]);
+        expect(await reader.runningActions('globex')).toEqual([action('a1')]);
+        expect(await reader.startAction('acme', action('a1'))).toBe(false);
+      }
+    });
+
+    it('of racing startActions of one action id exactly one writes', async () => {
+      await directory.put(tenant('acme'));
+      const clients = await readers();
+      const started = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          (clients[i % clients.length] ?? directory).startAction('acme', action('race', { deadline_at: i })),
+        ),
+      );
+      expect(started.filter(Boolean)).toHaveLength(1);
+      const winner = started.indexOf(true);
+      expect(await directory.runningActions('acme')).toEqual([action('race', { deadline_at: winner })]);
+    });
+
     it('delete removes the action log too', async () => {
       await directory.put(tenant('acme'));
       await directory.putAction('acme', action('a1'));

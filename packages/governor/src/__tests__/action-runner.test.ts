@@ -3,7 +3,7 @@ import { Keyring, SigningKey, verifyLines } from '@governor/receipts';
 import { SimulatedClock } from 'xstate';
 import { ActionRunner } from '../action-runner';
 import { ChainWriter } from '../chain-writer';
-import { ActionError, type ActionHandler } from '../ports';
+import { ActionError, type ActionHandler, type ActionLogEntry, type TenantDirectory } from '../ports';
 import { FakeLedger } from './fake-ledger';
 
 const key = SigningKey.fromSeed(Buffer.alloc(32, 2));
@@ -11,7 +11,24 @@ const keyring = new Keyring([key.publicEntry('2026-01-01T00:00:00.000Z')]);
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 const noop: PolicyAction = { handler: 'noop', timeout_ms: 500, recoverable: true };
 
-async function setup(handler: ActionHandler) {
+/** Just the action log, which is all the runner uses of a directory. */
+function actionLog(): TenantDirectory & { entries: Map<string, ActionLogEntry> } {
+  const entries = new Map<string, ActionLogEntry>();
+  const unused = () => Promise.reject(new Error('not used by the runner'));
+  return {
+    entries,
+    get: unused,
+    put: unused,
+    delete: unused,
+    list: unused,
+    putAction: (_a, e) => Promise.resolve(void entries.set(e.action_id, e)),
+    startAction: (_a, e) =>
+      Promise.resolve(!entries.has(e.action_id) && Boolean(entries.set(e.action_id, e))),
+    runningActions: () => Promise.resolve([...entries.values()].filter((e) => e.state === 'running')),
+  };
+}
+
+async function setup(handler: ActionHandler, directory?: TenantDirectory) {
   const clock = new SimulatedClock();
   clock.set(Date.parse('2026-11-23T10:00:00.000Z'));
   const ledger = new FakeLedger();
@@ -23,14 +40,20 @@ async function setup(handler: ActionHandler) {
     handlers: { noop: handler },
     alerts: { alert: (a) => alerts.push(a.code) },
     clock,
+    ...(directory ? { directory } : {}),
   });
+  const run = async (...args: Parameters<ActionRunner['run']>) => {
+    const result = await runner.run(...args);
+    if (result === 'duplicate') throw new Error('expected the action to run');
+    return result;
+  };
   const receipts = async () => {
     const lines: string[] = [];
     for await (const r of ledger.read('tenants/acme')) lines.push(JSON.stringify(r));
     expect((await verifyLines(lines, { keyring, threads: 0 })).ok).toBe(true);
     return lines.map((l) => JSON.parse((JSON.parse(l) as { body: string }).body) as Record<string, unknown>);
   };
-  return { clock, runner, receipts, alerts };
+  return { clock, runner, run, receipts, alerts, ledger };
 }
 
 const handler = (
@@ -40,8 +63,8 @@ const handler = (
 
 describe('ActionRunner (runbook 5)', () => {
   it('a fast action completes with one durable action_complete receipt', async () => {
-    const { runner, receipts } = await setup(handler(() => Promise.resolve()));
-    const result = await runner.run(
+    const { runner, run, receipts } = await setup(handler(() => Promise.resolve()));
+    const result = await run(
       { signal_id: 's1', action_kind: 'noop', params: {}, correlation_id: 'c-1' },
       noop,
     );
@@ -60,8 +83,8 @@ describe('ActionRunner (runbook 5)', () => {
   });
 
   it('a slow action times out at 500 ms, is rolled back, and the rollback receipt points at the timeout receipt', async () => {
-    const { clock, runner, receipts } = await setup(handler(() => new Promise<void>(() => undefined)));
-    const pending = runner.run({ signal_id: 's2', action_kind: 'noop', params: {} }, noop);
+    const { clock, runner, run, receipts } = await setup(handler(() => new Promise<void>(() => undefined)));
+    const pending = run({ signal_id: 's2', action_kind: 'noop', params: {} }, noop);
     expect(runner.inFlight).toBe(1);
     await flush();
     expect(runner.inFlightKinds()).toEqual(['noop']);
@@ -78,11 +101,11 @@ describe('ActionRunner (runbook 5)', () => {
   });
 
   it('a recoverable error writes action_failed (not escalated) then action_rolled_back', async () => {
-    const { runner, receipts, alerts } = await setup(
+    const { run, receipts, alerts } = await setup(
       handler(() => Promise.reject(new ActionError('HTTP_503', 'endpoint answered 503'))),
     );
     await (
-      await runner.run({ signal_id: 's3', action_kind: 'noop', params: {} }, noop)
+      await run({ signal_id: 's3', action_kind: 'noop', params: {} }, noop)
     ).durable;
     expect((await receipts()).map((r) => [r.operation, r.error_code, r.escalated])).toEqual([
       ['action_failed', 'HTTP_503', false],
@@ -92,10 +115,10 @@ describe('ActionRunner (runbook 5)', () => {
   });
 
   it('an unrecoverable error is escalated once: one action_failed and one alert', async () => {
-    const { runner, receipts, alerts } = await setup(
+    const { run, receipts, alerts } = await setup(
       handler(() => Promise.reject(new ActionError('BAD', 'no'))),
     );
-    const result = await runner.run(
+    const result = await run(
       { signal_id: 's4', action_kind: 'noop', params: {} },
       { ...noop, recoverable: false },
     );
@@ -106,14 +129,14 @@ describe('ActionRunner (runbook 5)', () => {
   });
 
   it('a failed rollback is escalated with its own action_failed receipt', async () => {
-    const { runner, receipts, alerts } = await setup(
+    const { run, receipts, alerts } = await setup(
       handler(
         () => Promise.reject(new Error('x')),
         () => Promise.reject(new ActionError('HTTP_500', 'rollback endpoint down')),
       ),
     );
     await (
-      await runner.run({ signal_id: 's5', action_kind: 'noop', params: {} }, noop)
+      await run({ signal_id: 's5', action_kind: 'noop', params: {} }, noop)
     ).durable;
     await flush();
     expect((await receipts()).map((r) => [r.operation, r.error_code, r.escalated])).toEqual([
@@ -121,5 +144,37 @@ describe('ActionRunner (runbook 5)', () => {
       ['action_failed', 'ROLLBACK_FAILED', true],
     ]);
     expect(alerts).toEqual(['ACTION_ESCALATED']);
+  });
+
+  it('a signal whose action is already in the log (redelivered, republished) runs nothing and writes no receipt', async () => {
+    let calls = 0;
+    const log = actionLog();
+    const { runner, run, receipts } = await setup(
+      handler(() => {
+        calls += 1;
+        return Promise.resolve();
+      }),
+      log,
+    );
+    const first = await run({ signal_id: 's6', action_kind: 'noop', params: {} }, noop);
+    await first.durable;
+    expect(await runner.run({ signal_id: 's6', action_kind: 'noop', params: {} }, noop)).toBe('duplicate');
+    // Two deliveries at once: the second is refused while the first is still in flight.
+    const [a, b] = await Promise.all([
+      runner.run({ signal_id: 's7', action_kind: 'noop', params: {} }, noop),
+      runner.run({ signal_id: 's7', action_kind: 'noop', params: {} }, noop),
+    ]);
+    expect([a, b].filter((r) => r === 'duplicate')).toHaveLength(1);
+    await flush();
+    expect(calls).toBe(2);
+    expect((await receipts()).map((r) => [r.operation, r.signal_id])).toEqual([
+      ['action_complete', 's6'],
+      ['action_complete', 's7'],
+    ]);
+    expect([...log.entries.values()].map((e) => [e.action_id, e.state])).toEqual([
+      ['s6-a0', 'complete'],
+      ['s7-a0', 'complete'],
+    ]);
+    expect(runner.inFlight).toBe(0);
   });
 });

@@ -99,6 +99,37 @@ describe('ChainWriter with a spool (safe mode)', () => {
   });
 });
 
+describe('ChainWriter recovery after an ambiguous commit', () => {
+  it('a commit that timed out but landed is not written twice: recovery appends only what is missing', async () => {
+    const ledger = new FakeLedger();
+    const spool = new MemorySpool();
+    const writer = await ChainWriter.open('tenants/acme', ledger, key, clock, { spool });
+    await writer.emit(sampleFields('acme', 0)).durable;
+    ledger.failNext = new Error('DEADLINE_EXCEEDED');
+    ledger.landFailed = true;
+    await writer.emit(sampleFields('acme', 1)).durable;
+    await writer.emit(sampleFields('acme', 2)).durable;
+    expect(ledger.chains.get('tenants/acme')?.records).toHaveLength(2);
+    expect(await writer.recover()).toBe(2);
+    await writer.emit(sampleFields('acme', 3)).durable;
+    const lines: string[] = [];
+    for await (const r of ledger.read('tenants/acme')) lines.push(JSON.stringify(r));
+    expect(await verifyLines(lines, { keyring, threads: 0 })).toMatchObject({ ok: true, count: 4 });
+  });
+
+  it('seqs filled by another writer while spooling are a conflict, and nothing of the spool is written', async () => {
+    const ledger = new FakeLedger();
+    const spool = new MemorySpool();
+    const writer = await ChainWriter.open('tenants/acme', ledger, key, clock, { spool });
+    ledger.failNext = new Error('DEADLINE_EXCEEDED');
+    await writer.emit(sampleFields('acme', 0)).durable;
+    const other = await ChainWriter.open('tenants/acme', ledger, key, clock);
+    await other.emit(sampleFields('acme', 9)).durable;
+    await expect(writer.recover()).rejects.toMatchObject({ code: 'LEDGER_CONFLICT', retryable: false });
+    expect(ledger.chains.get('tenants/acme')?.records).toHaveLength(1);
+  });
+});
+
 describe('ChainWriter checkpoints', () => {
   it('stores a signed checkpoint each time the chain crosses a multiple of checkpointEvery, and it verifies', async () => {
     const ledger = new FakeLedger();

@@ -8,6 +8,8 @@ export class FakeLedger implements ReceiptLedger {
   readonly chains = new Map<string, { head: ChainHead; records: StoredReceipt[] }>();
   readonly batches: number[] = [];
   failNext: Error | null = null;
+  /** With failNext: the failing append still lands, as a commit that timed out on a stalled store does. */
+  landFailed = false;
 
   head(chain: string): Promise<ChainHead | null> {
     return Promise.resolve(this.chains.get(chain)?.head ?? null);
@@ -17,6 +19,7 @@ export class FakeLedger implements ReceiptLedger {
     if (this.failNext) {
       const e = this.failNext;
       this.failNext = null;
+      if (this.landFailed) void this.append(chain, entries, head);
       return Promise.reject(e);
     }
     const stored = this.chains.get(chain);
