@@ -11,3 +11,4 @@ export { FileDirectory } from './file-directory';
 export { DirectoryArchive } from './directory-archive';
 export { DirectoryPolicyRegistry } from './directory-policy-registry';
 export { FileSpool } from './file-spool';
+export { MemoryWitness } from './memory-witness';

@@ -13,3 +13,5 @@ export type { SpoolUnderTest } from './receipt-spool.contract';
 export { describeSignalBusContract } from './signal-bus.contract';
 export type { BusUnderTest } from './signal-bus.contract';
 export { spawnTs } from './ts-child';
+export { describeCheckpointWitnessContract } from './checkpoint-witness.contract';
+export type { WitnessUnderTest } from './checkpoint-witness.contract';
