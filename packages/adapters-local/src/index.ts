@@ -12,3 +12,4 @@ export { DirectoryArchive } from './directory-archive';
 export { DirectoryPolicyRegistry } from './directory-policy-registry';
 export { FileSpool } from './file-spool';
 export { MemoryWitness } from './memory-witness';
+export { MemoryControl } from './memory-control';

@@ -16,3 +16,5 @@ export type { Operation, ReceiptBodyOf, ReceiptFields, ReceiptFieldsOf, Envelope
 export { PublicKeyEntry, KeysFile } from './keys';
 export { LowerId, ACTION_HANDLER_KINDS, PolicyAction, PolicyQuotas, Policy } from './policy';
 export type { ActionHandlerKind, PolicyActionInput, PolicyInput } from './policy';
+export { SignalSchema, EntitlementEventSchema, ControlMessageSchema, ControlSubscriberId } from './signal';
+export type { SignalMessage, ControlMessageValue } from './signal';

@@ -15,3 +15,5 @@ export type { BusUnderTest } from './signal-bus.contract';
 export { spawnTs } from './ts-child';
 export { describeCheckpointWitnessContract } from './checkpoint-witness.contract';
 export type { WitnessUnderTest } from './checkpoint-witness.contract';
+export { describeControlChannelContract } from './control-channel.contract';
+export type { ControlUnderTest } from './control-channel.contract';
