@@ -5,9 +5,7 @@ import {
   describeCheckpointWitnessContract,
   describePolicyRegistryContract,
 } from '@governor/testkit';
-import { GcsArchiveStore } from '../../packages/adapters-gcp/src/gcs-archive';
-import { GcsPolicyRegistry } from '../../packages/adapters-gcp/src/gcs-policy-registry';
-import { GcsCheckpointWitness } from '../../packages/adapters-gcp/src/gcs-witness';
+import { GcsArchiveStore, GcsPolicyRegistry, GcsCheckpointWitness } from '@governor/adapters-gcp';
 import { backends, projectId, uniqueName } from '../support/backends';
 
 // One bucket for the file; each test works under its own prefix, so tests never see each other's

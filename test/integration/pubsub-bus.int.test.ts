@@ -7,10 +7,10 @@ import {
   PubSubBus,
   signalSubscriptionName,
   signalTopicName,
-} from '../../packages/adapters-gcp/src/pubsub-bus';
-import { PubSubControl } from '../../packages/adapters-gcp/src/pubsub-control';
-import { DEAD_LETTER_TOPIC } from '../../packages/adapters-gcp/src/pubsub-dead-letter';
-import type { PubSubLogLine } from '../../packages/adapters-gcp/src/pubsub-options';
+  PubSubControl,
+  DEAD_LETTER_TOPIC,
+} from '@governor/adapters-gcp';
+import type { PubSubLogLine } from '@governor/adapters-gcp';
 import { backends, uniqueName } from '../support/backends';
 
 // A project per client: the emulator keeps every project's topics apart, so no test sees

@@ -1,0 +1,113 @@
+import { Firestore } from '@google-cloud/firestore';
+import { FirestoreDirectory, FirestoreLedger } from '@governor/adapters-gcp';
+import { emptyHead, SigningKey } from '@governor/receipts';
+import {
+  buildEntries,
+  collect,
+  describeReceiptLedgerContract,
+  describeTenantDirectoryContract,
+} from '@governor/testkit';
+import { backends, uniqueName } from '../support/backends';
+
+process.env.FIRESTORE_EMULATOR_HOST = backends.firestore;
+
+/** Clients on a project of their own, so each test starts from an empty store. */
+function project() {
+  const projectId = uniqueName('ledger');
+  const clients: Firestore[] = [];
+  const client = () => {
+    const db = new Firestore({ projectId });
+    clients.push(db);
+    return db;
+  };
+  const cleanup = async () => {
+    await Promise.all(clients.map((db) => db.terminate()));
+  };
+  return { client, cleanup };
+}
+
+describeReceiptLedgerContract('FirestoreLedger', () => {
+  const { client, cleanup } = project();
+  return Promise.resolve({
+    ledger: new FirestoreLedger({ db: client(), workerId: 'w1' }),
+    peer: () => Promise.resolve(new FirestoreLedger({ db: client(), workerId: 'w2' })),
+    cleanup,
+  });
+});
+
+describeTenantDirectoryContract('FirestoreDirectory', () => {
+  const { client, cleanup } = project();
+  return Promise.resolve({
+    directory: new FirestoreDirectory({ db: client() }),
+    reopen: () => Promise.resolve(new FirestoreDirectory({ db: client() })),
+    cleanup,
+  });
+});
+
+describe('FirestoreLedger on the emulator', () => {
+  const key = SigningKey.fromSeed(Buffer.alloc(32, 5));
+  let env: ReturnType<typeof project>;
+  beforeEach(() => {
+    env = project();
+  });
+  afterEach(() => env.cleanup());
+
+  it('stores the layout of DESIGN.md section 3: 20-digit seq documents and the head beside them', async () => {
+    const db = env.client();
+    const ledger = new FirestoreLedger({ db, workerId: 'w1' });
+    const built = buildEntries('tenants/acme', 3, key);
+    await ledger.append('tenants/acme', built.entries, built.head);
+    const docs = await db.collection('tenants/acme/receipts').get();
+    expect(docs.docs.map((d) => d.id)).toEqual([
+      '00000000000000000000',
+      '00000000000000000001',
+      '00000000000000000002',
+    ]);
+    expect(docs.docs[1]?.get('leaf_hash')).toBe(built.entries[1]?.record.leaf_hash);
+    expect((await db.doc('tenants/acme/ledger/head').get()).get('size')).toBe(3);
+  });
+
+  it('takes a group commit of 500 receipts in one atomic batch, and reads it back in pages', async () => {
+    const ledger = new FirestoreLedger({ db: env.client(), workerId: 'w1', pageSize: 128 });
+    const built = buildEntries('workers/worker-1', 500, key);
+    await ledger.append('workers/worker-1', built.entries, built.head);
+    const read = await collect(ledger.read('workers/worker-1'));
+    expect(read.map((r) => r.leaf_hash)).toEqual(built.entries.map((e) => e.record.leaf_hash));
+    expect(await collect(ledger.read('workers/worker-1', { afterSeq: 255, limit: 200 }))).toHaveLength(200);
+  });
+
+  it('a client whose known head is stale gets a conflict, then continues from the stored head', async () => {
+    const a = new FirestoreLedger({ db: env.client(), workerId: 'w1' });
+    const b = new FirestoreLedger({ db: env.client(), workerId: 'w2' });
+    const first = buildEntries('tenants/acme', 2, key, emptyHead('tenants/acme'));
+    await a.append('tenants/acme', first.entries, first.head);
+    expect(await b.head('tenants/acme')).toEqual(first.head);
+    const byA = buildEntries('tenants/acme', 1, key, first.head);
+    await a.append('tenants/acme', byA.entries, byA.head);
+    const byB = buildEntries('tenants/acme', 3, key, first.head);
+    await expect(b.append('tenants/acme', byB.entries, byB.head)).rejects.toMatchObject({
+      code: 'LEDGER_CONFLICT',
+      retryable: false,
+    });
+    const next = buildEntries('tenants/acme', 1, key, (await b.head('tenants/acme'))!);
+    await b.append('tenants/acme', next.entries, next.head);
+    expect(await collect(a.read('tenants/acme'))).toHaveLength(4);
+  });
+
+  it('the probe writes and reads /health/{worker_id}', async () => {
+    const db = env.client();
+    await new FirestoreLedger({ db, workerId: 'worker-7' }).probe();
+    expect((await db.doc('health/worker-7').get()).exists).toBe(true);
+  });
+
+  it('an unreachable store fails fast and retryably, within the deadline', async () => {
+    // The discard port: nothing listens there.
+    const db = new Firestore({ projectId: uniqueName('down'), host: '127.0.0.1', port: 9, ssl: false });
+    const ledger = new FirestoreLedger({ db, workerId: 'w1', deadlineMs: 500 });
+    const started = Date.now();
+    await expect(ledger.probe()).rejects.toMatchObject({ code: 'LEDGER_UNAVAILABLE', retryable: true });
+    expect(Date.now() - started).toBeLessThan(3_000);
+    // Not awaited: the client keeps retrying its abandoned call in the background.
+    void db.terminate();
+  });
+});
