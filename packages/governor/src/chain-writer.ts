@@ -8,7 +8,7 @@ import {
   type SigningKey,
 } from '@governor/receipts';
 import { GovernorError } from './errors';
-import type { Clock, LedgerEntry, ReceiptLedger, ReceiptSpool } from './ports';
+import type { AlertSink, CheckpointWitness, Clock, LedgerEntry, ReceiptLedger, ReceiptSpool } from './ports';
 
 export interface Emitted {
   readonly receipt_id: string;
@@ -31,6 +31,13 @@ export interface ChainWriterOptions {
   readonly spool?: ReceiptSpool;
   /** A signed checkpoint is stored each time the chain crosses a multiple of this size (default 1,000). */
   readonly checkpointEvery?: number;
+  /** An independent store every checkpoint is also written to (Cloud Storage). */
+  readonly witness?: CheckpointWitness;
+  /**
+   * Where a failed periodic checkpoint is reported. The receipts are durable by then; a missing
+   * checkpoint only delays what an auditor can check against one, so it must not fail the commit.
+   */
+  readonly alerts?: AlertSink;
 }
 
 /**
@@ -56,6 +63,8 @@ export class ChainWriter {
     private readonly maxBatch: number,
     private readonly spool: ReceiptSpool | undefined,
     private readonly checkpointEvery: number,
+    private readonly witness: CheckpointWitness | undefined,
+    private readonly alerts: AlertSink | undefined,
   ) {}
 
   /**
@@ -80,6 +89,8 @@ export class ChainWriter {
       options.maxBatch ?? 500,
       options.spool,
       options.checkpointEvery ?? 1000,
+      options.witness,
+      options.alerts,
     );
     // A spool no longer ahead of the ledger was flushed by recover() before a crash cut it
     // short of clearing it: clear it now, or the next outage would spool after stale entries.
@@ -204,13 +215,22 @@ export class ChainWriter {
   private async checkpointIfDue(head: ChainHead, appended: number): Promise<void> {
     const n = this.checkpointEvery;
     if (Math.floor((head.size - appended) / n) === Math.floor(head.size / n)) return;
-    await this.checkpoint(head);
+    try {
+      await this.checkpoint(head);
+    } catch (e) {
+      this.alerts?.alert({
+        severity: 'warning',
+        code: 'CHECKPOINT_FAILED',
+        message: `checkpoint of ${this.chain} at ${head.size} not stored: ${(e as Error).message}`,
+      });
+    }
   }
 
   /** Signs and stores a checkpoint of `head` (by default the chain's current committed head). */
   async checkpoint(head: ChainHead = this.head): Promise<string> {
     const note = signCheckpoint(checkpointOf(head, new Date(this.clock.now())), this.signer);
     await this.ledger.putCheckpoint(this.chain, head.size, note);
+    await this.witness?.witness(this.chain, head.size, note);
     return note;
   }
 
@@ -221,7 +241,6 @@ export class ChainWriter {
       if (!this.spooling) {
         try {
           await this.ledger.append(this.chain, entries, head);
-          await this.checkpointIfDue(head, entries.length);
         } catch (e) {
           // Only an unavailable store is spooled; a conflict means another writer owns the chain.
           const retryable = !(e instanceof GovernorError) || e.retryable;
@@ -232,6 +251,8 @@ export class ChainWriter {
       if (this.spooling) {
         await (this.spool as ReceiptSpool).append(this.chain, entries, head);
         this.spooledCount += entries.length;
+      } else {
+        await this.checkpointIfDue(head, entries.length);
       }
       for (const p of batch) p.resolve();
     } catch (e) {

@@ -7,6 +7,7 @@ import type {
   ActionHandler,
   AlertSink,
   ArchiveStore,
+  CheckpointWitness,
   Clock,
   Delivery,
   PolicyRegistry,
@@ -41,6 +42,8 @@ export interface RuntimeDeps {
   /** The public keys written into archives, so an archive verifies on its own. */
   readonly keys: readonly PublicKeyEntry[];
   readonly spool?: ReceiptSpool;
+  /** Where every checkpoint is also witnessed (Cloud Storage), independently of the ledger. */
+  readonly witness?: CheckpointWitness;
   readonly queueCapacity?: number;
   readonly drainTimeoutMs?: number;
 }
@@ -65,6 +68,15 @@ export interface PolicyPushResult {
 }
 
 /**
+ * How many deliveries a transport may hand a governor before it settles some: its in-flight
+ * ceiling plus the lag that triggers a scale-up, so lag can still be seen (runbook 3) while a
+ * tenant's backlog stays in the transport, not in this process.
+ */
+function flowControl(policy: Policy): { maxOutstanding: number } {
+  return { maxOutstanding: policy.quotas.max_concurrent_actions + policy.scaling.lag_threshold };
+}
+
+/**
  * Hosts many tenant governors in one process: provisions them (runbooks 1 and 6), routes their
  * signals, broadcasts policy upgrades (2), watches lag (3), enters and leaves safe mode (4),
  * and decommissions them (7). Talks to the world only through ports.
@@ -83,13 +95,11 @@ export class GovernorRuntime {
   ) {}
 
   static async start(deps: RuntimeDeps): Promise<GovernorRuntime> {
-    const worker = await ChainWriter.open(
-      `workers/${deps.workerId}`,
-      deps.ledger,
-      deps.signer,
-      deps.clock,
-      deps.spool ? { spool: deps.spool } : {},
-    );
+    const worker = await ChainWriter.open(`workers/${deps.workerId}`, deps.ledger, deps.signer, deps.clock, {
+      alerts: deps.alerts,
+      ...(deps.spool ? { spool: deps.spool } : {}),
+      ...(deps.witness ? { witness: deps.witness } : {}),
+    });
     return new GovernorRuntime(deps, worker);
   }
 
@@ -106,8 +116,12 @@ export class GovernorRuntime {
   }
 
   private async openWriter(chain: string): Promise<ChainWriter> {
-    const { ledger, signer, clock, spool } = this.deps;
-    return ChainWriter.open(chain, ledger, signer, clock, spool ? { spool } : {});
+    const { ledger, signer, clock, spool, witness, alerts } = this.deps;
+    return ChainWriter.open(chain, ledger, signer, clock, {
+      alerts,
+      ...(spool ? { spool } : {}),
+      ...(witness ? { witness } : {}),
+    });
   }
 
   /**
@@ -176,7 +190,7 @@ export class GovernorRuntime {
       });
 
       step = 'subscription';
-      const stop = await bus.subscribe(ent.account_id, (d) => this.deliver(d));
+      const stop = await bus.subscribe(ent.account_id, (d) => this.deliver(d), flowControl(policy));
       this.unsubscribe.set(ent.account_id, stop);
       undo.push({ step, run: () => stop() });
 
@@ -284,7 +298,10 @@ export class GovernorRuntime {
       reconciled += await this.reconcile(governor);
       // An in-process bus does not outlive the process; a durable one still has the topic.
       if (!(await bus.topicExists(record.account_id))) await bus.createTopic(record.account_id);
-      this.unsubscribe.set(record.account_id, await bus.subscribe(record.account_id, (d) => this.deliver(d)));
+      this.unsubscribe.set(
+        record.account_id,
+        await bus.subscribe(record.account_id, (d) => this.deliver(d), flowControl(loaded.value)),
+      );
       tenants += 1;
     }
     return { tenants, reconciled };
@@ -429,7 +446,8 @@ export class GovernorRuntime {
       };
     }
     const next = validated.value;
-    const current = validatePolicy(await registry.latest(next.plan_type));
+    // A plan's first policy has nothing to be compatible with: the registry has no latest.
+    const current = validatePolicy(await registry.latest(next.plan_type).catch(() => null));
     const previous: Policy | null = current.ok ? current.value : null;
     let compatibility: 'passed' | 'forced' = 'passed';
     let receiptId: string | null = null;

@@ -145,4 +145,30 @@ describe('ChainWriter checkpoints', () => {
       await verifyLines(lines, { keyring, threads: 0, checkpoints: ledger.checkpoints.map((c) => c.note) }),
     ).toMatchObject({ ok: true, checkpoints_verified: 2 });
   });
+
+  it('witnesses every checkpoint; a failing witness is alerted and does not fail the commit', async () => {
+    const ledger = new FakeLedger();
+    const witnessed: number[] = [];
+    const alerts: string[] = [];
+    let failing = false;
+    const writer = await ChainWriter.open('tenants/acme', ledger, key, clock, {
+      checkpointEvery: 5,
+      witness: {
+        witness: (_chain, size) => {
+          if (failing) return Promise.reject(new Error('bucket unreachable'));
+          witnessed.push(size);
+          return Promise.resolve();
+        },
+        latest: () => Promise.resolve(null),
+      },
+      alerts: { alert: (a) => alerts.push(a.code) },
+    });
+    await Promise.all(Array.from({ length: 5 }, (_, i) => writer.emit(sampleFields('acme', i)).durable));
+    failing = true;
+    await Promise.all(Array.from({ length: 5 }, (_, i) => writer.emit(sampleFields('acme', 5 + i)).durable));
+    expect(witnessed).toEqual([5]);
+    expect(alerts).toEqual(['CHECKPOINT_FAILED']);
+    expect(ledger.chains.get('tenants/acme')?.records).toHaveLength(10);
+    expect(writer.isSpooling).toBe(false);
+  });
 });
