@@ -16,3 +16,5 @@ export { DEAD_LETTER_TOPIC } from './pubsub-dead-letter';
 export type { DeadLetterReason } from './pubsub-dead-letter';
 export { PubSubAdapterError, PubSubAdapterErrorCode } from './pubsub-errors';
 export type { PubSubAdapterOptions, PubSubLog, PubSubLogLine } from './pubsub-options';
+export { openGcpStores, seedPolicies } from './gcp-stores';
+export type { GcpConfig, GcpStores } from './gcp-stores';
