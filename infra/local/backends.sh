@@ -482,8 +482,12 @@ start_pubsub() {
 }
 
 start_firestore() {
+  # FIRESTORE_IMPORT_DATA: an export's .overall_export_metadata to start from. The emulator
+  # keeps nothing across a restart; tests that restart it restore what a durable store keeps.
+  local import=()
+  [[ -n ${FIRESTORE_IMPORT_DATA:-} ]] && import=(--import-data="$FIRESTORE_IMPORT_DATA")
   launch firestore gcloud emulators firestore start \
-    --host-port="127.0.0.1:$FIRESTORE_PORT" --quiet
+    --host-port="127.0.0.1:$FIRESTORE_PORT" "${import[@]}" --quiet
 }
 
 start_gcs() {

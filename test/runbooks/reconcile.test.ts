@@ -11,7 +11,7 @@ describe('runbook 5 across a restart: no orphaned action', () => {
     expect(await h.directory.runningActions('acme')).toHaveLength(2);
     // The first worker dies here: its subscription goes with it, and no clock tick ever
     // reaches its actions again. A second worker takes over the same stores.
-    await h.runtime.stop();
+    await h.runtime.stop({ drain: false });
     const second = await GovernorRuntime.start({
       workerId: 'worker-2',
       ledger: h.ledger,

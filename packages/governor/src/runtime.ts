@@ -664,10 +664,17 @@ export class GovernorRuntime {
     return { receipt_id: complete.receipt_id, archive: stored.path, name };
   }
 
-  /** Stops every subscription and waits for background work; the durable state stays as it is. */
-  async stop(): Promise<void> {
+  /**
+   * Stops every subscription, hands queued signals back, lets running actions finish (up to
+   * the drain timeout), waits for background work and flushes; the durable state stays as it is.
+   * `drain: false` leaves running actions where they are, as a dying worker would.
+   */
+  async stop(options: { drain?: boolean } = {}): Promise<void> {
     for (const stop of this.unsubscribe.values()) await stop();
     this.unsubscribe.clear();
+    for (const g of this.list()) g.releaseQueued();
+    if (options.drain !== false)
+      await Promise.all(this.list().map((g) => g.drain(this.deps.drainTimeoutMs ?? 30_000)));
     await Promise.allSettled([...this.background]);
     await Promise.all(this.list().map((g) => g.writer.flush().catch(() => undefined)));
     await this.worker.flush().catch(() => undefined);

@@ -328,6 +328,13 @@ export class TenantGovernor {
     return result;
   }
 
+  /** Hands queued, not started, signals back to the transport (a worker stopping): they run elsewhere or later. */
+  releaseQueued(): number {
+    const queued = this.queue.splice(0);
+    for (const d of queued) d.nack();
+    return queued.length;
+  }
+
   /** Signals still queued when draining starts: they will never run, and each is refused explicitly. */
   refuseQueued(reason: 'draining' | 'decommissioned'): number {
     const queued = this.queue.splice(0);

@@ -1,0 +1,115 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { ConfigError, gcpConfigFromEnv, type GcpConfig } from '@governor/adapters-gcp';
+import { WorkerId } from '@governor/contracts';
+import { z } from 'zod';
+
+export { ConfigError };
+
+const Milliseconds = z.coerce.number().int().min(10).max(3_600_000);
+
+const Env = z.object({
+  GOVERNOR_BACKEND: z.enum(['local', 'gcp']).default('local'),
+  GOVERNOR_DATA_DIR: z.string().min(1).default('.governor'),
+  GOVERNOR_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  GOVERNOR_WORKER_ID: WorkerId.optional(),
+  GOVERNOR_ACTION_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, 'expected whsec_<base64>')
+    .optional(),
+  GOVERNOR_HEALTH_INTERVAL_MS: Milliseconds.default(1_000),
+  GOVERNOR_HEALTH_THRESHOLD: z.coerce.number().int().min(1).max(100).default(3),
+  GOVERNOR_LAG_WINDOW_MS: Milliseconds.default(10_000),
+  GOVERNOR_DRAIN_TIMEOUT_MS: Milliseconds.default(30_000),
+  GOVERNOR_STORE_DEADLINE_MS: Milliseconds.default(5_000),
+  GOVERNOR_REDELIVERY_MS: z.coerce.number().int().min(0).max(600_000).default(1_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface WorkerConfig {
+  readonly backend: 'local' | 'gcp';
+  readonly workerId: string;
+  /** Local state: the embedded default's stores, the spool, and a development signing key. */
+  readonly dataDir: string;
+  /** PEM or seed file of the signing key; without one a development key is made in dataDir. */
+  readonly signingKeyFile?: string;
+  /** Standard Webhooks secret the `http` action handler signs its calls with. */
+  readonly actionSecret?: string;
+  readonly healthIntervalMs: number;
+  readonly healthThreshold: number;
+  readonly lagWindowMs: number;
+  readonly drainTimeoutMs: number;
+  readonly redeliveryMs: number;
+  readonly logLevel: string;
+  readonly gcp?: GcpConfig;
+}
+
+/** A worker id from the host name: what Cloud Run and most hosts make unique. */
+export function defaultWorkerId(): string {
+  const id = `w-${hostname()
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')}`
+    .slice(0, 63)
+    .replace(/-+$/, '');
+  return id.length >= 3 ? id : 'worker-1';
+}
+
+/** The worker's configuration from its environment (see `governor-worker --help`). */
+export function workerConfigFromEnv(env: NodeJS.ProcessEnv): WorkerConfig {
+  const parsed = Env.safeParse(
+    Object.fromEntries(Object.entries(env).filter(([k, v]) => k in Env.shape && v !== '')),
+  );
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`${String(issue?.path[0])}: ${issue?.message ?? 'invalid'}`);
+  }
+  const e = parsed.data;
+  const gcp =
+    e.GOVERNOR_BACKEND === 'gcp'
+      ? {
+          ...gcpConfigFromEnv(env, { workerId: defaultWorkerId() }),
+          deadlineMs: e.GOVERNOR_STORE_DEADLINE_MS,
+          redeliveryDelayMs: e.GOVERNOR_REDELIVERY_MS,
+        }
+      : undefined;
+  if (gcp && !gcp.firestoreEmulatorHost && !e.GOVERNOR_SIGNING_KEY_FILE)
+    throw new ConfigError(
+      'GOVERNOR_SIGNING_KEY_FILE is not set: against Google Cloud the worker signs with a key you provide (governor keys generate)',
+    );
+  const workerId = gcp?.workerId ?? e.GOVERNOR_WORKER_ID ?? 'local-worker';
+  return {
+    backend: e.GOVERNOR_BACKEND,
+    workerId,
+    dataDir: resolve(e.GOVERNOR_DATA_DIR),
+    ...(e.GOVERNOR_SIGNING_KEY_FILE ? { signingKeyFile: resolve(e.GOVERNOR_SIGNING_KEY_FILE) } : {}),
+    ...(e.GOVERNOR_ACTION_SECRET ? { actionSecret: e.GOVERNOR_ACTION_SECRET } : {}),
+    healthIntervalMs: e.GOVERNOR_HEALTH_INTERVAL_MS,
+    healthThreshold: e.GOVERNOR_HEALTH_THRESHOLD,
+    lagWindowMs: e.GOVERNOR_LAG_WINDOW_MS,
+    drainTimeoutMs: e.GOVERNOR_DRAIN_TIMEOUT_MS,
+    redeliveryMs: e.GOVERNOR_REDELIVERY_MS,
+    logLevel: e.LOG_LEVEL,
+    ...(gcp ? { gcp } : {}),
+  };
+}
+
+export const ENVIRONMENT_HELP = `Environment:
+  GOVERNOR_BACKEND            local (default: file ledger in GOVERNOR_DATA_DIR, in-process bus)
+                              or gcp (Firestore, Pub/Sub, Cloud Storage)
+  GOVERNOR_DATA_DIR           local state: stores, spool, development key (default .governor)
+  GOVERNOR_WORKER_ID          this worker's id (default local-worker; on gcp w-<hostname>)
+  GOVERNOR_SIGNING_KEY_FILE   signing key (PEM or seed); required on Google Cloud, else a
+                              development key is created in GOVERNOR_DATA_DIR/keys
+  GOVERNOR_PROJECT, GOOGLE_CLOUD_PROJECT, GOVERNOR_BUCKET
+                              the Google Cloud project and bucket (default governor-local
+                              on the emulators)
+  PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST, STORAGE_EMULATOR_HOST
+                              emulator addresses: eval "$(bash infra/local/backends.sh env)"
+  GOVERNOR_ACTION_SECRET      whsec_<base64> the http action handler signs its calls with
+  GOVERNOR_HEALTH_INTERVAL_MS, GOVERNOR_HEALTH_THRESHOLD
+                              store probes: every 1000 ms; safe mode after 3 failures
+  GOVERNOR_LAG_WINDOW_MS      lag observation window for automatic scaling (10000)
+  GOVERNOR_DRAIN_TIMEOUT_MS   how long a cancelled tenant's actions may finish (30000)
+  GOVERNOR_STORE_DEADLINE_MS  one Firestore call longer than this counts as a failure (5000)
+  GOVERNOR_REDELIVERY_MS      how soon a refused signal comes back (1000)
+  LOG_LEVEL                   pino level (info)`;

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+import pino from 'pino';
+import { ConfigError, ENVIRONMENT_HELP, workerConfigFromEnv } from './config';
+import { Worker } from './worker';
+
+const HELP = `governor-worker: runs the tenant governors of this worker until SIGTERM.
+
+Consumes provisioning, cancel and policy messages from governor.control and each tenant's
+signals, runs the seven runbooks, and writes a signed, hash-chained receipt for every step.
+On SIGTERM it stops pulling, lets running actions finish, flushes receipts, and exits 0.
+
+${ENVIRONMENT_HELP}`;
+
+async function main(): Promise<number> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  let config;
+  try {
+    config = workerConfigFromEnv(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`governor-worker: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const log = pino({ level: config.logLevel, base: { worker_id: config.workerId } });
+  const worker = await Worker.start(config, log);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'signal received');
+      worker.stop().then(resolve, (e: unknown) => {
+        log.error({ err: e }, 'stop failed');
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return process.exitCode === 1 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`governor-worker: ${(e as Error).message ?? String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,105 @@
+import {
+  ActionError,
+  GovernorRuntime,
+  HealthMonitor,
+  httpHandler,
+  noopHandler,
+  systemClock,
+  type ActionHandler,
+} from '@governor/governor';
+import type { Logger } from 'pino';
+import { logAlerts } from './alerts';
+import type { WorkerConfig } from './config';
+import { applyControl } from './control-handler';
+import { loadSigningKey } from './signing-key';
+import { openStores, type Stores } from './stores';
+
+/** An `http` action with no secret configured fails with a receipt that says what to set. */
+const unconfiguredHttp: ActionHandler = {
+  run: () =>
+    Promise.reject(new ActionError('NO_ACTION_SECRET', 'set GOVERNOR_ACTION_SECRET for http actions')),
+  rollback: () => Promise.resolve(),
+};
+
+/**
+ * One worker process: the runtime on the configured stores, the store health monitor (safe
+ * mode), the lag observer (scaling), and the control subscription (provision, cancel, policy).
+ */
+export class Worker {
+  private stopping: Promise<void> | null = null;
+
+  private constructor(
+    readonly config: WorkerConfig,
+    readonly runtime: GovernorRuntime,
+    readonly stores: Stores,
+    private readonly monitor: HealthMonitor,
+    private readonly lagTimer: NodeJS.Timeout,
+    private readonly stopControl: () => Promise<void>,
+    private readonly log: Logger,
+  ) {}
+
+  static async start(config: WorkerConfig, log: Logger): Promise<Worker> {
+    const stores = await openStores(config);
+    const { signer, keyring } = await loadSigningKey(config.dataDir, config.signingKeyFile);
+    const alerts = logAlerts(log);
+    const runtime = await GovernorRuntime.start({
+      workerId: config.workerId,
+      ledger: stores.ledger,
+      directory: stores.directory,
+      bus: stores.bus,
+      archive: stores.archive,
+      registry: stores.registry,
+      spool: stores.spool,
+      ...(stores.witness ? { witness: stores.witness } : {}),
+      handlers: {
+        noop: noopHandler,
+        http: config.actionSecret ? httpHandler({ secret: config.actionSecret }) : unconfiguredHttp,
+      },
+      alerts,
+      clock: systemClock,
+      signer,
+      keys: keyring.entries(),
+      drainTimeoutMs: config.drainTimeoutMs,
+    });
+    // Tenants this worker ran before a restart or crash: reconcile their actions first.
+    const resumed = await runtime.resume();
+    log.info(resumed, 'resumed tenants');
+
+    const monitor = new HealthMonitor(() => stores.ledger.probe(), runtime, systemClock, {
+      intervalMs: config.healthIntervalMs,
+      threshold: config.healthThreshold,
+      onError: (e) => log.error({ err: e }, 'entering safe mode failed'),
+    });
+    monitor.start();
+    const lagTimer = setInterval(() => {
+      runtime.observeLag().catch((e: unknown) => log.error({ err: e }, 'lag observation failed'));
+    }, config.lagWindowMs);
+    lagTimer.unref();
+
+    const stopControl = await stores.control.subscribe(config.workerId, (message, settle) => {
+      applyControl(runtime, message, log).then(
+        (outcome) => (outcome === 'ack' ? settle.ack() : settle.nack()),
+        (e: unknown) => {
+          log.error({ err: e, kind: message.kind }, 'control message failed; it will be redelivered');
+          settle.nack();
+        },
+      );
+    });
+    log.info({ worker_id: config.workerId, backend: config.backend, key_id: signer.keyId }, 'worker ready');
+    return new Worker(config, runtime, stores, monitor, lagTimer, stopControl, log);
+  }
+
+  /** Graceful stop (SIGTERM): stop taking control messages and signals, let actions finish, flush. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info('stopping: no new signals; waiting for actions and receipts');
+      clearInterval(this.lagTimer);
+      await this.stopControl();
+      await this.monitor.stop();
+      await this.runtime.stop();
+      await this.stores.close();
+      this.log.info('stopped');
+    })();
+    return this.stopping;
+  }
+}
