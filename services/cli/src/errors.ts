@@ -11,3 +11,8 @@ export class CliError extends Error {
 }
 
 export const EXIT = { VALID: 0, INVALID: 1, USAGE: 2 } as const;
+
+/** The first line of an error's message: what one-line reports are made of. */
+export function firstLine(e: unknown): string {
+  return ((e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '').trim();
+}

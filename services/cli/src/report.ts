@@ -10,12 +10,20 @@ export function chainSummary(r: VerifyReport): string {
   return `${r.count} receipts of ${r.chain ?? 'unknown chain'} (${range}), ${r.checkpoints_verified} checkpoint(s) verified, mode ${r.mode}`;
 }
 
-/** Prints a chain report (lines or JSON) and returns the exit status. */
-export function printChainReport(r: VerifyReport, json: boolean): number {
-  if (json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+/**
+ * Prints a chain report (lines or JSON) and returns the exit status. `notes` are printed before
+ * the verdict line; `extra` fields are added to the JSON.
+ */
+export function printChainReport(
+  r: VerifyReport,
+  json: boolean,
+  context: { notes?: readonly string[]; extra?: Record<string, unknown> } = {},
+): number {
+  if (json) process.stdout.write(JSON.stringify({ ...r, ...context.extra }, null, 2) + '\n');
   else {
     printIssues(r.issues);
     if (r.issues_omitted > 0) process.stdout.write(`… and ${r.issues_omitted} more issues\n`);
+    for (const note of context.notes ?? []) process.stdout.write(note + '\n');
     process.stdout.write(
       `${r.ok ? 'VALID' : 'INVALID'}: ${chainSummary(r)}${r.ok ? '' : `, ${r.issues.length + r.issues_omitted} issue(s)`}\n`,
     );

@@ -7,10 +7,12 @@ import { FaultLedger } from '../demo/fault-ledger';
 import { simulatedEndpoint } from '../demo/handlers';
 import { runScenario } from '../demo/scenario';
 import { verifyAll, type DemoReport } from '../demo/verify-all';
+import { backendOption, parseBackend } from '../backend';
 import { EXIT } from '../errors';
-import { openLocalStores, REPO_POLICIES } from '../local-stores';
+import { REPO_POLICIES } from '../local-stores';
+import { DEMO_WORKER, openGcpDemo, openLocalDemo } from '../demo/stores';
 
-const USAGE = 'governor demo [--data-dir DIR] [--json]';
+const USAGE = 'governor demo [--backend local|gcp] [--data-dir DIR] [--json]';
 
 export const demoHelp = `${USAGE}
   Runs every runbook on the embedded default (file ledger, in-process bus; no cloud, no
@@ -20,7 +22,18 @@ export const demoHelp = `${USAGE}
   archive and prints, per runbook, the receipts emitted and the verification result.
   Data goes to --data-dir (default: a new temporary folder). The demo's action endpoint is
   simulated in-process (params.mode picks fast, slow or failing). Exit 0 when everything
-  verifies, 1 otherwise.`;
+  verifies, 1 otherwise.
+  --backend gcp runs the same scenario on Firestore, Pub/Sub and Cloud Storage, on the
+  emulators only (eval "$(bash infra/local/backends.sh env)"). Each run gets a project of its
+  own, governor-demo-YYYYMMDD-HHMMSS-XXXX, used as the Firestore and Pub/Sub project and as the
+  bucket name, so every run starts with fresh tenants; GOVERNOR_PROJECT and GOVERNOR_BUCKET are
+  not used. The repo's policies are published to gs://PROJECT/policies/, checkpoints are
+  witnessed in gs://PROJECT/checkpoints/, and every chain is verified as read back from
+  Firestore (against its witnessed checkpoint) and the archive as read back from Cloud Storage.
+  --data-dir then holds the signing key (keys/signing-key.pem, keys/keys.json for verifiers),
+  the safe-mode spool and the exports. Safe mode is still simulated (the ledger is wrapped so
+  the demo can take it away); the stderr output names the project to inspect afterwards.
+  Exit 2, with one line saying what to do, when the emulators are not configured or not up.`;
 
 function table(report: DemoReport): string {
   const rows = report.runbooks.map((r) => [
@@ -39,8 +52,14 @@ function table(report: DemoReport): string {
       .map((c, i) => c.padEnd(widths[i] as number))
       .join('  ')
       .trimEnd();
+  const witnessed = (c: DemoReport['chains'][number]) =>
+    c.witnessed === undefined
+      ? ''
+      : c.witnessed === null
+        ? ', no witnessed checkpoint'
+        : `, witnessed checkpoint ${c.witnessed}`;
   const chains = report.chains.map(
-    (c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.chain} (${c.count} receipts) -> ${c.export_path}`,
+    (c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.chain} (${c.count} receipts${witnessed(c)}) -> ${c.export_path}`,
   );
   const archives = report.archives.map(
     (a) => `  ${a.ok ? 'ok  ' : 'FAIL'} archive ${a.path} (${a.receipts} receipts)`,
@@ -60,51 +79,71 @@ function table(report: DemoReport): string {
 }
 
 export async function demoCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { 'data-dir': { type: 'string' }, json: { type: 'boolean' } }, USAGE);
+  const { values } = parse(
+    argv,
+    { 'data-dir': { type: 'string' }, json: { type: 'boolean' }, ...backendOption },
+    USAGE,
+  );
   if (values.help) {
     process.stdout.write(demoHelp + '\n');
     return 0;
   }
-  const dataDir =
+  const backend = parseBackend(values.backend);
+  // Made only once the stores open: a configuration error leaves no empty folder behind.
+  const makeDataDir = () =>
     typeof values['data-dir'] === 'string'
       ? resolve(values['data-dir'])
       : mkdtempSync(join(tmpdir(), 'governor-demo-'));
   const say = (line: string) => process.stderr.write(`demo: ${line}\n`);
-  say(`data in ${dataDir}`);
-  const stores = await openLocalStores(dataDir);
-  const ledger = new FaultLedger(stores.ledger);
+  const stores = await (backend === 'gcp' ? openGcpDemo : openLocalDemo)(makeDataDir, say);
+  const { dataDir } = stores;
   const started = Date.now();
-  const { runtime, archives } = await runScenario(
-    {
-      workerId: 'demo-worker',
-      ledger,
-      directory: stores.directory,
-      bus: stores.bus,
-      archive: stores.archive,
-      registry: stores.registry,
-      spool: stores.spool,
-      // Every handler is the simulated endpoint, so any action kind can be made slow or failing.
-      handlers: { noop: simulatedEndpoint, http: simulatedEndpoint },
-      alerts: stores.alerts,
-      clock: systemClock,
-      signer: stores.signer,
-      keys: stores.keyring.entries(),
-      policiesDir: REPO_POLICIES,
-    },
-    say,
-  );
-  const chains = [...new Set([...runtime.chains(), 'tenants/umbrella'])];
-  say('verifying every chain and archive');
-  const report = await verifyAll(
-    stores.ledger,
-    stores.archive,
-    chains,
-    archives,
-    stores.keyring,
-    join(dataDir, 'exports'),
-  );
-  say(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  if (values.json) process.stdout.write(JSON.stringify({ data_dir: dataDir, ...report }, null, 2) + '\n');
-  else process.stdout.write(table(report));
-  return report.ok ? EXIT.VALID : EXIT.INVALID;
+  try {
+    const ledger = new FaultLedger(stores.ledger);
+    const { runtime, archives } = await runScenario(
+      {
+        workerId: DEMO_WORKER,
+        ledger,
+        directory: stores.directory,
+        bus: stores.bus,
+        archive: stores.archive,
+        registry: stores.registry,
+        spool: stores.spool,
+        // Every handler is the simulated endpoint, so any action kind can be made slow or failing.
+        handlers: { noop: simulatedEndpoint, http: simulatedEndpoint },
+        alerts: stores.alerts,
+        clock: systemClock,
+        signer: stores.signer,
+        keys: stores.keyring.entries(),
+        policiesDir: REPO_POLICIES,
+        ...(stores.witness ? { witness: stores.witness } : {}),
+      },
+      say,
+    );
+    const chains = [...new Set([...runtime.chains(), 'tenants/umbrella'])];
+    say(
+      `verifying every chain and archive${stores.witness ? ' as read back from Firestore and Cloud Storage' : ''}`,
+    );
+    const report = await verifyAll(
+      stores.ledger,
+      stores.archive,
+      chains,
+      archives,
+      stores.keyring,
+      join(dataDir, 'exports'),
+      ...(stores.witness ? [stores.witness] : []),
+    ).catch((e: unknown) => {
+      throw stores.failure('verifying what the demo wrote', e);
+    });
+    say(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    for (const line of stores.afterwards) say(line);
+    if (values.json)
+      process.stdout.write(JSON.stringify({ data_dir: dataDir, ...stores.about, ...report }, null, 2) + '\n');
+    else process.stdout.write(table(report));
+    return report.ok ? EXIT.VALID : EXIT.INVALID;
+  } catch (e) {
+    throw stores.failure('the demo failed', e);
+  } finally {
+    await stores.close();
+  }
 }

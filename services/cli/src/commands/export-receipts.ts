@@ -1,20 +1,54 @@
-import { join, resolve } from 'node:path';
+import { createWriteStream } from 'node:fs';
 import { AccountId, tenantChain } from '@governor/contracts';
-import { FileLedger } from '@governor/adapters-local';
 import { parse, required } from '../args';
+import { BACKEND_HELP, backendOption, parseBackend } from '../backend';
 import { CliError } from '../errors';
+import { chainLines, openChainSource, requireChain } from '../stored-chain';
 
-const USAGE = 'governor export-receipts --account-id ACCOUNT [--format jsonl|json] [--data-dir DIR]';
+const USAGE =
+  'governor export-receipts --account-id ACCOUNT [--format jsonl|json] [--out FILE] [--backend local|gcp] [--data-dir DIR]';
 
 export const exportHelp = `${USAGE}
-  Writes a tenant's stored receipts to stdout, in seq order, exactly as stored (the body bytes
-  are never re-serialised): one record per line (jsonl, the default; what verify-chain reads),
-  or one JSON array. Reads the embedded default's ledger in --data-dir (default .governor).`;
+  Writes a tenant's stored receipts to stdout (or --out FILE), in seq order, exactly as stored
+  (the body bytes are never re-serialised): one record per line (jsonl, the default; what
+  verify-chain reads), or one JSON array. Reads the embedded default's ledger in --data-dir
+  (default .governor), or with --backend gcp the chain in Firestore.
+  ${BACKEND_HELP}`;
+
+/** Standard output, or a file opened before anything is read; writes wait for the stream to drain. */
+async function output(path: string | undefined) {
+  const stream = path === undefined ? process.stdout : createWriteStream(path);
+  if (path !== undefined)
+    await new Promise<void>((resolve, reject) =>
+      stream.once('open', () => resolve()).once('error', reject),
+    ).catch((e: Error) => {
+      throw new CliError(`cannot write ${path}: ${e.message}`);
+    });
+  return {
+    async write(text: string): Promise<void> {
+      if (!stream.write(text)) await new Promise<void>((resolve) => stream.once('drain', () => resolve()));
+    },
+    async end(): Promise<void> {
+      if (path === undefined) return;
+      await new Promise<void>((resolve, reject) =>
+        (stream as ReturnType<typeof createWriteStream>).end((e?: Error | null) =>
+          e ? reject(e) : resolve(),
+        ),
+      );
+    },
+  };
+}
 
 export async function exportCommand(argv: string[]): Promise<number> {
   const { values } = parse(
     argv,
-    { 'account-id': { type: 'string' }, format: { type: 'string' }, 'data-dir': { type: 'string' } },
+    {
+      'account-id': { type: 'string' },
+      format: { type: 'string' },
+      out: { type: 'string' },
+      'data-dir': { type: 'string' },
+      ...backendOption,
+    },
     USAGE,
   );
   if (values.help) {
@@ -27,23 +61,25 @@ export async function exportCommand(argv: string[]): Promise<number> {
   const format = values.format ?? 'jsonl';
   if (format !== 'jsonl' && format !== 'json')
     throw new CliError(`--format must be jsonl or json, got "${String(format)}"`);
-  const dataDir = resolve(typeof values['data-dir'] === 'string' ? values['data-dir'] : '.governor');
-  const ledger = await FileLedger.open(join(dataDir, 'ledger'));
-  const chain = tenantChain(accountId);
-  if ((await ledger.head(chain)) === null) throw new CliError(`no receipts for ${accountId} in ${dataDir}`);
-  let first = true;
-  if (format === 'json') process.stdout.write('[');
-  for await (const record of ledger.read(chain)) {
-    const line = JSON.stringify({
-      body: record.body,
-      leaf_hash: record.leaf_hash,
-      signature: record.signature,
-      key_id: record.key_id,
-    });
-    if (format === 'json') process.stdout.write((first ? '\n  ' : ',\n  ') + line);
-    else process.stdout.write(line + '\n');
-    first = false;
+  const backend = parseBackend(values.backend);
+  const source = await openChainSource(
+    backend,
+    typeof values['data-dir'] === 'string' ? values['data-dir'] : undefined,
+  );
+  try {
+    const chain = tenantChain(accountId);
+    await requireChain(source, chain, accountId);
+    const out = await output(typeof values.out === 'string' ? values.out : undefined);
+    let first = true;
+    if (format === 'json') await out.write('[');
+    for await (const line of chainLines(source, chain)) {
+      await out.write(format === 'json' ? (first ? '\n  ' : ',\n  ') + line : line + '\n');
+      first = false;
+    }
+    if (format === 'json') await out.write('\n]\n');
+    await out.end();
+  } finally {
+    await source.close();
   }
-  if (format === 'json') process.stdout.write('\n]\n');
   return 0;
 }

@@ -2,8 +2,9 @@ import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Operation } from '@governor/contracts';
-import type { ArchiveStore, ReceiptLedger } from '@governor/governor';
+import type { ArchiveStore, CheckpointWitness, ReceiptLedger } from '@governor/governor';
 import { verifyArchive, verifyLines, type Keyring } from '@governor/receipts';
+import { noteSize } from '../receipt-proof';
 
 export const RUNBOOKS: readonly { id: number; name: string; operations: readonly Operation[] }[] = [
   { id: 1, name: 'deploy new SKU', operations: ['entitlement_active', 'entitlement_failed'] },
@@ -42,6 +43,8 @@ export interface ChainResult {
   readonly issues: number;
   readonly export_path: string;
   readonly operations: Partial<Record<Operation, number>>;
+  /** With a witness: the size of the chain's latest witnessed checkpoint, or null for none. */
+  readonly witnessed?: number | null;
 }
 
 export interface DemoReport {
@@ -57,7 +60,11 @@ export interface DemoReport {
   }[];
 }
 
-/** Exports and verifies every chain and archive the demo wrote, and sums receipts per runbook. */
+/**
+ * Exports and verifies every chain and archive the demo wrote, and sums receipts per runbook.
+ * Each chain is checked against the ledger's latest checkpoint and, with a witness, the latest
+ * witnessed one.
+ */
 export async function verifyAll(
   ledger: ReceiptLedger,
   archive: ArchiveStore,
@@ -65,6 +72,7 @@ export async function verifyAll(
   archives: { name: string; path: string }[],
   keyring: Keyring,
   exportDir: string,
+  witness?: CheckpointWitness,
 ): Promise<DemoReport> {
   const results: ChainResult[] = [];
   for (const chain of chains) {
@@ -77,12 +85,11 @@ export async function verifyAll(
       operations[op] = (operations[op] ?? 0) + 1;
     }
     const checkpoint = await ledger.latestCheckpoint(chain);
-    const report = await verifyLines(lines, {
-      keyring,
-      expectedChain: chain,
-      threads: 0,
-      ...(checkpoint ? { checkpoints: [checkpoint] } : {}),
-    });
+    const witnessed = witness ? await witness.latest(chain) : null;
+    const checkpoints = [checkpoint, witnessed].filter(
+      (note, i, all): note is string => note !== null && all.indexOf(note) === i,
+    );
+    const report = await verifyLines(lines, { keyring, expectedChain: chain, threads: 0, checkpoints });
     const exportPath = join(exportDir, `${chain}.jsonl`);
     await fs.mkdir(dirname(exportPath), { recursive: true });
     await fs.writeFile(exportPath, lines.join('\n') + '\n');
@@ -93,6 +100,7 @@ export async function verifyAll(
       issues: report.issues.length,
       export_path: exportPath,
       operations,
+      ...(witness ? { witnessed: witnessed === null ? null : noteSize(witnessed) } : {}),
     });
   }
   const archiveResults: DemoReport['archives'] = [];

@@ -1,0 +1,114 @@
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { FileSpool, LogAlertSink } from '@governor/adapters-local';
+import type {
+  AlertSink,
+  ArchiveStore,
+  CheckpointWitness,
+  PolicyRegistry,
+  ReceiptLedger,
+  ReceiptSpool,
+  SignalBus,
+  TenantDirectory,
+} from '@governor/governor';
+import type { Keyring, SigningKey } from '@governor/receipts';
+import { CliError } from '../errors';
+import { gcpFailure, openDemoGcp } from '../gcp-stores';
+import { loadOrCreateKey, openLocalStores } from '../local-stores';
+
+export const DEMO_WORKER = 'demo-worker';
+
+/** What the demo runs on, on either backend. */
+export interface DemoStores {
+  /** The local folder: signing key, spool and exports (and on the embedded default, everything). */
+  readonly dataDir: string;
+  readonly signer: SigningKey;
+  readonly keyring: Keyring;
+  readonly ledger: ReceiptLedger;
+  readonly directory: TenantDirectory;
+  readonly bus: SignalBus;
+  readonly archive: ArchiveStore;
+  readonly registry: PolicyRegistry;
+  readonly spool: ReceiptSpool;
+  readonly alerts: AlertSink;
+  readonly witness: CheckpointWitness | null;
+  /** Fields added to the --json report. */
+  readonly about: Record<string, unknown>;
+  /** Lines said once the demo is done: how to look at what it wrote. */
+  readonly afterwards: readonly string[];
+  /** The error to report for a failure while the demo ran. */
+  failure(doing: string, e: unknown): unknown;
+  close(): Promise<void>;
+}
+
+export async function openLocalDemo(
+  makeDataDir: () => string,
+  say: (line: string) => void,
+): Promise<DemoStores> {
+  const dataDir = makeDataDir();
+  say(`data in ${dataDir}`);
+  const stores = await openLocalStores(dataDir);
+  return {
+    ...stores,
+    dataDir,
+    witness: null,
+    about: { backend: 'local' },
+    afterwards: [],
+    failure: (_doing, e) => e,
+    close: () => Promise.resolve(),
+  };
+}
+
+/**
+ * The demo on the emulators: Firestore, Pub/Sub and Cloud Storage in a project of the run's
+ * own, with the signing key, spool and exports in the local data folder.
+ */
+export async function openGcpDemo(
+  makeDataDir: () => string,
+  say: (line: string) => void,
+): Promise<DemoStores> {
+  const { stores, config, seeded } = await openDemoGcp(process.env, DEMO_WORKER);
+  let dataDir: string;
+  let key: { signer: SigningKey; keyring: Keyring };
+  try {
+    dataDir = makeDataDir();
+    await fs.mkdir(dataDir, { recursive: true });
+    key = await loadOrCreateKey(dataDir);
+  } catch (e) {
+    await stores.close();
+    throw e;
+  }
+  const { signer, keyring } = key;
+  say(`data in ${dataDir} (signing key, safe-mode spool, exports)`);
+  const project = config.projectId;
+  say(
+    `project ${project} on the emulators (Firestore ${config.firestoreEmulatorHost ?? ''}, Pub/Sub ${config.pubsubEmulatorHost ?? ''}, Cloud Storage ${config.storageEmulatorHost ?? ''}); ${seeded} policies published to gs://${config.bucket}/policies/`,
+  );
+  const keys = join(dataDir, 'keys', 'keys.json');
+  return {
+    dataDir,
+    signer,
+    keyring,
+    ledger: stores.ledger,
+    directory: stores.directory,
+    bus: stores.bus,
+    archive: stores.archive,
+    registry: stores.registry,
+    witness: stores.witness,
+    spool: new FileSpool(join(dataDir, 'spool')),
+    alerts: new LogAlertSink(() => undefined),
+    about: { backend: 'gcp', project, bucket: config.bucket, keys },
+    afterwards: [
+      `to look at what it wrote: export GOVERNOR_PROJECT=${project} GOVERNOR_BUCKET=${config.bucket}`,
+      `  then e.g. governor verify-chain --backend gcp --account-id globex --keys ${keys}`,
+    ],
+    failure: (doing, e) =>
+      // A programming error keeps its stack; anything else is the backends' and gets one line.
+      e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError
+        ? e
+        : e instanceof CliError
+          ? e
+          : gcpFailure(config, doing, e),
+    close: () => stores.close(),
+  };
+}
