@@ -39,6 +39,8 @@ export type GcpStores = Awaited<ReturnType<typeof openGcpStores>>;
  * (it drops the /storage/v1 path), and explicit settings make the configuration visible.
  */
 export async function openGcpStores(config: GcpConfig) {
+  // The storage client would read the variable itself, and misread it, whatever apiEndpoint says.
+  delete process.env.STORAGE_EMULATOR_HOST;
   const firestore = new Firestore({
     projectId: config.projectId,
     ...(config.firestoreEmulatorHost
@@ -83,7 +85,13 @@ export async function openGcpStores(config: GcpConfig) {
 
 async function ensureBucket(storage: Storage, name: string, emulator: boolean): Promise<void> {
   const bucket = storage.bucket(name);
-  const [exists] = await bucket.exists();
+  const where = emulator ? 'the Cloud Storage emulator' : 'Cloud Storage';
+  const [exists] = await bucket.exists().catch((e: unknown) => {
+    throw Object.assign(new Error(`cannot reach bucket ${name} on ${where}: ${(e as Error).message}`), {
+      code: 'STORAGE_UNREACHABLE',
+      cause: e,
+    });
+  });
   if (exists) return;
   // On the emulators the bucket is ours to make; in production it belongs to infra/.
   if (!emulator)

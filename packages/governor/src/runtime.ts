@@ -339,6 +339,13 @@ export class GovernorRuntime {
             params: {},
             idempotency_key: `${accountId}:${entry.action_id}`,
             signal: new AbortController().signal,
+            // The same endpoints a live rollback gets: an http action undoes where it acted.
+            ...(action?.handler === 'http'
+              ? {
+                  endpoint: action.endpoint,
+                  ...(action.rollback ? { rollback_endpoint: action.rollback.endpoint } : {}),
+                }
+              : {}),
           });
           governor.emit({
             operation: 'action_rolled_back',

@@ -1,0 +1,208 @@
+import { createServer, type Server } from 'node:http';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openGcpStores } from '@governor/adapters-gcp';
+import type { Signal } from '@governor/governor';
+import { Keyring, verifyLines } from '@governor/receipts';
+import { backends, uniqueName } from '../support/backends';
+import { startWorker, type WorkerProcess } from '../support/worker-process';
+
+jest.setTimeout(120_000);
+
+const SLOW_POLICY = {
+  policy_version: '1.0.0',
+  plan_type: 'slowplan',
+  skus: ['slow-sku'],
+  quotas: { monthly_actions: 1000, concurrent_actions: 4, max_concurrent_actions: 8 },
+  pricing: { usd_per_slot_hour: 0.01 },
+  actions: {
+    noop: { handler: 'noop', timeout_ms: 500, recoverable: true },
+    hang: {
+      handler: 'http',
+      endpoint: '',
+      timeout_ms: 60_000,
+      recoverable: true,
+      rollback: { endpoint: '' },
+    },
+  },
+};
+
+interface Body {
+  operation: string;
+  signal_id?: string;
+  action_id?: string;
+}
+
+/** One Google Cloud "project" on the emulators per test, and the worker's environment for it. */
+async function project() {
+  const projectId = uniqueName('worker');
+  const dataDir = await mkdtemp(join(tmpdir(), 'governor-worker-'));
+  const config = {
+    projectId,
+    // fake-gcs-server buckets are global across projects: one per test.
+    bucket: uniqueName('bucket'),
+    workerId: 'test-harness',
+    pubsubEmulatorHost: backends.pubsub,
+    firestoreEmulatorHost: backends.firestore,
+    storageEmulatorHost: backends.gcs,
+  };
+  const stores = await openGcpStores(config);
+  const env = {
+    GOVERNOR_BACKEND: 'gcp',
+    GOVERNOR_PROJECT: projectId,
+    GOVERNOR_BUCKET: config.bucket,
+    GOVERNOR_WORKER_ID: 'worker-a',
+    GOVERNOR_DATA_DIR: dataDir,
+    PUBSUB_EMULATOR_HOST: backends.pubsub,
+    FIRESTORE_EMULATOR_HOST: backends.firestore,
+    STORAGE_EMULATOR_HOST: backends.gcs,
+    GOVERNOR_REDELIVERY_MS: '200',
+    GOVERNOR_ACTION_SECRET: `whsec_${Buffer.alloc(24, 7).toString('base64')}`,
+  };
+  const bodies = async (chain: string): Promise<Body[]> => {
+    const out: Body[] = [];
+    for await (const r of stores.ledger.read(chain)) out.push(JSON.parse(r.body) as Body);
+    return out;
+  };
+  const until = async (what: string, chain: string, done: (b: Body[]) => boolean, timeoutMs = 30_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const b = await bodies(chain);
+      if (done(b)) return b;
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}; ${chain}: ${b.map((x) => x.operation).join(', ')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const verify = async (chain: string) => {
+    const keyring = Keyring.fromJson(await readFile(join(dataDir, 'keys', 'keys.json'), 'utf8'));
+    const lines: string[] = [];
+    for await (const r of stores.ledger.read(chain)) lines.push(JSON.stringify(r));
+    return verifyLines(lines, { keyring, threads: 0, expectedChain: chain });
+  };
+  const cleanup = async () => {
+    await stores.close();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  return { projectId, env, stores, bodies, until, verify, cleanup };
+}
+
+function entitlement(accountId: string, plan: string, sku: string) {
+  return {
+    kind: 'entitlement' as const,
+    event: {
+      type: 'entitlement.created' as const,
+      entitlement_id: `ent-${accountId}`,
+      account_id: accountId,
+      sku_id: sku,
+      plan_type: plan,
+      region: 'us-central1',
+      occurred_at: new Date().toISOString(),
+    },
+  };
+}
+
+function signal(accountId: string, id: string, kind = 'noop'): Signal {
+  return {
+    signal_id: id,
+    account_id: accountId,
+    type: 'action',
+    action_kind: kind,
+    params: {},
+    published_at: Date.now(),
+  };
+}
+
+describe('the worker on Pub/Sub + Firestore + Cloud Storage', () => {
+  let p: Awaited<ReturnType<typeof project>>;
+  let worker: WorkerProcess | undefined;
+  beforeEach(async () => {
+    p = await project();
+  });
+  afterEach(async () => {
+    await worker?.stop('SIGKILL');
+    worker = undefined;
+    await p.cleanup();
+  });
+
+  it('provisions from governor.control, runs each signal once (also when published twice), and stops cleanly on SIGTERM', async () => {
+    worker = startWorker(p.env);
+    await worker.waitFor(/worker ready/);
+    // The worker subscribes before it says ready, so the broadcast reaches it.
+    await p.stores.control.publish(entitlement('acme', 'professional', 'governor-professional'));
+    await p.until('entitlement_active', 'tenants/acme', (b) =>
+      b.some((x) => x.operation === 'entitlement_active'),
+    );
+    expect(await p.stores.bus.topicExists('acme')).toBe(true);
+
+    const ids = Array.from({ length: 20 }, (_, i) => `sig-${i}`);
+    for (const id of ids) await p.stores.bus.publish(signal('acme', id));
+    // The same signals again: a publisher that retried after a lost answer.
+    for (const id of ids.slice(0, 5)) await p.stores.bus.publish(signal('acme', id));
+    await p.stores.bus.publish(signal('acme', 'last'));
+    const done = await p.until('21 actions', 'tenants/acme', (b) =>
+      b.some((x) => x.operation === 'action_complete' && x.signal_id === 'last'),
+    );
+    // Give the duplicates published before `last` time to be (not) processed; ordering key = account.
+    await new Promise((r) => setTimeout(r, 500));
+    const complete = (await p.bodies('tenants/acme')).filter((b) => b.operation === 'action_complete');
+    expect(complete.map((b) => b.signal_id).sort()).toEqual([...ids, 'last'].sort());
+    expect(done.length).toBeGreaterThanOrEqual(22);
+
+    expect(await worker.stop('SIGTERM')).toBe(0);
+    expect(worker.lines.some((l) => l.msg === 'stopped')).toBe(true);
+    expect(await p.verify('tenants/acme')).toMatchObject({ ok: true, issues: [] });
+    expect(await p.verify('workers/worker-a')).toMatchObject({ ok: true });
+  });
+
+  it('a worker killed with SIGKILL mid-action: the restarted worker reconciles it and the chain stays contiguous', async () => {
+    const calls: string[] = [];
+    const server: Server = createServer((req, res) => {
+      calls.push(req.url ?? '');
+      if (req.url === '/rollback') res.end('ok');
+      // /hang never answers: the action is still running when the worker dies.
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    const policy = structuredClone(SLOW_POLICY);
+    policy.actions.hang.endpoint = `http://127.0.0.1:${port}/hang`;
+    policy.actions.hang.rollback.endpoint = `http://127.0.0.1:${port}/rollback`;
+    await p.stores.registry.put('slowplan', '1.0.0', policy);
+    try {
+      worker = startWorker(p.env);
+      await worker.waitFor(/worker ready/);
+      await p.stores.control.publish(entitlement('slowco', 'slowplan', 'slow-sku'));
+      await p.until('entitlement_active', 'tenants/slowco', (b) => b.length === 1);
+      await p.stores.bus.publish(signal('slowco', 'stuck', 'hang'));
+      const deadline = Date.now() + 20_000;
+      while (!calls.includes('/hang') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(calls).toEqual(['/hang']);
+      expect(await p.stores.directory.runningActions('slowco')).toHaveLength(1);
+      expect(await worker.stop('SIGKILL')).toBeNull();
+
+      worker = startWorker(p.env);
+      const resumed = await worker.waitFor(/resumed tenants/);
+      expect(resumed).toMatchObject({ tenants: 1, reconciled: 1 });
+      await worker.waitFor(/worker ready/);
+      await p.stores.bus.publish(signal('slowco', 'after'));
+      const bodies = await p.until('the signal after the restart', 'tenants/slowco', (b) =>
+        b.some((x) => x.signal_id === 'after'),
+      );
+      expect(bodies.map((b) => b.operation)).toEqual([
+        'entitlement_active',
+        'action_timeout',
+        'action_rolled_back',
+        'action_complete',
+      ]);
+      expect(calls).toEqual(['/hang', '/rollback']);
+      expect(await p.stores.directory.runningActions('slowco')).toEqual([]);
+      expect(await p.verify('tenants/slowco')).toMatchObject({ ok: true, issues: [] });
+      // The killed worker never acked `stuck`: Pub/Sub hands it to the new worker, which
+      // finds its action in the log and runs nothing (no second receipt, checked above).
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
