@@ -1,0 +1,253 @@
+import type { StoredReceipt } from '@governor/contracts';
+import type {
+  ActionLogEntry,
+  Delivery,
+  LedgerEntry,
+  ReceiptLedger,
+  Signal,
+  SignalBus,
+  SubscribeOptions,
+  TenantDirectory,
+  TenantRecord,
+} from '@governor/governor';
+import type { ChainHead } from '@governor/receipts';
+
+/** Errors of a store's calls, counted by message (digits elided), a few kept verbatim. */
+export class Failures {
+  count = 0;
+  readonly byKind = new Map<string, number>();
+
+  async watch<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (e) {
+      this.count += 1;
+      const kind = (e instanceof Error ? e.message : String(e)).replace(/[0-9]+/g, 'N').slice(0, 160);
+      this.byKind.set(kind, (this.byKind.get(kind) ?? 0) + 1);
+      throw e;
+    }
+  }
+
+  summary(): Record<string, number> {
+    return Object.fromEntries([...this.byKind.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5));
+  }
+}
+
+const ACTION_COMPLETE = /"operation":"action_complete"/;
+const SIGNAL_ID = /"signal_id":"([^"\\]*)"/;
+
+/**
+ * The runtime's ledger, observed: forwards everything to the FirestoreLedger and notes, for
+ * tenant chains, when each action_complete receipt became durable (its append resolved), the
+ * size of every commit and how long it took. `until(n)` resolves once n are durable, so the
+ * bench waits on the commits themselves instead of polling the store.
+ */
+export class ObservingLedger implements ReceiptLedger {
+  /** performance.now() when the action_complete receipt of each signal_id became durable. */
+  readonly durableAt = new Map<string, number>();
+  /** action_complete receipts committed twice for one signal (must stay 0). */
+  duplicates = 0;
+  /** Tenant-chain receipts other than action_complete and entitlement_active (must stay 0). */
+  others = 0;
+  /** Since the last reset: receipts per tenant-chain commit, and each commit's duration (ms). */
+  batches: number[] = [];
+  commitMs: number[] = [];
+  /** Failed appends by message (first 5 kept) and in all. */
+  readonly failures = new Failures();
+  private waiter: { readonly target: number; readonly resolve: () => void } | null = null;
+
+  /** `bySignal` false: only commit sizes and durations (no body is looked at). */
+  constructor(
+    private readonly inner: ReceiptLedger,
+    private readonly bySignal = true,
+  ) {}
+
+  get complete(): number {
+    return this.durableAt.size;
+  }
+
+  /** Forgets the commit sizes and durations measured so far (not the durable receipts). */
+  reset(): void {
+    this.batches = [];
+    this.commitMs = [];
+  }
+
+  until(target: number): Promise<void> {
+    if (this.complete >= target) return Promise.resolve();
+    return new Promise((resolve) => (this.waiter = { target, resolve }));
+  }
+
+  head(chain: string): Promise<ChainHead | null> {
+    return this.inner.head(chain);
+  }
+
+  async append(chain: string, entries: readonly LedgerEntry[], head: ChainHead): Promise<void> {
+    const start = performance.now();
+    await this.failures.watch(this.inner.append(chain, entries, head));
+    const at = performance.now();
+    if (!chain.startsWith('tenants/')) return;
+    this.batches.push(entries.length);
+    this.commitMs.push(at - start);
+    if (this.bySignal)
+      for (const entry of entries) {
+        // Bodies are canonical JSON (RFC 8785): a match is cheaper than a parse on the timed path.
+        const { body } = entry.record;
+        const signal = ACTION_COMPLETE.test(body) ? SIGNAL_ID.exec(body)?.[1] : undefined;
+        if (signal !== undefined) {
+          if (this.durableAt.has(signal)) this.duplicates += 1;
+          else this.durableAt.set(signal, at);
+        } else if (!body.includes('"operation":"entitlement_active"')) this.others += 1;
+      }
+    if (this.waiter !== null && this.complete >= this.waiter.target) {
+      this.waiter.resolve();
+      this.waiter = null;
+    }
+  }
+
+  read(chain: string, options?: { afterSeq?: number; limit?: number }): AsyncIterable<StoredReceipt> {
+    return this.inner.read(chain, options);
+  }
+
+  putCheckpoint(chain: string, size: number, note: string): Promise<void> {
+    return this.inner.putCheckpoint(chain, size, note);
+  }
+
+  latestCheckpoint(chain: string): Promise<string | null> {
+    return this.inner.latestCheckpoint(chain);
+  }
+
+  probe(): Promise<void> {
+    return this.inner.probe();
+  }
+}
+
+/**
+ * The runtime's bus, observed: notes when each signal was first delivered to the governor and
+ * when it was acked, and counts deliveries, redeliveries and nacks.
+ */
+export class ObservingBus implements SignalBus {
+  readonly deliveredAt = new Map<string, number>();
+  readonly ackedAt = new Map<string, number>();
+  deliveries = 0;
+  redeliveries = 0;
+  nacks = 0;
+  /** Acks of a signal already acked once (a redelivery acked again). */
+  reacks = 0;
+  private waiter: { readonly target: number; readonly resolve: () => void } | null = null;
+
+  constructor(private readonly inner: SignalBus) {}
+
+  get acked(): number {
+    return this.ackedAt.size;
+  }
+
+  /** Resolves once `target` distinct signals were acked, or after `timeoutMs`. */
+  async untilAcked(target: number, timeoutMs: number): Promise<boolean> {
+    if (this.acked >= target) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const reached = await Promise.race([
+      new Promise<true>((resolve) => (this.waiter = { target, resolve: () => resolve(true) })),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    this.waiter = null;
+    return reached;
+  }
+
+  createTopic(accountId: string): Promise<void> {
+    return this.inner.createTopic(accountId);
+  }
+
+  deleteTopic(accountId: string): Promise<void> {
+    return this.inner.deleteTopic(accountId);
+  }
+
+  topicExists(accountId: string): Promise<boolean> {
+    return this.inner.topicExists(accountId);
+  }
+
+  publish(signal: Signal): Promise<void> {
+    return this.inner.publish(signal);
+  }
+
+  subscribe(
+    accountId: string,
+    onDelivery: (delivery: Delivery) => void,
+    options?: SubscribeOptions,
+  ): Promise<() => Promise<void>> {
+    return this.inner.subscribe(accountId, (d) => onDelivery(this.observe(d)), options);
+  }
+
+  private observe(d: Delivery): Delivery {
+    const id = d.signal.signal_id;
+    this.deliveries += 1;
+    if (this.deliveredAt.has(id)) this.redeliveries += 1;
+    else this.deliveredAt.set(id, performance.now());
+    return {
+      signal: d.signal,
+      ack: () => {
+        if (this.ackedAt.has(id)) this.reacks += 1;
+        else this.ackedAt.set(id, performance.now());
+        if (this.waiter !== null && this.acked >= this.waiter.target) {
+          this.waiter.resolve();
+          this.waiter = null;
+        }
+        d.ack();
+      },
+      nack: () => {
+        this.nacks += 1;
+        d.nack();
+      },
+    };
+  }
+}
+
+/** The runtime's directory, with the duration of each action-log write (both are Firestore RPCs). */
+export class ObservingDirectory implements TenantDirectory {
+  startMs: number[] = [];
+  putMs: number[] = [];
+  /** Failed action-log writes, and startAction calls that found the entry already there. */
+  readonly failures = new Failures();
+  notCreated = 0;
+
+  constructor(private readonly inner: TenantDirectory) {}
+
+  reset(): void {
+    this.startMs = [];
+    this.putMs = [];
+  }
+
+  get(accountId: string): Promise<TenantRecord | null> {
+    return this.inner.get(accountId);
+  }
+
+  put(record: TenantRecord): Promise<void> {
+    return this.inner.put(record);
+  }
+
+  delete(accountId: string): Promise<void> {
+    return this.inner.delete(accountId);
+  }
+
+  list(): Promise<TenantRecord[]> {
+    return this.inner.list();
+  }
+
+  async putAction(accountId: string, entry: ActionLogEntry): Promise<void> {
+    const start = performance.now();
+    await this.failures.watch(this.inner.putAction(accountId, entry));
+    this.putMs.push(performance.now() - start);
+  }
+
+  async startAction(accountId: string, entry: ActionLogEntry): Promise<boolean> {
+    const start = performance.now();
+    const created = await this.failures.watch(this.inner.startAction(accountId, entry));
+    if (!created) this.notCreated += 1;
+    this.startMs.push(performance.now() - start);
+    return created;
+  }
+
+  runningActions(accountId: string): Promise<ActionLogEntry[]> {
+    return this.inner.runningActions(accountId);
+  }
+}
