@@ -65,7 +65,7 @@ export class FirestoreDirectory implements TenantDirectory {
   }
 
   private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return withDeadline(what, this.deadlineMs, fn).catch((e: unknown) => {
+    return withDeadline(this.deadlineMs, fn).catch((e: unknown) => {
       throw ledgerError(what, e);
     });
   }
@@ -116,9 +116,7 @@ export class FirestoreDirectory implements TenantDirectory {
   async startAction(accountId: string, entry: ActionLogEntry): Promise<boolean> {
     const ref = this.actions(accountId).doc(actionDocId(entry.action_id));
     try {
-      await withDeadline(`starting action ${entry.action_id} of ${accountId}`, this.deadlineMs, () =>
-        ref.create(actionFields(entry)),
-      );
+      await withDeadline(this.deadlineMs, () => ref.create(actionFields(entry)));
       return true;
     } catch (e) {
       if (grpcCode(e) === GrpcCode.ALREADY_EXISTS) return false;

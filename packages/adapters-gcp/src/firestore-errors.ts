@@ -30,13 +30,10 @@ export class DeadlineError extends Error {
  * call may still land later (a stalled server that resumes): the chain writer's recovery
  * checks for that before it re-appends.
  */
-export async function withDeadline<T>(what: string, ms: number, call: () => Promise<T>): Promise<T> {
+export async function withDeadline<T>(ms: number, call: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new DeadlineError(`${what}: no answer from Firestore within ${ms} ms`)),
-      ms,
-    );
+    timer = setTimeout(() => reject(new DeadlineError(`no answer from Firestore within ${ms} ms`)), ms);
   });
   try {
     return await Promise.race([call(), deadline]);

@@ -7,9 +7,9 @@ import {
 } from '@google-cloud/firestore';
 import type { StoredReceipt } from '@governor/contracts';
 import type { LedgerEntry, ReceiptLedger } from '@governor/governor';
-import { checkChainId, planAppend, storedRecord } from '@governor/adapters-local';
+import { checkChainId, planAppend, sameHead, storedRecord } from '@governor/adapters-local';
 import { emptyHead, type ChainHead } from '@governor/receipts';
-import { ledgerError, withDeadline } from './firestore-errors';
+import { GrpcCode, grpcCode, ledgerError, withDeadline } from './firestore-errors';
 
 export interface FirestoreLedgerOptions {
   readonly db: Firestore;
@@ -61,7 +61,7 @@ export class FirestoreLedger implements ReceiptLedger {
   }
 
   private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    return withDeadline(what, this.deadlineMs, fn).catch((e: unknown) => {
+    return withDeadline(this.deadlineMs, fn).catch((e: unknown) => {
       throw ledgerError(what, e);
     });
   }
@@ -85,6 +85,25 @@ export class FirestoreLedger implements ReceiptLedger {
     const known = this.known.get(chain) ?? (await this.readHead(chain));
     // Checked against the head this client knows; the precondition below makes sure it still is.
     const next = planAppend(known.head, chain, entries, head);
+    try {
+      await this.commit(chain, entries, known, next);
+    } catch (e) {
+      // Whatever happened, this client no longer knows the head: read it again next time.
+      this.known.delete(chain);
+      if (grpcCode(e) !== GrpcCode.FAILED_PRECONDITION) throw ledgerError(`appending to ${chain}`, e);
+      // The head document was rewritten. If it still holds the same head (a restore or an
+      // import gives documents new update times), nobody else wrote: commit once more on it.
+      const fresh = await this.readHead(chain);
+      if (!sameHead(fresh.head, known.head)) throw ledgerError(`appending to ${chain}`, e);
+      await this.commit(chain, entries, fresh, next).catch((again: unknown) => {
+        this.known.delete(chain);
+        throw ledgerError(`appending to ${chain}`, again);
+      });
+    }
+  }
+
+  /** One atomic batch: a `create()` per seq and the head, conditional on the head `known`. */
+  private async commit(chain: string, entries: readonly LedgerEntry[], known: KnownHead, next: ChainHead) {
     const receipts = this.chainDoc(chain).collection('receipts');
     const batch: WriteBatch = this.db.batch();
     for (const entry of entries)
@@ -92,17 +111,8 @@ export class FirestoreLedger implements ReceiptLedger {
     const headRef = this.headDoc(chain);
     if (known.updateTime === null) batch.create(headRef, headFields(next));
     else batch.update(headRef, headFields(next), { lastUpdateTime: known.updateTime });
-    try {
-      const results = await this.call(`appending ${entries.length} receipt(s) to ${chain}`, () =>
-        batch.commit(),
-      );
-      const written = results[results.length - 1];
-      this.known.set(chain, { head: next, updateTime: written?.writeTime ?? null });
-    } catch (e) {
-      // Whatever happened, this client no longer knows the head: read it again next time.
-      this.known.delete(chain);
-      throw e;
-    }
+    const results = await withDeadline(this.deadlineMs, () => batch.commit());
+    this.known.set(chain, { head: next, updateTime: results[results.length - 1]?.writeTime ?? null });
   }
 
   async *read(

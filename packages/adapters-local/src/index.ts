@@ -13,7 +13,7 @@ export { DirectoryPolicyRegistry } from './directory-policy-registry';
 export { FileSpool } from './file-spool';
 export { MemoryWitness } from './memory-witness';
 // The ledger rules every ReceiptLedger applies, shared with the cloud ledgers.
-export { planAppend, HeadBuilder } from './head-builder';
+export { planAppend, HeadBuilder, sameHead } from './head-builder';
 export { checkChainId } from './chain-id';
 export { storedRecord } from './records';
 export { MemoryControl } from './memory-control';
