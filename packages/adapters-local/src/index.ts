@@ -17,3 +17,5 @@ export { planAppend, HeadBuilder, sameHead } from './head-builder';
 export { checkChainId } from './chain-id';
 export { storedRecord } from './records';
 export { MemoryControl } from './memory-control';
+export { openLocalStores, REPO_POLICIES } from './local-stores';
+export { loadSigningKey, KEY_FILE, KEYS_FILE } from './signing-key-files';

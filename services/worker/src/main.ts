@@ -27,20 +27,20 @@ async function main(): Promise<number> {
     throw e;
   }
   const log = pino({ level: config.logLevel, base: { worker_id: config.workerId } });
-  const worker = await Worker.start(config, log);
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'signal received');
-      worker.stop().then(resolve, (e: unknown) => {
-        log.error({ err: e }, 'stop failed');
-        process.exitCode = 1;
-        resolve();
-      });
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+  // Installed before start-up, so a SIGTERM during start-up still stops the worker cleanly.
+  const stopSignal = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
   });
-  return process.exitCode === 1 ? 1 : 0;
+  const worker = await Worker.start(config, log);
+  log.info({ signal: await stopSignal }, 'signal received');
+  try {
+    await worker.stop();
+  } catch (e) {
+    log.error({ err: e }, 'stop failed');
+    return 1;
+  }
+  return 0;
 }
 
 main().then(

@@ -1,15 +1,6 @@
-import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { openGcpStores, seedPolicies } from '@governor/adapters-gcp';
-import {
-  DirectoryArchive,
-  DirectoryPolicyRegistry,
-  FileDirectory,
-  FileLedger,
-  FileSpool,
-  MemoryBus,
-  MemoryControl,
-} from '@governor/adapters-local';
+import { FileSpool, openLocalStores, REPO_POLICIES } from '@governor/adapters-local';
 import type {
   ArchiveStore,
   CheckpointWitness,
@@ -22,9 +13,6 @@ import type {
 } from '@governor/governor';
 import type { WorkerConfig } from './config';
 
-/** The repo's plan policies: what the registry starts from when it has none. */
-export const REPO_POLICIES = join(__dirname, '..', '..', '..', 'policies');
-
 export interface Stores {
   readonly ledger: ReceiptLedger;
   readonly directory: TenantDirectory;
@@ -36,28 +24,6 @@ export interface Stores {
   /** Always local and fsync'd: it is where receipts go while the ledger is down. */
   readonly spool: ReceiptSpool;
   close(): Promise<void>;
-}
-
-/** The embedded default: everything in files under `dataDir`, signals on an in-process bus. */
-export async function openLocalStores(dataDir: string): Promise<Stores> {
-  await fs.mkdir(dataDir, { recursive: true });
-  const registryDir = join(dataDir, 'policies');
-  await fs.cp(REPO_POLICIES, registryDir, {
-    recursive: true,
-    force: false,
-    errorOnExist: false,
-    filter: (src) => !src.endsWith('.md'),
-  });
-  return {
-    ledger: await FileLedger.open(join(dataDir, 'ledger')),
-    directory: new FileDirectory(join(dataDir, 'directory')),
-    bus: new MemoryBus(),
-    control: new MemoryControl(),
-    archive: new DirectoryArchive(join(dataDir, 'archive')),
-    registry: new DirectoryPolicyRegistry(registryDir),
-    spool: new FileSpool(join(dataDir, 'spool')),
-    close: () => Promise.resolve(),
-  };
 }
 
 export async function openStores(config: WorkerConfig): Promise<Stores> {

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { logAlerts } from './alerts';
 import type { WorkerConfig } from './config';
 import { applyControl } from './control-handler';
-import { loadSigningKey } from './signing-key';
+import { loadSigningKey } from '@governor/adapters-local';
 import { openStores, type Stores } from './stores';
 
 /** An `http` action with no secret configured fails with a receipt that says what to set. */

@@ -1,12 +1,11 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { KEY_FILE, KEYS_FILE } from '@governor/adapters-local';
 import { Keyring, SigningKey } from '@governor/receipts';
 import { parse, required } from '../args';
 import { CliError } from '../errors';
 import { readText } from '../io';
 
-export const KEY_FILE = 'signing-key.pem';
-export const KEYS_FILE = 'keys.json';
 const USAGE = 'governor keys generate --out DIR';
 
 export const keysHelp = `${USAGE}

@@ -14,7 +14,8 @@ import type {
 import type { Keyring, SigningKey } from '@governor/receipts';
 import { CliError } from '../errors';
 import { gcpFailure, openDemoGcp } from '../gcp-stores';
-import { loadOrCreateKey, openLocalStores } from '../local-stores';
+import { loadSigningKey } from '@governor/adapters-local';
+import { openLocalStores } from '../local-stores';
 
 export const DEMO_WORKER = 'demo-worker';
 
@@ -73,7 +74,7 @@ export async function openGcpDemo(
   try {
     dataDir = makeDataDir();
     await fs.mkdir(dataDir, { recursive: true });
-    key = await loadOrCreateKey(dataDir);
+    key = await loadSigningKey(dataDir);
   } catch (e) {
     await stores.close();
     throw e;

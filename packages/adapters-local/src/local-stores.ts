@@ -1,0 +1,38 @@
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { DirectoryArchive } from './directory-archive';
+import { DirectoryPolicyRegistry } from './directory-policy-registry';
+import { FileDirectory } from './file-directory';
+import { FileLedger } from './file-ledger';
+import { FileSpool } from './file-spool';
+import { MemoryBus } from './memory-bus';
+import { MemoryControl } from './memory-control';
+
+/** The repo's plan policies: what a registry starts from when it has none. */
+export const REPO_POLICIES = join(__dirname, '..', '..', '..', 'policies');
+
+/**
+ * The embedded default's stores in one data directory: a durable file ledger, tenant directory,
+ * archive, policy registry (seeded from the repo's policies/, never over existing files) and
+ * spool; signals and control messages on in-process channels.
+ */
+export async function openLocalStores(dataDir: string, policiesDir: string = REPO_POLICIES) {
+  await fs.mkdir(dataDir, { recursive: true });
+  const registryDir = join(dataDir, 'policies');
+  await fs.cp(policiesDir, registryDir, {
+    recursive: true,
+    force: false,
+    errorOnExist: false,
+    filter: (src) => !src.endsWith('.md'),
+  });
+  return {
+    ledger: await FileLedger.open(join(dataDir, 'ledger')),
+    directory: new FileDirectory(join(dataDir, 'directory')),
+    bus: new MemoryBus(),
+    control: new MemoryControl(),
+    archive: new DirectoryArchive(join(dataDir, 'archive')),
+    registry: new DirectoryPolicyRegistry(registryDir),
+    spool: new FileSpool(join(dataDir, 'spool')),
+    close: () => Promise.resolve(),
+  };
+}
