@@ -41,6 +41,10 @@ export type GcpStores = Awaited<ReturnType<typeof openGcpStores>>;
 export async function openGcpStores(config: GcpConfig) {
   // The storage client would read the variable itself, and misread it, whatever apiEndpoint says.
   delete process.env.STORAGE_EMULATOR_HOST;
+  // On the emulators there is no GCE metadata server; without this the clients probe for one
+  // and print a MetadataLookupWarning on every start.
+  if (config.firestoreEmulatorHost && config.pubsubEmulatorHost)
+    process.env.METADATA_SERVER_DETECTION ??= 'none';
   const firestore = new Firestore({
     projectId: config.projectId,
     ...(config.firestoreEmulatorHost
