@@ -54,6 +54,32 @@ describe('runbook 4: degrade to safe mode and heal', () => {
     expect((await h.verify('tenants/acme')).ok).toBe(true);
   });
 
+  it('a commit that failed once spools its chain without safe mode; the next good probe flushes it', async () => {
+    const h = await harness();
+    await h.provision('acme');
+    const monitor = new HealthMonitor(() => h.ledger.probe(), h.runtime, h.clock, {
+      intervalMs: 10_000,
+      threshold: 3,
+    });
+    monitor.start();
+    h.ledger.setOutage('DEADLINE_EXCEEDED');
+    await h.runtime.submit(h.signal('acme', { signal_id: 'blip' }));
+    await h.settle();
+    h.ledger.setOutage(null);
+    expect(h.runtime.get('acme')?.writer.isSpooling).toBe(true);
+    expect((await h.receipts('tenants/acme')).map((r) => r.operation)).toEqual(['entitlement_active']);
+    h.clock.increment(10_000);
+    await h.settle(20);
+    await monitor.stop();
+    expect(h.runtime.degraded).toBe(false);
+    expect(h.runtime.get('acme')?.writer.isSpooling).toBe(false);
+    expect((await h.receipts('tenants/acme')).map((r) => r.operation)).toEqual([
+      'entitlement_active',
+      'action_complete',
+    ]);
+    expect((await h.verify('tenants/acme')).ok).toBe(true);
+  });
+
   it('one failed probe, or two, does not degrade; a success resets the count', async () => {
     const h = await harness();
     const monitor = new HealthMonitor(() => h.ledger.probe(), h.runtime, h.clock, {

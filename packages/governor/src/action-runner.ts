@@ -81,9 +81,19 @@ function provideMachine() {
   const elapsed = (ctx: ActionInput) => Math.max(0, now(ctx) - stateOf(ctx).started);
   const emit = (ctx: ActionInput, fields: Parameters<ChainWriter['emit']>[0]) => {
     const running = stateOf(ctx);
-    const emitted = running.deps.writer.emit(fields);
-    running.durables.push(emitted.durable);
-    return emitted.receipt_id;
+    try {
+      const emitted = running.deps.writer.emit(fields);
+      running.durables.push(emitted.durable);
+      return emitted.receipt_id;
+    } catch (e) {
+      // The writer refuses after a failed commit (a conflict, a dead spool). Thrown here it
+      // would escape XState and end the process; instead the action's durability fails, the
+      // signal is nacked, and its log entry stays running for a restart to reconcile.
+      const failed = Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      failed.catch(() => undefined);
+      running.durables.push(failed);
+      return UNWRITTEN_RECEIPT;
+    }
   };
   const base = (ctx: ActionInput) => {
     const { signal } = stateOf(ctx);
@@ -169,6 +179,9 @@ function provideMachine() {
   });
 }
 
+/** Stands in for the id of a receipt the writer refused to take (see `emit`). */
+const UNWRITTEN_RECEIPT = '00000000-0000-4000-8000-000000000000';
+
 let shared: ReturnType<typeof provideMachine> | undefined;
 
 /**
@@ -186,6 +199,11 @@ export function actionIdOf(signalId: string): string {
  */
 export class ActionRunner {
   private readonly running = new Map<string, Running>();
+  /**
+   * Action ids whose create-once log write failed without an answer: it may have landed, so
+   * the redelivery that then finds the entry is this process's own signal, not a duplicate.
+   */
+  private readonly unsure = new Set<string>();
   private reserved = 0;
   /** How the actions this runner ran ended, for decommission's counts. */
   readonly outcomes: Record<ActionOutcome, number> = { complete: 0, rolled_back: 0, escalated: 0 };
@@ -219,15 +237,29 @@ export class ActionRunner {
     this.reserved += 1;
     try {
       if (this.running.has(action_id)) return 'duplicate';
-      if (directory && !(await directory.startAction(account_id, { ...entry, state: 'running' })))
-        return 'duplicate';
+      if (directory) {
+        let started: boolean;
+        try {
+          started = await directory.startAction(account_id, { ...entry, state: 'running' });
+        } catch (e) {
+          this.unsure.add(action_id);
+          throw e;
+        }
+        if (!started && !this.unsure.delete(action_id)) return 'duplicate';
+        if (started) this.unsure.delete(action_id);
+      }
     } finally {
       this.reserved -= 1;
     }
     const result = await this.start(action_id, signal, action);
     this.outcomes[result.outcome] += 1;
-    await directory?.putAction(account_id, { ...entry, state: result.outcome });
-    return result;
+    // The log says how the action ended only once its receipts are durable: if they never
+    // are, the entry stays running and a restart reconciles it, so no action goes unrecorded.
+    const durable = result.durable.then(() =>
+      directory?.putAction(account_id, { ...entry, state: result.outcome }),
+    );
+    durable.catch(() => undefined);
+    return { ...result, durable };
   }
 
   private start(action_id: string, signal: ActionSignal, action: PolicyAction): Promise<ActionResult> {

@@ -4,6 +4,8 @@ export interface HealthTarget {
   readonly degraded: boolean;
   degrade(errorCode: string, failures: number): Promise<void>;
   recover(): Promise<void>;
+  /** Flushes what a chain spooled on a failed commit while the store stayed healthy enough. */
+  flushSpools?(): Promise<unknown>;
 }
 
 /**
@@ -48,6 +50,7 @@ export class HealthMonitor {
       await this.probe();
       this.failures = 0;
       if (this.target.degraded) await this.target.recover();
+      else await this.target.flushSpools?.().catch((e: unknown) => this.options.onError?.(e));
     } catch (e) {
       this.failures += 1;
       if (this.failures >= this.options.threshold && !this.target.degraded) {

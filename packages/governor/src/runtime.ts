@@ -581,6 +581,18 @@ export class GovernorRuntime {
   }
 
   /**
+   * A single commit can fail (a timeout) without the probes ever failing enough for safe mode;
+   * its chain then spools. Called after each good probe, this sends such spools to the ledger.
+   */
+  async flushSpools(): Promise<number> {
+    if (this.degradedSince !== null) return 0;
+    let flushed = 0;
+    for (const writer of [this.worker, ...this.list().map((g) => g.writer)])
+      if (writer.isSpooling) flushed += await writer.recover();
+    return flushed;
+  }
+
+  /**
    * Runbook 7. Stops accepting at once and returns once `decommission_start` is durable; the
    * drain (up to 30 s), archive export, topic deletion and `decommission_complete` continue in
    * the background (`decommissioned(accountId)` waits for them).

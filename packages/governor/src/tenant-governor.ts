@@ -181,18 +181,29 @@ export class TenantGovernor {
           },
           action,
         )
-        .then(async (result) => {
-          // Already run (a redelivery or a republish): acked with nothing run and nothing counted.
-          if (result === 'duplicate') {
-            this.record = { ...this.record, monthly_actions_used: this.record.monthly_actions_used - 1 };
-            this.duplicates += 1;
-            return;
-          }
-          await result.durable;
-        })
+        .then(
+          async (result) => {
+            // Already run (a redelivery or a republish): acked with nothing run and nothing counted.
+            if (result === 'duplicate') {
+              this.uncount();
+              this.duplicates += 1;
+              return;
+            }
+            await result.durable;
+          },
+          (e: unknown) => {
+            // Not started (the action log could not be written): it comes back, uncounted.
+            this.uncount();
+            throw e;
+          },
+        )
         .finally(() => this.pump());
       this.settle(delivery, run);
     }
+  }
+
+  private uncount(): void {
+    this.record = { ...this.record, monthly_actions_used: this.record.monthly_actions_used - 1 };
   }
 
   /** Runbook 3: apply a new in-flight limit within quota, with its cost, or refuse it. */

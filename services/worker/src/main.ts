@@ -27,10 +27,11 @@ async function main(): Promise<number> {
     throw e;
   }
   const log = pino({ level: config.logLevel, base: { worker_id: config.workerId } });
-  // Installed before start-up, so a SIGTERM during start-up still stops the worker cleanly.
+  // Installed before start-up, so a SIGTERM during start-up still stops the worker cleanly;
+  // kept installed, so a repeated SIGTERM while draining does not cut the drain short.
   const stopSignal = new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+    process.on('SIGTERM', () => resolve('SIGTERM'));
+    process.on('SIGINT', () => resolve('SIGINT'));
   });
   const worker = await Worker.start(config, log);
   log.info({ signal: await stopSignal }, 'signal received');

@@ -177,4 +177,43 @@ describe('ActionRunner (runbook 5)', () => {
     ]);
     expect(runner.inFlight).toBe(0);
   });
+
+  it('a start whose log write timed out but landed is not taken for a duplicate when the signal comes back', async () => {
+    const log = actionLog();
+    const startAction = log.startAction.bind(log);
+    let failOnce = true;
+    log.startAction = async (a, e) => {
+      const started = await startAction(a, e);
+      if (!failOnce) return started;
+      failOnce = false;
+      throw new Error('DEADLINE_EXCEEDED');
+    };
+    const { runner, run, receipts } = await setup(
+      handler(() => Promise.resolve()),
+      log,
+    );
+    await expect(runner.run({ signal_id: 's8', action_kind: 'noop', params: {} }, noop)).rejects.toThrow(
+      'DEADLINE_EXCEEDED',
+    );
+    const again = await run({ signal_id: 's8', action_kind: 'noop', params: {} }, noop);
+    await again.durable;
+    expect((await receipts()).map((r) => [r.operation, r.signal_id])).toEqual([['action_complete', 's8']]);
+    expect(log.entries.get('s8-a0')?.state).toBe('complete');
+  });
+
+  it('when the writer refuses a receipt the action does not crash the process: durability fails and the log entry stays running', async () => {
+    const log = actionLog();
+    const { ledger, run } = await setup(
+      handler(() => Promise.resolve()),
+      log,
+    );
+    ledger.failNext = new Error('conflict');
+    const first = await run({ signal_id: 's9', action_kind: 'noop', params: {} }, noop);
+    await expect(first.durable).rejects.toBeDefined();
+    // The writer now refuses every emit; the next action's receipt cannot be written either.
+    const second = await run({ signal_id: 's10', action_kind: 'noop', params: {} }, noop);
+    await expect(second.durable).rejects.toBeDefined();
+    expect(log.entries.get('s9-a0')?.state).toBe('running');
+    expect(log.entries.get('s10-a0')?.state).toBe('running');
+  });
 });

@@ -11,9 +11,10 @@ function run(env: Record<string, string>, until?: RegExp) {
   const child = spawnTs(MAIN, env);
   let stdout = '';
   let stderr = '';
+  let sent = false;
   child.stdout.on('data', (c: Buffer) => {
     stdout += c.toString();
-    if (until?.test(stdout)) child.kill('SIGTERM');
+    if (until?.test(stdout) && !sent) sent = child.kill('SIGTERM');
   });
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
