@@ -8,9 +8,9 @@ describe('openGcpStores on the emulators', () => {
   let stores: GcpStores;
   const saved = { ...process.env };
   beforeAll(async () => {
-    // Explicit configuration only: none of the emulator variables may be needed.
-    delete process.env.FIRESTORE_EMULATOR_HOST;
-    delete process.env.PUBSUB_EMULATOR_HOST;
+    // The explicit configuration wins: the variables point nowhere (the clients prefer them).
+    process.env.FIRESTORE_EMULATOR_HOST = '127.0.0.1:9';
+    process.env.PUBSUB_EMULATOR_HOST = '127.0.0.1:9';
     stores = await openGcpStores({
       projectId: uniqueName('stores'),
       bucket: uniqueName('bucket'),
@@ -25,7 +25,7 @@ describe('openGcpStores on the emulators', () => {
     process.env = saved;
   });
 
-  it('reaches all three services, creating the bucket on the emulator', async () => {
+  it('reaches all three services at the configured addresses, creating the bucket on the emulator', async () => {
     await stores.ledger.probe();
     await stores.bus.createTopic('acme');
     expect(await stores.bus.topicExists('acme')).toBe(true);

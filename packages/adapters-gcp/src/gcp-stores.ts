@@ -45,17 +45,21 @@ export async function openGcpStores(config: GcpConfig) {
   // and print a MetadataLookupWarning on every start.
   if (config.firestoreEmulatorHost && config.pubsubEmulatorHost)
     process.env.METADATA_SERVER_DETECTION ??= 'none';
-  const firestore = new Firestore({
-    projectId: config.projectId,
-    ...(config.firestoreEmulatorHost
-      ? {
-          host: config.firestoreEmulatorHost,
-          ssl: false,
-          // What the client sends itself when it finds FIRESTORE_EMULATOR_HOST: full access.
-          customHeaders: { Authorization: 'Bearer owner' },
-        }
-      : {}),
-  });
+  const firestore = withoutEnv(
+    'FIRESTORE_EMULATOR_HOST',
+    () =>
+      new Firestore({
+        projectId: config.projectId,
+        ...(config.firestoreEmulatorHost
+          ? {
+              host: config.firestoreEmulatorHost,
+              ssl: false,
+              // What the client sends itself when it finds FIRESTORE_EMULATOR_HOST: full access.
+              customHeaders: { Authorization: 'Bearer owner' },
+            }
+          : {}),
+      }),
+  );
   const pubsub = new PubSub({
     projectId: config.projectId,
     ...(config.pubsubEmulatorHost ? { apiEndpoint: config.pubsubEmulatorHost, emulatorMode: true } : {}),
@@ -85,6 +89,21 @@ export async function openGcpStores(config: GcpConfig) {
       await Promise.allSettled([firestore.terminate(), pubsub.close()]);
     },
   };
+}
+
+/**
+ * Runs `make` with `name` unset. The Firestore client prefers FIRESTORE_EMULATOR_HOST over the
+ * host it is given (read once, in its constructor), so an explicit configuration would silently
+ * lose to whatever the environment holds.
+ */
+function withoutEnv<T>(name: string, make: () => T): T {
+  const saved = process.env[name];
+  delete process.env[name];
+  try {
+    return make();
+  } finally {
+    if (saved !== undefined) process.env[name] = saved;
+  }
 }
 
 async function ensureBucket(storage: Storage, name: string, emulator: boolean): Promise<void> {
