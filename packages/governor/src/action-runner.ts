@@ -179,6 +179,9 @@ function provideMachine() {
   });
 }
 
+/** How many finished action ids a runner keeps to recognise redeliveries without a store read. */
+const RECENTLY_FINISHED = 256;
+
 /** Stands in for the id of a receipt the writer refused to take (see `emit`). */
 const UNWRITTEN_RECEIPT = '00000000-0000-4000-8000-000000000000';
 
@@ -204,6 +207,12 @@ export class ActionRunner {
    * the redelivery that then finds the entry is this process's own signal, not a duplicate.
    */
   private readonly unsure = new Set<string>();
+  /**
+   * The latest actions this runner finished, so a redelivery of one (Pub/Sub redelivers under
+   * a backlog) is known a duplicate without asking the action log. Bounded; older ids fall
+   * back to the log's create-once check.
+   */
+  private readonly finished = new Set<string>();
   private reserved = 0;
   /** How the actions this runner ran ended, for decommission's counts. */
   readonly outcomes: Record<ActionOutcome, number> = { complete: 0, rolled_back: 0, escalated: 0 };
@@ -236,7 +245,7 @@ export class ActionRunner {
     // Counted in flight from here, so a limit check made meanwhile sees it.
     this.reserved += 1;
     try {
-      if (this.running.has(action_id)) return 'duplicate';
+      if (this.running.has(action_id) || this.finished.has(action_id)) return 'duplicate';
       if (directory) {
         let started: boolean;
         try {
@@ -255,11 +264,19 @@ export class ActionRunner {
     this.outcomes[result.outcome] += 1;
     // The log says how the action ended only once its receipts are durable: if they never
     // are, the entry stays running and a restart reconciles it, so no action goes unrecorded.
-    const durable = result.durable.then(() =>
-      directory?.putAction(account_id, { ...entry, state: result.outcome }),
-    );
+    const durable = result.durable
+      .then(() => directory?.putAction(account_id, { ...entry, state: result.outcome }))
+      .then(() => this.remember(action_id));
     durable.catch(() => undefined);
     return { ...result, durable };
+  }
+
+  private remember(action_id: string): void {
+    this.finished.add(action_id);
+    if (this.finished.size > RECENTLY_FINISHED) {
+      const oldest = this.finished.values().next().value;
+      if (oldest !== undefined) this.finished.delete(oldest);
+    }
   }
 
   private start(action_id: string, signal: ActionSignal, action: PolicyAction): Promise<ActionResult> {

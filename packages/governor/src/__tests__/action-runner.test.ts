@@ -159,6 +159,14 @@ describe('ActionRunner (runbook 5)', () => {
     const first = await run({ signal_id: 's6', action_kind: 'noop', params: {} }, noop);
     await first.durable;
     expect(await runner.run({ signal_id: 's6', action_kind: 'noop', params: {} }, noop)).toBe('duplicate');
+    // Known from the log too, not only from this runner's memory of what it finished.
+    const fresh = (
+      await setup(
+        handler(() => Promise.resolve()),
+        log,
+      )
+    ).runner;
+    expect(await fresh.run({ signal_id: 's6', action_kind: 'noop', params: {} }, noop)).toBe('duplicate');
     // Two deliveries at once: the second is refused while the first is still in flight.
     const [a, b] = await Promise.all([
       runner.run({ signal_id: 's7', action_kind: 'noop', params: {} }, noop),
