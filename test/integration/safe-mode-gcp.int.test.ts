@@ -57,7 +57,15 @@ describe('safe mode on the emulators: Firestore paused, and killed and restarted
     await seedPolicies(stores.registry, POLICIES);
     // A cold client's first calls can take longer than the short deadline on a busy machine:
     // wait until the store answers within it, so only the outage under test fails calls.
-    await until('a warm Firestore client', () => stores.ledger.probe().then(() => true, () => false), 30_000);
+    await until(
+      'a warm Firestore client',
+      () =>
+        stores.ledger.probe().then(
+          () => true,
+          () => false,
+        ),
+      30_000,
+    );
     runtime = await GovernorRuntime.start({
       workerId: 'worker-1',
       ledger: stores.ledger,
