@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Bucket, Storage } from '@google-cloud/storage';
 import type { PolicyRegistry } from '@governor/governor';
-import { compareSemver, parseSemver } from '@governor/policy';
+import { latestVersion, planNameProblem, storedPolicyMismatch, versionProblem } from '@governor/policy';
 import {
   GcsAdapterError,
   checkPrefix,
@@ -21,28 +21,14 @@ export interface GcsPolicyRegistryOptions {
 }
 
 // The policy schema's plan_type (LowerId), as in the directory registry.
-const PLAN = /^[a-z][a-z0-9_-]{0,62}$/;
-const VERSION_OBJECT = /^(.+)\.json$/;
-
 function checkPlan(plan: string): void {
-  if (!PLAN.test(plan)) throw invalidArgument(`not a plan name: ${JSON.stringify(plan)}`);
+  const problem = planNameProblem(plan);
+  if (problem) throw invalidArgument(problem);
 }
 
 function checkVersion(plan: string, version: string): void {
-  if (parseSemver(version) === undefined)
-    throw invalidArgument(
-      `not a policy version MAJOR.MINOR.PATCH: ${JSON.stringify(version)} (plan ${plan})`,
-    );
-}
-
-/** What a document says about itself, where it disagrees with the plan and version it is stored as. */
-function mismatchOf(policy: unknown, plan: string, version: string): string | null {
-  if (typeof policy !== 'object' || policy === null) return null;
-  const { plan_type, policy_version } = policy as { plan_type?: unknown; policy_version?: unknown };
-  if (plan_type !== undefined && plan_type !== plan) return `its plan_type is ${JSON.stringify(plan_type)}`;
-  if (policy_version !== undefined && policy_version !== version)
-    return `its policy_version is ${JSON.stringify(policy_version)}`;
-  return null;
+  const problem = versionProblem(plan, version);
+  if (problem) throw invalidArgument(problem);
 }
 
 /**
@@ -105,7 +91,7 @@ export class GcsPolicyRegistry implements PolicyRegistry {
         { cause: e },
       );
     }
-    const mismatch = mismatchOf(policy, plan, version);
+    const mismatch = storedPolicyMismatch(policy, plan, version);
     if (mismatch !== null)
       throw new GcsAdapterError(
         'POLICY_CORRUPT',
@@ -130,14 +116,7 @@ export class GcsPolicyRegistry implements PolicyRegistry {
         e,
       );
     }
-    const versions = names.flatMap((n) => {
-      const version = VERSION_OBJECT.exec(n)?.[1];
-      return version !== undefined && parseSemver(version) !== undefined ? [version] : [];
-    });
-    const newest = versions.reduce<string | undefined>(
-      (best, v) => (best === undefined || compareSemver(v, best) > 0 ? v : best),
-      undefined,
-    );
+    const newest = latestVersion(names);
     if (newest === undefined)
       throw new GcsAdapterError(
         'POLICY_NOT_FOUND',
@@ -150,7 +129,7 @@ export class GcsPolicyRegistry implements PolicyRegistry {
   async put(plan: string, version: string, policy: unknown): Promise<void> {
     checkPlan(plan);
     checkVersion(plan, version);
-    const mismatch = mismatchOf(policy, plan, version);
+    const mismatch = storedPolicyMismatch(policy, plan, version);
     if (mismatch !== null)
       throw invalidArgument(`policy ${plan} ${version} cannot be stored as such: ${mismatch}`);
     const json = JSON.stringify(policy, null, 2) as string | undefined;

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { compareSemver, parseSemver } from '@governor/policy';
+import { latestVersion, planNameProblem, storedPolicyMismatch, versionProblem } from '@governor/policy';
 import type { PolicyRegistry } from '@governor/governor';
 import { DurableDirectories } from './durable-dirs';
 import { isErrno, readTextIfPresent, writeFileAtomic } from './durable-fs';
@@ -8,28 +8,14 @@ import { corrupt, invalidArgument, unavailable } from './errors';
 import { KeyedMutex } from './keyed-mutex';
 
 // The policy schema's plan_type (LowerId): also a safe directory name.
-const PLAN = /^[a-z][a-z0-9_-]{0,62}$/;
-const VERSION_FILE = /^(.+)\.json$/;
-
 function checkPlan(plan: string): void {
-  if (!PLAN.test(plan)) throw invalidArgument(`not a plan name: ${JSON.stringify(plan)}`);
+  const problem = planNameProblem(plan);
+  if (problem) throw invalidArgument(problem);
 }
 
 function checkVersion(plan: string, version: string): void {
-  if (parseSemver(version) === undefined)
-    throw invalidArgument(
-      `not a policy version MAJOR.MINOR.PATCH: ${JSON.stringify(version)} (plan ${plan})`,
-    );
-}
-
-/** What a document says about itself, where it disagrees with the plan and version it is stored as. */
-function mismatchOf(policy: unknown, plan: string, version: string): string | null {
-  if (typeof policy !== 'object' || policy === null) return null;
-  const { plan_type, policy_version } = policy as { plan_type?: unknown; policy_version?: unknown };
-  if (plan_type !== undefined && plan_type !== plan) return `its plan_type is ${JSON.stringify(plan_type)}`;
-  if (policy_version !== undefined && policy_version !== version)
-    return `its policy_version is ${JSON.stringify(policy_version)}`;
-  return null;
+  const problem = versionProblem(plan, version);
+  if (problem) throw invalidArgument(problem);
 }
 
 /**
@@ -78,7 +64,7 @@ export class DirectoryPolicyRegistry implements PolicyRegistry {
     } catch (e) {
       throw corrupt(`policy ${plan} ${version}: ${file} is not JSON`, e);
     }
-    const mismatch = mismatchOf(policy, plan, version);
+    const mismatch = storedPolicyMismatch(policy, plan, version);
     if (mismatch !== null) throw corrupt(`policy ${plan} ${version}: ${file} is misplaced: ${mismatch}`);
     return policy;
   }
@@ -93,14 +79,7 @@ export class DirectoryPolicyRegistry implements PolicyRegistry {
         throw invalidArgument(`no policy for plan ${plan} (no ${join(this.root, plan)})`);
       throw unavailable(`listing the policies of plan ${plan}`, e);
     }
-    const versions = names.flatMap((n) => {
-      const version = VERSION_FILE.exec(n)?.[1];
-      return version !== undefined && parseSemver(version) !== undefined ? [version] : [];
-    });
-    const newest = versions.reduce<string | undefined>(
-      (best, v) => (best === undefined || compareSemver(v, best) > 0 ? v : best),
-      undefined,
-    );
+    const newest = latestVersion(names);
     if (newest === undefined)
       throw invalidArgument(`no policy for plan ${plan} (no version in ${join(this.root, plan)})`);
     return this.get(plan, newest);
@@ -111,7 +90,7 @@ export class DirectoryPolicyRegistry implements PolicyRegistry {
       throw invalidArgument(`policy registry ${this.root} is read-only; cannot put ${plan} ${version}`);
     checkPlan(plan);
     checkVersion(plan, version);
-    const mismatch = mismatchOf(policy, plan, version);
+    const mismatch = storedPolicyMismatch(policy, plan, version);
     if (mismatch !== null)
       throw invalidArgument(`policy ${plan} ${version} cannot be stored as such: ${mismatch}`);
     const json = JSON.stringify(policy, null, 2) as string | undefined;

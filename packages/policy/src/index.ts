@@ -9,3 +9,4 @@ export { validateAgainstState } from './state';
 export type { GovernorUsage, StateValidation } from './state';
 export { diffPolicies, formatDiff } from './diff';
 export { costDelta } from './cost';
+export { planNameProblem, versionProblem, storedPolicyMismatch, latestVersion } from './registry-layout';
