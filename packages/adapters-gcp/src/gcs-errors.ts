@@ -1,3 +1,4 @@
+import type { Bucket } from '@google-cloud/storage';
 import { createHash } from 'node:crypto';
 
 /** Why a Cloud Storage adapter failed. Callers branch on `code` (and `retryable`), never on messages. */
@@ -121,4 +122,18 @@ export function checkPrefix(prefix: string): string {
 
 export function gsUri(bucket: string, objectName: string): string {
   return `gs://${bucket}/${objectName}`;
+}
+
+/**
+ * The object names directly in `folder` (a `/`-terminated prefix), relative to it. The
+ * delimiter keeps the listing to the folder itself: nothing nested below it, and no sibling
+ * that merely shares the prefix (`tenants/acme-2/` is not in `tenants/acme/`).
+ */
+export async function listFolder(bucket: Bucket, folder: string, what: string): Promise<string[]> {
+  try {
+    const [files] = await bucket.getFiles({ prefix: folder, delimiter: '/', autoPaginate: true });
+    return files.map((f) => f.name.slice(folder.length));
+  } catch (e) {
+    throw storageFailure(`listing ${what} under ${gsUri(bucket.name, folder)}`, bucket.name, e);
+  }
 }

@@ -3,6 +3,7 @@ import type { Bucket, Storage } from '@google-cloud/storage';
 import type { PolicyRegistry } from '@governor/governor';
 import { latestVersion, planNameProblem, storedPolicyMismatch, versionProblem } from '@governor/policy';
 import {
+  listFolder,
   GcsAdapterError,
   checkPrefix,
   gsUri,
@@ -104,18 +105,7 @@ export class GcsPolicyRegistry implements PolicyRegistry {
   async latest(plan: string): Promise<unknown> {
     checkPlan(plan);
     const folder = `${this.prefix}${plan}/`;
-    let names: string[];
-    try {
-      // The delimiter keeps the listing to the plan's own folder, not anything nested below it.
-      const [files] = await this.bucket.getFiles({ prefix: folder, delimiter: '/', autoPaginate: true });
-      names = files.map((f) => f.name.slice(folder.length));
-    } catch (e) {
-      throw storageFailure(
-        `listing the policies of plan ${plan} under ${gsUri(this.bucketName, folder)}`,
-        this.bucketName,
-        e,
-      );
-    }
+    const names = await listFolder(this.bucket, folder, `the policies of plan ${plan}`);
     const newest = latestVersion(names);
     if (newest === undefined)
       throw new GcsAdapterError(

@@ -2,6 +2,7 @@ import type { Bucket, Storage } from '@google-cloud/storage';
 import { parseChainId } from '@governor/contracts';
 import type { CheckpointWitness } from '@governor/governor';
 import {
+  listFolder,
   GcsAdapterError,
   checkPrefix,
   gsUri,
@@ -97,18 +98,7 @@ export class GcsCheckpointWitness implements CheckpointWitness {
   async latest(chain: string): Promise<string | null> {
     checkChain(chain);
     const folder = this.folder(chain);
-    let names: string[];
-    try {
-      // The trailing `/` of the folder keeps `tenants/acme-2` out of `tenants/acme`'s listing.
-      const [files] = await this.bucket.getFiles({ prefix: folder, delimiter: '/', autoPaginate: true });
-      names = files.map((f) => f.name.slice(folder.length));
-    } catch (e) {
-      throw storageFailure(
-        `listing the checkpoints of chain ${chain} under ${gsUri(this.bucketName, folder)}`,
-        this.bucketName,
-        e,
-      );
-    }
+    const names = await listFolder(this.bucket, folder, `the checkpoints of chain ${chain}`);
     let largest: number | undefined;
     for (const name of names) {
       const digits = NOTE_OBJECT.exec(name)?.[1];
