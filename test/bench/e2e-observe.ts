@@ -1,4 +1,4 @@
-import type { StoredReceipt } from '@governor/contracts';
+import { ForwardingLedger } from './forwarding-ledger';
 import type {
   ActionLogEntry,
   Delivery,
@@ -42,7 +42,7 @@ const SIGNAL_ID = /"signal_id":"([^"\\]*)"/;
  * size of every commit and how long it took. `until(n)` resolves once n are durable, so the
  * bench waits on the commits themselves instead of polling the store.
  */
-export class ObservingLedger implements ReceiptLedger {
+export class ObservingLedger extends ForwardingLedger {
   /** performance.now() when the action_complete receipt of each signal_id became durable. */
   readonly durableAt = new Map<string, number>();
   /** action_complete receipts committed twice for one signal (must stay 0). */
@@ -58,9 +58,11 @@ export class ObservingLedger implements ReceiptLedger {
 
   /** `bySignal` false: only commit sizes and durations (no body is looked at). */
   constructor(
-    private readonly inner: ReceiptLedger,
+    inner: ReceiptLedger,
     private readonly bySignal = true,
-  ) {}
+  ) {
+    super(inner);
+  }
 
   get complete(): number {
     return this.durableAt.size;
@@ -77,11 +79,7 @@ export class ObservingLedger implements ReceiptLedger {
     return new Promise((resolve) => (this.waiter = { target, resolve }));
   }
 
-  head(chain: string): Promise<ChainHead | null> {
-    return this.inner.head(chain);
-  }
-
-  async append(chain: string, entries: readonly LedgerEntry[], head: ChainHead): Promise<void> {
+  override async append(chain: string, entries: readonly LedgerEntry[], head: ChainHead): Promise<void> {
     const start = performance.now();
     await this.failures.watch(this.inner.append(chain, entries, head));
     const at = performance.now();
@@ -102,22 +100,6 @@ export class ObservingLedger implements ReceiptLedger {
       this.waiter.resolve();
       this.waiter = null;
     }
-  }
-
-  read(chain: string, options?: { afterSeq?: number; limit?: number }): AsyncIterable<StoredReceipt> {
-    return this.inner.read(chain, options);
-  }
-
-  putCheckpoint(chain: string, size: number, note: string): Promise<void> {
-    return this.inner.putCheckpoint(chain, size, note);
-  }
-
-  latestCheckpoint(chain: string): Promise<string | null> {
-    return this.inner.latestCheckpoint(chain);
-  }
-
-  probe(): Promise<void> {
-    return this.inner.probe();
   }
 }
 

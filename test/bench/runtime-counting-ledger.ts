@@ -1,4 +1,4 @@
-import type { StoredReceipt } from '@governor/contracts';
+import { ForwardingLedger } from './forwarding-ledger';
 import type { LedgerEntry, ReceiptLedger } from '@governor/governor';
 import type { ChainHead } from '@governor/receipts';
 
@@ -7,14 +7,16 @@ import type { ChainHead } from '@governor/receipts';
  * entries of each append once it resolved, and the batch sizes. `durable(n)` resolves as soon
  * as `n` entries of tenant chains are durable, so the bench waits without polling the store.
  */
-export class CountingLedger implements ReceiptLedger {
+export class CountingLedger extends ForwardingLedger {
   /** Entries of tenant chains whose append resolved. */
   tenantEntries = 0;
   /** Sizes of the appends of tenant chains, in the order they resolved. */
   batches: number[] = [];
   private waiter: { readonly target: number; readonly resolve: () => void } | null = null;
 
-  constructor(private readonly inner: ReceiptLedger) {}
+  constructor(inner: ReceiptLedger) {
+    super(inner);
+  }
 
   /** Forgets what was counted so far (after provisioning, before the measured part). */
   reset(): void {
@@ -27,11 +29,7 @@ export class CountingLedger implements ReceiptLedger {
     return new Promise((resolve) => (this.waiter = { target, resolve }));
   }
 
-  head(chain: string): Promise<ChainHead | null> {
-    return this.inner.head(chain);
-  }
-
-  async append(chain: string, entries: readonly LedgerEntry[], head: ChainHead): Promise<void> {
+  override async append(chain: string, entries: readonly LedgerEntry[], head: ChainHead): Promise<void> {
     await this.inner.append(chain, entries, head);
     if (!chain.startsWith('tenants/')) return;
     this.tenantEntries += entries.length;
@@ -40,21 +38,5 @@ export class CountingLedger implements ReceiptLedger {
       this.waiter.resolve();
       this.waiter = null;
     }
-  }
-
-  read(chain: string, options?: { afterSeq?: number; limit?: number }): AsyncIterable<StoredReceipt> {
-    return this.inner.read(chain, options);
-  }
-
-  putCheckpoint(chain: string, size: number, note: string): Promise<void> {
-    return this.inner.putCheckpoint(chain, size, note);
-  }
-
-  latestCheckpoint(chain: string): Promise<string | null> {
-    return this.inner.latestCheckpoint(chain);
-  }
-
-  probe(): Promise<void> {
-    return this.inner.probe();
   }
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ControlChannel, ControlMessage } from '@governor/governor';
-import { rejectionOf } from './contract-helpers';
+import { rejectionOf, waitUntil } from './contract-helpers';
 
 /** A fresh control channel with no subscriptions for one contract test, and its timing. */
 export interface ControlUnderTest {
@@ -11,8 +11,6 @@ export interface ControlUnderTest {
   /** How long nothing must arrive to conclude nothing will: longer than the redelivery delay. */
   readonly quietMs: number;
 }
-
-const POLL_MS = 5;
 
 function entitlement(n: number): ControlMessage {
   return {
@@ -86,13 +84,8 @@ export function describeControlChannelContract(name: string, make: () => Promise
       return received;
     }
 
-    async function until(what: string, done: () => boolean): Promise<void> {
-      const deadline = Date.now() + (subject.timeoutMs ?? 2_000);
-      while (!done()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await sleep(POLL_MS);
-      }
-    }
+    /** Waits (bounded by the subject's timeout) until `done` holds; fails the test if it never does. */
+    const until = (what: string, done: () => boolean) => waitUntil(what, done, subject.timeoutMs ?? 2_000);
 
     async function expectNothingMore(...workers: Received[]): Promise<void> {
       const before = workers.map((w) => w.ids);

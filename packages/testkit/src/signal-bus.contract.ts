@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Delivery, Signal, SignalBus } from '@governor/governor';
+import { waitUntil } from './contract-helpers';
 import { TEST_EPOCH } from './entries';
 
 /** A fresh bus with no topics for one contract test, how to dispose of it, and its timing. */
@@ -14,8 +15,6 @@ export interface BusUnderTest {
    */
   readonly quietMs: number;
 }
-
-const POLL_MS = 5;
 
 function signal(accountId: string, n: number): Signal {
   return {
@@ -72,13 +71,7 @@ export function describeSignalBusContract(name: string, make: () => Promise<BusU
     }
 
     /** Waits (bounded by the subject's timeout) until `done` holds; fails the test if it never does. */
-    async function until(what: string, done: () => boolean): Promise<void> {
-      const deadline = Date.now() + (subject.timeoutMs ?? 2_000);
-      while (!done()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await sleep(POLL_MS);
-      }
-    }
+    const until = (what: string, done: () => boolean) => waitUntil(what, done, subject.timeoutMs ?? 2_000);
 
     /** Waits the quiet period and checks that `received` got nothing more. */
     async function expectNothingMore(received: Received): Promise<void> {

@@ -1,0 +1,32 @@
+import type { StoredReceipt } from '@governor/contracts';
+import type { LedgerEntry, ReceiptLedger } from '@governor/governor';
+import type { ChainHead } from '@governor/receipts';
+
+/** A ReceiptLedger that forwards every call to another one: benches override what they observe. */
+export class ForwardingLedger implements ReceiptLedger {
+  constructor(protected readonly inner: ReceiptLedger) {}
+
+  head(chain: string): Promise<ChainHead | null> {
+    return this.inner.head(chain);
+  }
+
+  append(chain: string, entries: readonly LedgerEntry[], head: ChainHead): Promise<void> {
+    return this.inner.append(chain, entries, head);
+  }
+
+  read(chain: string, options?: { afterSeq?: number; limit?: number }): AsyncIterable<StoredReceipt> {
+    return this.inner.read(chain, options);
+  }
+
+  putCheckpoint(chain: string, size: number, note: string): Promise<void> {
+    return this.inner.putCheckpoint(chain, size, note);
+  }
+
+  latestCheckpoint(chain: string): Promise<string | null> {
+    return this.inner.latestCheckpoint(chain);
+  }
+
+  probe(): Promise<void> {
+    return this.inner.probe();
+  }
+}
