@@ -16,7 +16,10 @@ const common = {
   // zod keeps module-level state; jest's soft global cleanup only produces noise about it.
   testEnvironmentOptions: { globalsCleanup: 'off' },
   // Packages import each other by name; tests run against their sources, no build needed.
-  moduleNameMapper: { '^@governor/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts' },
+  moduleNameMapper: {
+    '^@governor/(worker|ingress)$': '<rootDir>/services/$1/src/index.ts',
+    '^@governor/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
+  },
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],
 };
 

@@ -4,12 +4,20 @@ import { CliError, EXIT } from './errors';
 import { demoCommand, demoHelp } from './commands/demo';
 import { exportCommand, exportHelp } from './commands/export-receipts';
 import { keysCommand, keysHelp } from './commands/keys';
+import { policyCommand, policyHelp } from './commands/policy';
+import { signalCommand, signalHelp } from './commands/signal';
+import { startCommand, startHelp } from './commands/start';
+import { webhookCommand, webhookHelp } from './commands/webhook';
 import { sampleCommand, sampleHelp } from './commands/sample';
 import { verifyArchiveCommand, verifyArchiveHelp } from './commands/verify-archive';
 import { verifyChainCommand, verifyChainHelp } from './commands/verify-chain';
 import { verifyReceiptCommand, verifyReceiptHelp } from './commands/verify-receipt';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
+  start: { run: startCommand, help: startHelp },
+  webhook: { run: webhookCommand, help: webhookHelp },
+  policy: { run: policyCommand, help: policyHelp },
+  signal: { run: signalCommand, help: signalHelp },
   demo: { run: demoCommand, help: demoHelp },
   'export-receipts': { run: exportCommand, help: exportHelp },
   keys: { run: keysCommand, help: keysHelp },

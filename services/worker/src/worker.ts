@@ -12,6 +12,7 @@ import { logAlerts } from './alerts';
 import type { WorkerConfig } from './config';
 import { applyControl } from './control-handler';
 import { loadSigningKey } from '@governor/adapters-local';
+import type { Keyring } from '@governor/receipts';
 import { openStores, type Stores } from './stores';
 
 /** An `http` action with no secret configured fails with a receipt that says what to set. */
@@ -32,6 +33,8 @@ export class Worker {
     readonly config: WorkerConfig,
     readonly runtime: GovernorRuntime,
     readonly stores: Stores,
+    /** The public keys receipts verify with (served at /v1/keys, written into archives). */
+    readonly keyring: Keyring,
     private readonly monitor: HealthMonitor,
     private readonly lagTimer: NodeJS.Timeout,
     private readonly stopControl: () => Promise<void>,
@@ -86,7 +89,7 @@ export class Worker {
       );
     });
     log.info({ worker_id: config.workerId, backend: config.backend, key_id: signer.keyId }, 'worker ready');
-    return new Worker(config, runtime, stores, monitor, lagTimer, stopControl, log);
+    return new Worker(config, runtime, stores, keyring, monitor, lagTimer, stopControl, log);
   }
 
   /** Graceful stop (SIGTERM): stop taking control messages and signals, let actions finish, flush. */

@@ -1,0 +1,93 @@
+import { resolve } from 'node:path';
+import pino from 'pino';
+import { parse, positiveInt } from '../args';
+import { CliError } from '../errors';
+
+const USAGE = 'governor start [--port N] [--host H] [--data-dir DIR] [--backend local|gcp]';
+
+export const startHelp = `${USAGE}
+  Runs the governor as a service until Ctrl-C or SIGTERM: the worker (every tenant's governor)
+  and the HTTP ingress in one process — signed marketplace webhooks, GitOps policy pushes, the
+  operator and auditor API, /healthz, /readyz, /metrics.
+  --port N        listen port (default PORT, else 8080)
+  --host H        listen address (default 127.0.0.1)
+  --data-dir DIR  state of the embedded default, the development key and dev-secrets.json
+                  (default GOVERNOR_DATA_DIR, else .governor)
+  --backend gcp   Firestore, Pub/Sub and Cloud Storage instead (configured like governor-worker:
+                  governor-worker --help lists the variables)
+  Secrets: GOVERNOR_WEBHOOK_SECRETS and GOVERNOR_POLICY_SECRETS (whsec_<base64>, several during a
+  rotation), GOVERNOR_API_TOKENS (role:token,... with roles admin, operator, auditor),
+  GOVERNOR_SIGNING_KEY_FILE. Whatever is unset comes from DIR/dev-secrets.json, created (0600)
+  on first run on the embedded default or the emulators.
+  On stop: new signals are refused, running actions finish, receipts are flushed; exit 0.`;
+
+export async function startCommand(argv: string[]): Promise<number> {
+  const { values } = parse(
+    argv,
+    {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'data-dir': { type: 'string' },
+      backend: { type: 'string' },
+    },
+    USAGE,
+  );
+  if (values.help) {
+    process.stdout.write(startHelp + '\n');
+    return 0;
+  }
+  const backend = (values.backend as string | undefined) ?? process.env.GOVERNOR_BACKEND ?? 'local';
+  if (backend !== 'local' && backend !== 'gcp')
+    throw new CliError(`--backend must be local or gcp, got "${backend}"`);
+  const portText = (values.port as string | undefined) ?? process.env.PORT ?? '8080';
+  const port = portText === '0' ? 0 : positiveInt(portText, '--port');
+  if (port > 65535) throw new CliError(`--port must be at most 65535, got ${port}`);
+  const host = (values.host as string | undefined) ?? '127.0.0.1';
+  const dataDir = resolve(
+    (values['data-dir'] as string | undefined) ?? process.env.GOVERNOR_DATA_DIR ?? '.governor',
+  );
+
+  const { startGovernor, SecretsError, ConfigError } = await import('@governor/ingress');
+  const log = pino({ level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
+  // Installed before start-up, so a signal during start-up still stops cleanly.
+  const stopSignal = new Promise<string>((done) => {
+    process.on('SIGTERM', () => done('SIGTERM'));
+    process.on('SIGINT', () => done('SIGINT'));
+  });
+  let started;
+  try {
+    started = await startGovernor({ backend, host, port, dataDir, env: process.env, log });
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof SecretsError) throw new CliError(e.message);
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new CliError(`port ${port} on ${host} is in use: pass --port N (or PORT) for another one`);
+    throw e;
+  }
+  const self = 'bash scripts/governor.sh';
+  const where =
+    backend === 'local'
+      ? `the embedded default (data in ${dataDir})`
+      : 'Google Cloud (Firestore, Pub/Sub, Cloud Storage)';
+  process.stdout.write(
+    [
+      `governor: running on ${where}`,
+      `  url       ${started.url}   (health: ${started.url}/readyz, metrics: ${started.url}/metrics)`,
+      started.secrets.devFile
+        ? `  secrets   ${started.secrets.devFile} (webhook and policy secrets, admin token; 0600)`
+        : '  secrets   from GOVERNOR_WEBHOOK_SECRETS, GOVERNOR_POLICY_SECRETS, GOVERNOR_API_TOKENS',
+      `  keys      ${started.url}/v1/keys`,
+      'next, in another terminal:',
+      `  ${self} webhook send --type entitlement.created --account-id acme --plan starter${portText === '8080' ? '' : ` --url ${started.url}`}`,
+      `  ${self} signal send --account-id acme --action noop${portText === '8080' ? '' : ` --url ${started.url}`}`,
+      'Ctrl-C stops it (running actions finish, receipts are flushed).',
+      '',
+    ].join('\n'),
+  );
+  log.info({ signal: await stopSignal }, 'stopping');
+  process.stdout.write(
+    'governor: stopping: refusing new signals, letting actions finish, flushing receipts\n',
+  );
+  await started.close();
+  process.stdout.write('governor: stopped\n');
+  return 0;
+}

@@ -1,0 +1,143 @@
+import { resolve } from 'node:path';
+import {
+  loadEdgeSecrets,
+  parseSecrets,
+  SecretsError,
+  tokenFor,
+  webhookHeaders,
+  type EdgeSecrets,
+} from '@governor/ingress';
+import { CliError } from './errors';
+
+export const DEFAULT_URL = 'http://127.0.0.1:8080';
+
+/** Where the governor listens: --url, else GOVERNOR_URL, else where `governor start` listens by default. */
+export function edgeUrl(flag: unknown): string {
+  const url = typeof flag === 'string' && flag !== '' ? flag : (process.env.GOVERNOR_URL ?? DEFAULT_URL);
+  if (!/^https?:\/\/[^/]+/.test(url)) throw new CliError(`--url must be http(s)://HOST[:PORT], got "${url}"`);
+  return url.replace(/\/+$/, '');
+}
+
+/** The secrets a sender signs with: the environment, else the data dir's dev-secrets.json (never created here). */
+export async function senderSecrets(dataDir: unknown): Promise<EdgeSecrets> {
+  const dir = resolve(
+    typeof dataDir === 'string' && dataDir !== '' ? dataDir : (process.env.GOVERNOR_DATA_DIR ?? '.governor'),
+  );
+  try {
+    return await loadEdgeSecrets(process.env, dir, { create: false });
+  } catch (e) {
+    if (e instanceof SecretsError)
+      throw new CliError(
+        `${e.message}; or run \`governor start\` first, which makes ${dir}/dev-secrets.json`,
+      );
+    throw new CliError(`bad secrets configuration: ${(e as Error).message}`);
+  }
+}
+
+/** A bearer token for `role`: GOVERNOR_API_TOKEN, else the first matching one configured. */
+export function bearer(secrets: EdgeSecrets, role: 'operator' | 'auditor'): string {
+  const token = process.env.GOVERNOR_API_TOKEN ?? tokenFor(secrets, role);
+  if (!token) throw new CliError(`no ${role} or admin token: set GOVERNOR_API_TOKEN or GOVERNOR_API_TOKENS`);
+  return token;
+}
+
+export interface EdgeAnswer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+  readonly correlationId: string | null;
+}
+
+/** One HTTP call to the governor; a connection failure is a one-line CLI error. */
+export async function call(
+  url: string,
+  method: 'GET' | 'POST',
+  path: string,
+  options: { body?: string; headers?: Record<string, string> } = {},
+): Promise<EdgeAnswer> {
+  let res: Response;
+  try {
+    res = await fetch(url + path, {
+      method,
+      headers: {
+        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...options.headers,
+      },
+      ...(options.body !== undefined ? { body: options.body } : {}),
+      signal: AbortSignal.timeout(60_000),
+    });
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+    throw new CliError(
+      `cannot reach ${url} (${cause}): is \`governor start\` running there? (--url or GOVERNOR_URL)`,
+    );
+  }
+  const text = await res.text();
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    body = { text };
+  }
+  return { status: res.status, body, correlationId: res.headers.get('x-correlation-id') };
+}
+
+/** POSTs `body` signed the Standard Webhooks way with the first configured secret. */
+export function postSigned(
+  url: string,
+  path: string,
+  secret: string,
+  body: string,
+  id: string,
+): Promise<EdgeAnswer> {
+  const key = parseSecrets([secret], 'secret')[0] as Buffer;
+  return call(url, 'POST', path, {
+    body,
+    headers: webhookHeaders(key, id, Math.round(Date.now() / 1000), body),
+  });
+}
+
+/** Prints an answer: the JSON on stdout; exit 0 for 2xx, 1 for a refusal. */
+export function printAnswer(answer: EdgeAnswer): number {
+  process.stdout.write(JSON.stringify(answer.body, null, 2) + '\n');
+  if (answer.status >= 400) {
+    process.stderr.write(
+      `governor: HTTP ${answer.status} ${String(answer.body.code ?? '')}: ${String(answer.body.message ?? '')}\n`,
+    );
+    return 1;
+  }
+  return 0;
+}
+
+/**
+ * Fetches a receipt back through the auditor API and says whether it verifies (signature, chain
+ * through it, and inclusion in the latest checkpoint once one covers it).
+ */
+export async function reportVerified(
+  url: string,
+  token: string,
+  accountId: string,
+  receiptId: string,
+): Promise<boolean> {
+  const answer = await call(url, 'GET', `/v1/tenants/${accountId}/receipts/${receiptId}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  const verification = answer.body.verification as
+    { ok?: boolean; issues?: string[]; verified_through_seq?: number } | undefined;
+  const receipt = answer.body.receipt as { operation?: string; seq?: number } | undefined;
+  if (answer.status !== 200 || !verification) {
+    process.stderr.write(`governor: could not fetch receipt ${receiptId} (HTTP ${answer.status})\n`);
+    return false;
+  }
+  const proof = answer.body.inclusion_proof as { verified?: boolean; tree_size?: number } | null;
+  const inclusion = proof
+    ? proof.verified
+      ? `included in the checkpoint of size ${proof.tree_size}`
+      : 'NOT included in the latest checkpoint'
+    : String(answer.body.inclusion_note ?? 'no checkpoint yet');
+  process.stderr.write(
+    verification.ok
+      ? `verified: ${receipt?.operation ?? 'receipt'} ${receiptId} at seq ${receipt?.seq}: signature and chain from genesis check out; ${inclusion}\n`
+      : `INVALID: ${receiptId}: ${(verification.issues ?? []).join('; ')}\n`,
+  );
+  return verification.ok === true && (proof === null || proof.verified === true);
+}

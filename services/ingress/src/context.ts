@@ -1,0 +1,71 @@
+import type { PublicKeyEntry, StoredReceipt } from '@governor/contracts';
+import type { ReceiptLedger } from '@governor/governor';
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Role } from './auth';
+import { IngressError } from './errors';
+import type { GovernorGateway } from './gateway';
+import type { IngressMetrics } from './metrics';
+import type { ReplayCache } from './replay-cache';
+
+/** What every route handler shares: the gateway, the stores it reads, secrets, tokens, metrics. */
+export interface IngressContext {
+  readonly gateway: GovernorGateway;
+  readonly ledger: ReceiptLedger;
+  /** The latest signed checkpoint of a chain (witnessed in Cloud Storage where there is one). */
+  readonly latestCheckpoint: (chain: string) => Promise<string | null>;
+  readonly keys: () => readonly PublicKeyEntry[];
+  readonly webhookSecrets: readonly Buffer[];
+  readonly policySecrets: readonly Buffer[];
+  readonly tokens: ReadonlyMap<string, Role>;
+  readonly replays: ReplayCache;
+  readonly metrics: IngressMetrics;
+  readonly now: () => number;
+  readonly retryAfterS: number;
+}
+
+/** The raw body bytes: every JSON route keeps them (signatures are checked on them). */
+export function rawBody(request: FastifyRequest): Buffer {
+  return Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+}
+
+/** Parses JSON from raw bytes, or a 400 INVALID_JSON saying where it broke. */
+export function parseJson(raw: Buffer): unknown {
+  if (raw.length === 0)
+    throw new IngressError(400, 'INVALID_JSON', 'the request has no body; send a JSON object');
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
+  } catch (e) {
+    throw new IngressError(400, 'INVALID_JSON', `the body is not JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Strict zod parsing into a 422 INVALID_BODY carrying the issues in `details`. */
+export function parseBody<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+  const first = issues[0];
+  throw new IngressError(
+    422,
+    'INVALID_BODY',
+    `invalid ${what}: ${first?.path ? `${first.path}: ` : ''}${first?.message ?? ''}`,
+    {
+      issues,
+    },
+  );
+}
+
+/** The first stored receipt of `chain` after `afterSeq` that `match` accepts, scanning at most `limit`. */
+export async function findReceipt(
+  ledger: ReceiptLedger,
+  chain: string,
+  match: (body: Record<string, unknown>) => boolean,
+  options: { afterSeq?: number; limit?: number } = {},
+): Promise<{ body: Record<string, unknown>; stored: StoredReceipt } | null> {
+  for await (const stored of ledger.read(chain, options)) {
+    const body = JSON.parse(stored.body) as Record<string, unknown>;
+    if (match(body)) return { body, stored };
+  }
+  return null;
+}

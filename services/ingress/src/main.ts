@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+import { promises as fs } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { KEYS_FILE } from '@governor/adapters-local';
+import { Keyring } from '@governor/receipts';
+import { ConfigError, ENVIRONMENT_HELP, openStores, workerConfigFromEnv } from '@governor/worker';
+import pino from 'pino';
+import { buildIngress } from './app';
+import { parseTokens } from './auth';
+import { ControlGateway } from './control-gateway';
+import { loadEdgeSecrets, SecretsError } from './edge-secrets';
+import { IngressMetrics } from './metrics';
+import { parseSecrets } from './webhook-signature';
+
+const HELP = `governor-ingress: the HTTP edge on its own (Cloud Run), in front of governor-worker instances.
+
+Verifies marketplace webhooks and GitOps policy pushes, forwards them to the workers over
+governor.control and answers once a worker's receipt is in Firestore; publishes operator signals
+onto tenant topics; serves tenants, receipts (with proofs), exports and keys from the stores.
+Needs GOVERNOR_BACKEND=gcp. \`governor start\` runs ingress and worker in one process instead.
+
+  PORT, HOST                  listen on HOST:PORT (default 0.0.0.0:8080)
+  GOVERNOR_WEBHOOK_SECRETS    whsec_<base64> marketplace secrets, space-separated during a rotation
+  GOVERNOR_POLICY_SECRETS     whsec_<base64> GitOps secrets
+  GOVERNOR_API_TOKENS         role:token,... (roles admin, operator, auditor)
+  GOVERNOR_KEYS_FILE          the public keys.json served at /v1/keys and used to verify receipts
+                              (default: keys.json beside GOVERNOR_SIGNING_KEY_FILE, else
+                              GOVERNOR_DATA_DIR/keys/keys.json)
+  GOVERNOR_ANSWER_TIMEOUT_MS  how long to wait for a worker's receipt before a 503 (10000)
+
+${ENVIRONMENT_HELP}`;
+
+async function main(): Promise<number> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  const log = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'ingress' } });
+  let config;
+  let secrets;
+  let keyring: Keyring;
+  try {
+    config = workerConfigFromEnv(process.env);
+    if (config.backend !== 'gcp')
+      throw new ConfigError(
+        'the ingress alone needs GOVERNOR_BACKEND=gcp (on the embedded default use `governor start`)',
+      );
+    secrets = await loadEdgeSecrets(process.env, config.dataDir, {
+      create: config.gcp?.firestoreEmulatorHost !== undefined,
+    });
+    const keysFile = resolve(
+      process.env.GOVERNOR_KEYS_FILE ??
+        (config.signingKeyFile
+          ? join(dirname(config.signingKeyFile), KEYS_FILE)
+          : join(config.dataDir, 'keys', KEYS_FILE)),
+    );
+    keyring = Keyring.fromJson(
+      await fs.readFile(keysFile, 'utf8').catch(() => {
+        throw new ConfigError(`cannot read the public keys ${keysFile}: set GOVERNOR_KEYS_FILE`);
+      }),
+    );
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof SecretsError || e instanceof Error) {
+      process.stderr.write(`governor-ingress: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const stopSignal = new Promise<string>((done) => {
+    process.on('SIGTERM', () => done('SIGTERM'));
+    process.on('SIGINT', () => done('SIGINT'));
+  });
+  const stores = await openStores(config);
+  const answerTimeoutMs = Number(process.env.GOVERNOR_ANSWER_TIMEOUT_MS ?? 10_000);
+  const gateway = new ControlGateway(stores, { answerTimeoutMs });
+  const app = buildIngress({
+    gateway,
+    ledger: stores.ledger,
+    latestCheckpoint: async (chain) =>
+      (await stores.witness?.latest(chain)) ?? stores.ledger.latestCheckpoint(chain),
+    keys: () => keyring.entries(),
+    webhookSecrets: parseSecrets(secrets.webhookSecrets, 'GOVERNOR_WEBHOOK_SECRETS'),
+    policySecrets: parseSecrets(secrets.policySecrets, 'GOVERNOR_POLICY_SECRETS'),
+    tokens: parseTokens(secrets.apiTokens),
+    logger: log,
+    metrics: new IngressMetrics({ processMetrics: true }),
+  });
+  const port = Number(process.env.PORT ?? 8080);
+  await app.listen({ host: process.env.HOST ?? '0.0.0.0', port });
+  log.info({ port }, 'ingress ready');
+  log.info({ signal: await stopSignal }, 'stopping');
+  gateway.draining = true;
+  await app.close();
+  await stores.close();
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`governor-ingress: ${(e as Error).message ?? String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,46 @@
+import { TOLERANCE_S } from './webhook-signature';
+
+export interface Answer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+/**
+ * Remembers the first answer to each `webhook-id`, so a redelivery gets that answer and
+ * triggers nothing. A redelivery that arrives while the first is still being answered waits
+ * for it. Entries live twice the signature tolerance: past that a replayed request's
+ * timestamp is refused anyway. Bounded, oldest evicted first.
+ */
+export class ReplayCache {
+  private readonly entries = new Map<string, { answer: Promise<Answer>; at: number }>();
+
+  constructor(
+    private readonly now: () => number,
+    private readonly capacity = 100_000,
+    private readonly ttlMs = 2 * TOLERANCE_S * 1000,
+  ) {}
+
+  /** The first answer for `key`, computing it with `answer` if this is the first delivery. */
+  once(key: string, answer: () => Promise<Answer>): { replay: boolean; answer: Promise<Answer> } {
+    this.expire();
+    const known = this.entries.get(key);
+    if (known) return { replay: true, answer: known.answer };
+    const pending = answer();
+    this.entries.set(key, { answer: pending, at: this.now() });
+    // A failure that is ours (not an answer) must not be cached: the sender retries it.
+    pending.catch(() => this.entries.delete(key));
+    while (this.entries.size > this.capacity) {
+      const oldest = this.entries.keys().next().value as string;
+      this.entries.delete(oldest);
+    }
+    return { replay: false, answer: pending };
+  }
+
+  private expire(): void {
+    const cutoff = this.now() - this.ttlMs;
+    for (const [key, entry] of this.entries) {
+      if (entry.at >= cutoff) break;
+      this.entries.delete(key);
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import type { IngressContext } from '../context';
+
+/** Liveness, readiness (store reachable? safe mode? draining?) and Prometheus metrics. */
+export function healthRoutes(app: FastifyInstance, ctx: IngressContext): void {
+  app.get('/healthz', () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (request, reply) => {
+    const readiness = await ctx.gateway.readiness();
+    ctx.metrics.safeMode.set(readiness.safe_mode ? 1 : 0);
+    if (readiness.ready) return readiness;
+    const why = !readiness.store_reachable
+      ? 'the store is not reachable'
+      : readiness.safe_mode
+        ? 'the worker is in safe mode'
+        : 'the worker is draining';
+    return reply.code(503).send({
+      code: 'UNAVAILABLE',
+      message: `not ready: ${why}`,
+      correlation_id: request.id,
+      details: readiness,
+    });
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await ctx.metrics.registry.metrics();
+    return reply.type(ctx.metrics.registry.contentType).send(text);
+  });
+}

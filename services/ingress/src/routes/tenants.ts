@@ -1,0 +1,133 @@
+import { Readable } from 'node:stream';
+import { AccountId, tenantChain } from '@governor/contracts';
+import { Keyring } from '@governor/receipts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { authorize, type Role } from '../auth';
+import { parseBody, parseJson, rawBody, type IngressContext } from '../context';
+import { IngressError } from '../errors';
+import { exportLine, lookupReceipt } from '../receipt-lookup';
+
+const SignalBody = z
+  .strictObject({
+    type: z.enum(['action', 'scale']).default('action'),
+    action_kind: z.string().min(1).max(128).optional(),
+    params: z.record(z.string(), z.unknown()).optional(),
+    concurrency: z.number().int().min(1).max(10_000).optional(),
+  })
+  .refine((s) => s.type !== 'action' || s.action_kind !== undefined, {
+    message: 'an action signal needs action_kind',
+    path: ['action_kind'],
+  })
+  .refine((s) => s.type !== 'scale' || s.concurrency !== undefined, {
+    message: 'a scale signal needs concurrency',
+    path: ['concurrency'],
+  });
+
+const ReceiptPage = z.strictObject({
+  after_seq: z.coerce.number().int().min(-1).max(Number.MAX_SAFE_INTEGER).default(-1),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+const READERS: readonly Role[] = ['operator', 'auditor'];
+
+/** The account id from the path, checked like everywhere else (400 when it cannot be one). */
+function accountOf(request: FastifyRequest): string {
+  const raw = (request.params as { account_id?: string }).account_id ?? '';
+  const parsed = AccountId.safeParse(raw);
+  if (!parsed.success)
+    throw new IngressError(400, 'BAD_REQUEST', parsed.error.issues[0]?.message ?? 'invalid account_id', {
+      account_id: raw.slice(0, 80),
+    });
+  return parsed.data;
+}
+
+/** The operator and auditor API: signals in, tenants and receipts out, keys for everyone. */
+export function tenantRoutes(app: FastifyInstance, ctx: IngressContext): void {
+  const allow = (request: FastifyRequest, roles: readonly Role[]) =>
+    authorize(ctx.tokens, request.headers.authorization, roles);
+
+  app.post('/v1/tenants/:account_id/signals', async (request, reply) => {
+    allow(request, ['operator']);
+    const accountId = accountOf(request);
+    const body = parseBody(SignalBody, parseJson(rawBody(request)), 'signal');
+    const { signal_id } = await ctx.gateway.submitSignal(
+      accountId,
+      {
+        type: body.type,
+        ...(body.action_kind !== undefined ? { action_kind: body.action_kind } : {}),
+        ...(body.params !== undefined ? { params: body.params } : {}),
+        ...(body.concurrency !== undefined ? { concurrency: body.concurrency } : {}),
+      },
+      request.id,
+    );
+    ctx.metrics.signalsAccepted.inc();
+    return reply.code(202).send({ signal_id, account_id: accountId, correlation_id: request.id });
+  });
+
+  app.get('/v1/tenants', async (request) => {
+    allow(request, READERS);
+    return { tenants: await ctx.gateway.tenants() };
+  });
+
+  app.get('/v1/tenants/:account_id', async (request) => {
+    allow(request, READERS);
+    const accountId = accountOf(request);
+    const tenant = await ctx.gateway.tenant(accountId);
+    if (tenant === null) throw new IngressError(404, 'NOT_FOUND', `tenant ${accountId} is not known`);
+    return tenant;
+  });
+
+  app.get('/v1/tenants/:account_id/receipts', async (request) => {
+    allow(request, READERS);
+    const accountId = accountOf(request);
+    const page = parseBody(ReceiptPage, request.query, 'query');
+    const chain = tenantChain(accountId);
+    const receipts: unknown[] = [];
+    for await (const stored of ctx.ledger.read(chain, { afterSeq: page.after_seq, limit: page.limit }))
+      receipts.push({ ...stored, body: JSON.parse(stored.body) as unknown, body_bytes: stored.body });
+    if (receipts.length === 0 && page.after_seq < 0) await requireTenant(ctx, accountId);
+    const last = receipts.at(-1) as { body: { seq: number } } | undefined;
+    return { chain, receipts, next_after_seq: receipts.length === page.limit && last ? last.body.seq : null };
+  });
+
+  app.get('/v1/tenants/:account_id/receipts/:receipt_id', async (request) => {
+    allow(request, READERS);
+    const accountId = accountOf(request);
+    const receiptId = (request.params as { receipt_id: string }).receipt_id;
+    if (!/^[0-9a-f-]{36}$/.test(receiptId))
+      throw new IngressError(400, 'BAD_REQUEST', 'receipt_id must be a UUID');
+    const chain = tenantChain(accountId);
+    const found = await lookupReceipt(
+      ctx.ledger,
+      chain,
+      receiptId,
+      new Keyring(ctx.keys()),
+      await ctx.latestCheckpoint(chain),
+    );
+    if (found === null) throw new IngressError(404, 'NOT_FOUND', `no receipt ${receiptId} on ${chain}`);
+    return found;
+  });
+
+  app.get('/v1/tenants/:account_id/export', async (request, reply) => {
+    allow(request, ['auditor']);
+    const accountId = accountOf(request);
+    await requireTenant(ctx, accountId);
+    const chain = tenantChain(accountId);
+    const ledger = ctx.ledger;
+    async function* lines() {
+      for await (const stored of ledger.read(chain)) yield exportLine(stored) + '\n';
+    }
+    return reply
+      .type('application/x-ndjson')
+      .header('content-disposition', `attachment; filename="${accountId}.jsonl"`)
+      .send(Readable.from(lines()));
+  });
+
+  app.get('/v1/keys', () => ({ keys: ctx.keys() }));
+}
+
+async function requireTenant(ctx: IngressContext, accountId: string): Promise<void> {
+  if ((await ctx.gateway.tenant(accountId)) === null)
+    throw new IngressError(404, 'NOT_FOUND', `tenant ${accountId} is not known`);
+}

@@ -1,0 +1,144 @@
+import { EntitlementEventSchema, tenantChain } from '@governor/contracts';
+import type { EntitlementEvent } from '@governor/governor';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { findReceipt, parseBody, parseJson, rawBody, type IngressContext } from '../context';
+import { IngressError } from '../errors';
+import type { Answer } from '../replay-cache';
+import { verifyWebhook } from '../webhook-signature';
+
+/**
+ * Answers a signed request once per `webhook-id`: verify the signature on the raw bytes, then
+ * the first answer is computed and remembered; a redelivery gets it again and triggers nothing.
+ * Only final answers are remembered (2xx and 4xx); a 5xx is not, so the sender's retry runs.
+ */
+export async function answerSigned(
+  ctx: IngressContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  secrets: readonly Buffer[],
+  namespace: string,
+  handle: (body: unknown) => Promise<Answer>,
+): Promise<unknown> {
+  const raw = rawBody(request);
+  const { id } = verifyWebhook(request.headers, raw, secrets, ctx.now());
+  const { replay, answer } = ctx.replays.once(`${namespace}:${id}`, async () => {
+    try {
+      return await handle(parseJson(raw));
+    } catch (e) {
+      if (e instanceof IngressError && e.status < 500)
+        return { status: e.status, body: envelopeOf(e, request.id) };
+      throw e;
+    }
+  });
+  const { status, body } = await answer;
+  if (replay) {
+    ctx.metrics.webhookReplays.inc();
+    request.log.info({ webhook_id: id, status }, 'webhook redelivery answered with the first answer');
+    void reply.header('webhook-replayed', 'true');
+  }
+  if (status >= 400) {
+    const code = (body as { code?: string }).code ?? 'UNKNOWN';
+    ctx.metrics.rejections.inc({ route: request.routeOptions.url ?? 'unknown', code });
+    request.log.warn({ webhook_id: id, status, code, replay }, 'webhook refused');
+  }
+  return reply.code(status).send(body);
+}
+
+export function envelopeOf(e: IngressError, correlationId: string) {
+  return { code: e.code, message: e.message, correlation_id: correlationId, details: e.details };
+}
+
+/** `POST /v1/webhooks/marketplace`: entitlement created, plan changed, cancelled. */
+export function webhookRoutes(app: FastifyInstance, ctx: IngressContext): void {
+  app.post('/v1/webhooks/marketplace', (request, reply) =>
+    answerSigned(ctx, request, reply, ctx.webhookSecrets, 'marketplace', async (json) => {
+      const event = parseBody(EntitlementEventSchema, json, 'entitlement event') as EntitlementEvent;
+      const log = request.log.child({ account_id: event.account_id, entitlement_id: event.entitlement_id });
+      switch (event.type) {
+        case 'entitlement.created':
+          return provisioned(ctx, event, request.id, log);
+        case 'entitlement.plan_changed':
+          return planChanged(ctx, event, request.id, log);
+        case 'entitlement.cancelled':
+          return cancelled(ctx, event, request.id, log);
+      }
+    }),
+  );
+}
+
+type Log = FastifyRequest['log'];
+
+async function provisioned(
+  ctx: IngressContext,
+  event: EntitlementEvent,
+  cid: string,
+  log: Log,
+): Promise<Answer> {
+  const result = await ctx.gateway.provision(event, cid);
+  const chain = tenantChain(event.account_id);
+  const found = await findReceipt(ctx.ledger, chain, (b) => b.receipt_id === result.receipt_id);
+  if (!result.ok) {
+    log.error({ receipt_id: result.receipt_id, error: result.error }, 'provisioning failed');
+    throw new IngressError(422, 'PROVISIONING_FAILED', `provisioning failed: ${result.error ?? 'unknown'}`, {
+      receipt_id: result.receipt_id,
+      operation: result.operation,
+      ...(found ? { receipt: found.body } : {}),
+    });
+  }
+  log.info({ receipt_id: result.receipt_id }, 'tenant provisioned');
+  return {
+    status: 200,
+    body: {
+      account_id: event.account_id,
+      receipt_id: result.receipt_id,
+      operation: result.operation,
+      receipt: found?.body ?? null,
+    },
+  };
+}
+
+async function planChanged(
+  ctx: IngressContext,
+  event: EntitlementEvent,
+  cid: string,
+  log: Log,
+): Promise<Answer> {
+  const result = await ctx.gateway.changePlan(event, cid);
+  if (result === null) throw new IngressError(404, 'NOT_FOUND', `tenant ${event.account_id} is not running`);
+  if (!result.ok) {
+    log.warn({ receipt_id: result.receipt_id, reasons: result.reasons }, 'plan change refused');
+    throw new IngressError(
+      409,
+      'CONFLICT',
+      `plan change to ${event.plan_type} refused: ${result.reasons.join('; ')}`,
+      {
+        receipt_id: result.receipt_id,
+        operation: result.operation,
+        reasons: result.reasons,
+      },
+    );
+  }
+  log.info({ receipt_id: result.receipt_id, plan_type: result.plan_type }, 'plan changed');
+  return { status: 200, body: { account_id: event.account_id, ...result } };
+}
+
+async function cancelled(
+  ctx: IngressContext,
+  event: EntitlementEvent,
+  cid: string,
+  log: Log,
+): Promise<Answer> {
+  const result = await ctx.gateway.cancel(event, cid);
+  if (result === null) {
+    const tenant = await ctx.gateway.tenant(event.account_id);
+    if (tenant === null) throw new IngressError(404, 'NOT_FOUND', `tenant ${event.account_id} is not known`);
+    throw new IngressError(409, 'DECOMMISSIONED', `tenant ${event.account_id} is already ${tenant.state}`, {
+      state: tenant.state,
+    });
+  }
+  log.info({ receipt_id: result.receipt_id }, 'decommission started');
+  return {
+    status: 202,
+    body: { account_id: event.account_id, receipt_id: result.receipt_id, operation: 'decommission_start' },
+  };
+}

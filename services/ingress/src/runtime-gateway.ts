@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import { tenantChain } from '@governor/contracts';
+import type {
+  EntitlementEvent,
+  GovernorRuntime,
+  PolicyPushResult,
+  ProvisionResult,
+  ReceiptLedger,
+  TenantDirectory,
+  TenantGovernor,
+  TenantRecord,
+} from '@governor/governor';
+import { findReceipt } from './context';
+import { IngressError } from './errors';
+import type { GovernorGateway, PlanChangeAnswer, Readiness, SignalRequest, TenantView } from './gateway';
+import { probeWithin } from './probe';
+
+export interface RuntimeGatewayOptions {
+  /** Signals waiting or running per tenant past which a submission is refused with 429. */
+  readonly queueLimit?: number;
+  /** Retry-After on a 503 in safe mode. */
+  readonly retryAfterS?: number;
+  /** Longest a readiness probe of the store may take. */
+  readonly probeTimeoutMs?: number;
+}
+
+/** The view of a tenant: its durable record, with what the live governor knows on top. */
+export function viewOf(record: TenantRecord, governor?: TenantGovernor): TenantView {
+  const phase = governor?.phase;
+  const state =
+    phase === undefined || phase === 'normal'
+      ? record.state
+      : phase === 'degraded'
+        ? 'degraded'
+        : phase === 'draining' || phase === 'decommissioned' || phase === 'failed' || phase === 'provisioning'
+          ? phase
+          : record.state;
+  return {
+    account_id: record.account_id,
+    state,
+    sku_id: record.sku_id,
+    plan_type: record.plan_type,
+    region: record.region,
+    entitlement_id: record.entitlement_id,
+    policy_version: governor?.policy.policy_version ?? record.policy_version,
+    concurrency: governor?.record.concurrency ?? record.concurrency,
+    monthly_actions_used: governor?.record.monthly_actions_used ?? record.monthly_actions_used,
+    ...(governor ? { in_flight: governor.inFlight, queued: governor.lag } : {}),
+  };
+}
+
+/** The governors of this process (`governor start`): the ingress calls the runtime directly. */
+export class RuntimeGateway implements GovernorGateway {
+  /** Set while the process shuts down: new signals get 409, readiness says draining. */
+  draining = false;
+
+  constructor(
+    private readonly runtime: GovernorRuntime,
+    private readonly directory: TenantDirectory,
+    private readonly ledger: ReceiptLedger,
+    private readonly options: RuntimeGatewayOptions = {},
+  ) {}
+
+  async provision(event: EntitlementEvent, correlationId: string): Promise<ProvisionResult> {
+    const running = this.runtime.get(event.account_id);
+    if (running) {
+      // After a restart the runtime resumes tenants without their webhook answers: the same
+      // entitlement is answered from the chain, another one for the same account is a conflict.
+      if (running.record.entitlement_id !== event.entitlement_id)
+        throw new IngressError(
+          409,
+          'CONFLICT',
+          `account ${event.account_id} already runs entitlement ${running.record.entitlement_id}`,
+          { entitlement_id: running.record.entitlement_id },
+        );
+      const active = await findReceipt(
+        this.ledger,
+        tenantChain(event.account_id),
+        (b) => b.operation === 'entitlement_active' && b.entitlement_id === event.entitlement_id,
+      );
+      if (active)
+        return { ok: true, receipt_id: active.body.receipt_id as string, operation: 'entitlement_active' };
+    }
+    return this.runtime.provision({ ...event, correlation_id: correlationId });
+  }
+
+  async changePlan(event: EntitlementEvent, correlationId: string): Promise<PlanChangeAnswer | null> {
+    return this.runtime.changePlan({ ...event, correlation_id: correlationId });
+  }
+
+  async cancel(event: EntitlementEvent, correlationId: string): Promise<{ receipt_id: string } | null> {
+    const started = await this.runtime.cancel(event.account_id, event.cancellation_reason, correlationId);
+    return started ? { receipt_id: started.receipt_id } : null;
+  }
+
+  pushPolicy(policy: unknown, options: { force: boolean; correlationId: string }): Promise<PolicyPushResult> {
+    return this.runtime.pushPolicy(policy, {
+      force: options.force,
+      ...(options.force ? { forcedBy: 'gitops' } : {}),
+      correlationId: options.correlationId,
+    });
+  }
+
+  async submitSignal(
+    accountId: string,
+    request: SignalRequest,
+    correlationId: string,
+  ): Promise<{ signal_id: string }> {
+    if (this.draining)
+      throw new IngressError(409, 'DRAINING', 'the governor is shutting down; send it elsewhere or later');
+    const governor = this.runtime.get(accountId);
+    if (!governor) {
+      const record = await this.directory.get(accountId);
+      if (record === null) throw new IngressError(404, 'NOT_FOUND', `tenant ${accountId} is not known`);
+      throw new IngressError(409, 'DECOMMISSIONED', `tenant ${accountId} is ${record.state}`, {
+        state: record.state,
+      });
+    }
+    const phase = governor.phase;
+    if (phase === 'draining' || phase === 'decommissioned')
+      throw new IngressError(
+        409,
+        phase === 'draining' ? 'DRAINING' : 'DECOMMISSIONED',
+        `tenant ${accountId} is ${phase}`,
+        {
+          state: phase,
+        },
+      );
+    if (phase === 'failed' || phase === 'provisioning')
+      throw new IngressError(409, 'CONFLICT', `tenant ${accountId} is ${phase}`, { state: phase });
+    if (phase === 'degraded' || this.runtime.degraded)
+      throw new IngressError(
+        503,
+        'UNAVAILABLE',
+        'safe mode: the receipt store is unreachable, so no action is accepted; retry later',
+        { state: 'degraded' },
+        this.options.retryAfterS ?? 5,
+      );
+    const limit = this.options.queueLimit ?? 1000;
+    if (governor.lag + governor.inFlight >= limit)
+      throw new IngressError(
+        429,
+        'QUEUE_FULL',
+        `tenant ${accountId} has ${limit} signals waiting or running`,
+        {
+          queued: governor.lag,
+          in_flight: governor.inFlight,
+          limit,
+        },
+        1,
+      );
+    const signal_id = randomUUID();
+    await this.runtime.submit({
+      signal_id,
+      account_id: accountId,
+      type: request.type,
+      ...(request.action_kind !== undefined ? { action_kind: request.action_kind } : {}),
+      ...(request.params !== undefined ? { params: request.params } : {}),
+      ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
+      correlation_id: correlationId,
+      published_at: Date.now(),
+    });
+    return { signal_id };
+  }
+
+  async tenants(): Promise<TenantView[]> {
+    const records = await this.directory.list();
+    return records.map((r) => viewOf(r, this.runtime.get(r.account_id)));
+  }
+
+  async tenant(accountId: string): Promise<TenantView | null> {
+    const record = await this.directory.get(accountId);
+    return record === null ? null : viewOf(record, this.runtime.get(accountId));
+  }
+
+  async readiness(): Promise<Readiness> {
+    const probe = await probeWithin(this.ledger, this.options.probeTimeoutMs ?? 2_000);
+    const safe_mode = this.runtime.degraded;
+    return {
+      ready: probe.ok && !safe_mode && !this.draining,
+      store_reachable: probe.ok,
+      safe_mode,
+      draining: this.draining,
+      ...(probe.ok ? {} : { detail: probe.error }),
+    };
+  }
+}

@@ -1,0 +1,77 @@
+import { Worker, workerConfigFromEnv } from '@governor/worker';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildIngress } from './app';
+import { parseTokens } from './auth';
+import { loadEdgeSecrets, type EdgeSecrets } from './edge-secrets';
+import { IngressMetrics } from './metrics';
+import { RuntimeGateway } from './runtime-gateway';
+import { parseSecrets } from './webhook-signature';
+
+export interface StartOptions {
+  readonly backend: 'local' | 'gcp';
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly log: Logger;
+}
+
+export interface Started {
+  readonly url: string;
+  readonly worker: Worker;
+  readonly app: FastifyInstance;
+  readonly secrets: EdgeSecrets;
+  readonly gateway: RuntimeGateway;
+  /** Graceful stop: refuse new signals, close the listener, drain and flush the worker. */
+  close(): Promise<void>;
+}
+
+/** `governor start`: the worker and the HTTP ingress in one process, the ingress calling the runtime. */
+export async function startGovernor(options: StartOptions): Promise<Started> {
+  const config = workerConfigFromEnv({
+    ...options.env,
+    GOVERNOR_BACKEND: options.backend,
+    GOVERNOR_DATA_DIR: options.dataDir,
+  });
+  // Development secrets only where nothing real is at stake: the embedded default and emulators.
+  const secrets = await loadEdgeSecrets(options.env, config.dataDir, {
+    create: config.gcp === undefined || config.gcp.firestoreEmulatorHost !== undefined,
+  });
+  const worker = await Worker.start(config, options.log);
+  const { ledger, witness, directory } = worker.stores;
+  const gateway = new RuntimeGateway(worker.runtime, directory, ledger);
+  const app = buildIngress({
+    gateway,
+    ledger,
+    latestCheckpoint: async (chain) => (await witness?.latest(chain)) ?? ledger.latestCheckpoint(chain),
+    keys: () => worker.keyring.entries(),
+    webhookSecrets: parseSecrets(secrets.webhookSecrets, 'GOVERNOR_WEBHOOK_SECRETS'),
+    policySecrets: parseSecrets(secrets.policySecrets, 'GOVERNOR_POLICY_SECRETS'),
+    tokens: parseTokens(secrets.apiTokens),
+    logger: options.log,
+    metrics: new IngressMetrics({ processMetrics: true }),
+  });
+  try {
+    await app.listen({ host: options.host, port: options.port });
+  } catch (e) {
+    await worker.stop();
+    throw e;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
+    worker,
+    app,
+    secrets,
+    gateway,
+    close: () =>
+      (closing ??= (async () => {
+        gateway.draining = true;
+        await app.close();
+        await worker.stop();
+      })()),
+  };
+}
