@@ -15,8 +15,9 @@ export interface WorkerProcess {
   readonly stderr: () => string;
 }
 
-export function startWorker(env: Record<string, string>): WorkerProcess {
-  const child = spawnTs(MAIN, env);
+/** A worker (or another service's main, e.g. the ingress) as a process. */
+export function startWorker(env: Record<string, string>, main = MAIN): WorkerProcess {
+  const child = spawnTs(main, env);
   const lines: Record<string, unknown>[] = [];
   const waiters = new Set<() => void>();
   let stderr = '';

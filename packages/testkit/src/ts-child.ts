@@ -13,7 +13,8 @@ const { transformSync } = require(process.env.TS_CHILD_SWC);
 const resolveFilename = Module._resolveFilename;
 Module._resolveFilename = function (request, ...rest) {
   const m = /^@governor\\/([a-z-]+)$/.exec(request);
-  const target = m ? join(process.env.TS_CHILD_REPO, 'packages', m[1], 'src', 'index.ts') : request;
+  const folder = m && (m[1] === 'worker' || m[1] === 'ingress') ? 'services' : 'packages';
+  const target = m ? join(process.env.TS_CHILD_REPO, folder, m[1], 'src', 'index.ts') : request;
   return resolveFilename.call(this, target, ...rest);
 };
 Module._extensions['.ts'] = function (module, filename) {
@@ -24,11 +25,16 @@ Module._extensions['.ts'] = function (module, filename) {
   });
   module._compile(code, filename);
 };
+process.argv = [process.argv[0], process.env.TS_CHILD_SCRIPT, ...JSON.parse(process.env.TS_CHILD_ARGS || '[]')];
 require(process.env.TS_CHILD_SCRIPT);
 `;
 
 /** Starts `node` on a TypeScript `script` with `env` added to this process's environment. */
-export function spawnTs(script: string, env: Record<string, string>): ChildProcessWithoutNullStreams {
+export function spawnTs(
+  script: string,
+  env: Record<string, string>,
+  args: readonly string[] = [],
+): ChildProcessWithoutNullStreams {
   return spawn(process.execPath, ['-e', HOOK], {
     env: {
       ...process.env,
@@ -36,6 +42,7 @@ export function spawnTs(script: string, env: Record<string, string>): ChildProce
       TS_CHILD_SWC: require.resolve('@swc/core'),
       TS_CHILD_REPO: REPO,
       TS_CHILD_SCRIPT: script,
+      TS_CHILD_ARGS: JSON.stringify(args),
     },
     stdio: 'pipe',
   });

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { buildIngress } from './app';
 import { parseTokens } from './auth';
 import { ControlGateway } from './control-gateway';
-import { loadEdgeSecrets, SecretsError } from './edge-secrets';
+import { loadEdgeSecrets } from './edge-secrets';
 import { IngressMetrics } from './metrics';
 import { parseSecrets } from './webhook-signature';
 
@@ -60,11 +60,9 @@ async function main(): Promise<number> {
       }),
     );
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof SecretsError || e instanceof Error) {
-      process.stderr.write(`governor-ingress: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
+    // ConfigError, SecretsError, an unreadable keys file or bad token list: one line, exit 2.
+    process.stderr.write(`governor-ingress: ${(e as Error).message}\n`);
+    return 2;
   }
   const stopSignal = new Promise<string>((done) => {
     process.on('SIGTERM', () => done('SIGTERM'));
@@ -86,8 +84,8 @@ async function main(): Promise<number> {
     metrics: new IngressMetrics({ processMetrics: true }),
   });
   const port = Number(process.env.PORT ?? 8080);
-  await app.listen({ host: process.env.HOST ?? '0.0.0.0', port });
-  log.info({ port }, 'ingress ready');
+  const url = await app.listen({ host: process.env.HOST ?? '0.0.0.0', port });
+  log.info({ url }, 'ingress ready');
   log.info({ signal: await stopSignal }, 'stopping');
   gateway.draining = true;
   await app.close();
