@@ -3,7 +3,7 @@
 # first use (quietly, progress on stderr), then passes every argument to `governor`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -f services/cli/dist/main.js ] || [ ! -d node_modules ]; then
+if [ ! -f services/cli/dist/main.js ] || [ ! -f services/ingress/dist/index.js ] || [ ! -d node_modules ]; then
   echo "governor: first run: installing and building (about a minute)..." >&2
   bash scripts/bootstrap.sh
   pnpm install --frozen-lockfile --reporter=silent >&2
