@@ -105,7 +105,7 @@ export function edgeClient(url: string, secrets: EdgeSecrets) {
       status: res.status,
       body: json,
       text,
-      headers: Object.fromEntries(res.headers) as Record<string, string>,
+      headers: Object.fromEntries(res.headers),
     };
   }
   const signed = (path: string, secret: string, payload: unknown) => {

@@ -100,9 +100,8 @@ export function postSigned(
 export function printAnswer(answer: EdgeAnswer): number {
   process.stdout.write(JSON.stringify(answer.body, null, 2) + '\n');
   if (answer.status >= 400) {
-    process.stderr.write(
-      `governor: HTTP ${answer.status} ${String(answer.body.code ?? '')}: ${String(answer.body.message ?? '')}\n`,
-    );
+    const text = (v: unknown) => (typeof v === 'string' ? v : '');
+    process.stderr.write(`governor: HTTP ${answer.status} ${text(answer.body.code)}: ${text(answer.body.message)}\n`);
     return 1;
   }
   return 0;
@@ -133,7 +132,9 @@ export async function reportVerified(
     ? proof.verified
       ? `included in the checkpoint of size ${proof.tree_size}`
       : 'NOT included in the latest checkpoint'
-    : String(answer.body.inclusion_note ?? 'no checkpoint yet');
+    : typeof answer.body.inclusion_note === 'string'
+      ? answer.body.inclusion_note
+      : 'no checkpoint yet';
   process.stderr.write(
     verification.ok
       ? `verified: ${receipt?.operation ?? 'receipt'} ${receiptId} at seq ${receipt?.seq}: signature and chain from genesis check out; ${inclusion}\n`

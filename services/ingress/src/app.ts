@@ -7,7 +7,6 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
 } from 'fastify';
-import type { Logger } from 'pino';
 import type { Role } from './auth';
 import type { IngressContext } from './context';
 import { IngressError } from './errors';
@@ -27,7 +26,8 @@ export interface IngressOptions {
   readonly webhookSecrets: readonly Buffer[];
   readonly policySecrets: readonly Buffer[];
   readonly tokens: ReadonlyMap<string, Role>;
-  readonly logger: Logger;
+  /** A pino logger (fastify's logger type, so the app's type stays the default one). */
+  readonly logger: FastifyBaseLogger;
   readonly now?: () => number;
   /** Largest body accepted, in bytes (default 64 KiB: a policy document fits many times over). */
   readonly bodyLimit?: number;
@@ -74,8 +74,7 @@ export function buildIngress(options: IngressOptions): FastifyInstance {
   const metrics = options.metrics ?? new IngressMetrics();
   const bodyLimit = options.bodyLimit ?? 64 * 1024;
   const app = Fastify({
-    // pino's Logger and fastify's logger type differ only in typing (msgPrefix).
-    loggerInstance: options.logger as FastifyBaseLogger,
+    loggerInstance: options.logger,
     bodyLimit,
     // Refusals and outcomes are logged by the routes; one line per request would drown them.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlation_id' }),

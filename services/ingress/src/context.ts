@@ -1,7 +1,7 @@
 import type { PublicKeyEntry, StoredReceipt } from '@governor/contracts';
 import type { ReceiptLedger } from '@governor/governor';
 import type { FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Role } from './auth';
 import { IngressError } from './errors';
 import type { GovernorGateway } from './gateway';

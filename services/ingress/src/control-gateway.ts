@@ -115,7 +115,7 @@ export class ControlGateway implements GovernorGateway {
           ok: false,
           receipt_id: body.receipt_id as string,
           operation: 'entitlement_failed',
-          error: String(body.error_message ?? body.error_code ?? 'provisioning failed'),
+          error: typeof body.error_message === 'string' ? body.error_message : 'provisioning failed',
         };
   }
 

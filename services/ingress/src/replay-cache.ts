@@ -3,6 +3,8 @@ import { TOLERANCE_S } from './webhook-signature';
 export interface Answer {
   readonly status: number;
   readonly body: unknown;
+  /** The correlation id of the request that made the answer. */
+  readonly correlationId?: string;
 }
 
 /**

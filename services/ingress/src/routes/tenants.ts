@@ -86,7 +86,8 @@ export function tenantRoutes(app: FastifyInstance, ctx: IngressContext): void {
     const receipts: unknown[] = [];
     for await (const stored of ctx.ledger.read(chain, { afterSeq: page.after_seq, limit: page.limit }))
       receipts.push({ ...stored, body: JSON.parse(stored.body) as unknown, body_bytes: stored.body });
-    if (receipts.length === 0 && page.after_seq < 0) await requireTenant(ctx, accountId);
+    // An empty page is either past the end of a known chain or a tenant that does not exist.
+    if (receipts.length === 0) await requireTenant(ctx, accountId);
     const last = receipts.at(-1) as { body: { seq: number } } | undefined;
     return { chain, receipts, next_after_seq: receipts.length === page.limit && last ? last.body.seq : null };
   });
@@ -112,11 +113,15 @@ export function tenantRoutes(app: FastifyInstance, ctx: IngressContext): void {
   app.get('/v1/tenants/:account_id/export', async (request, reply) => {
     allow(request, ['auditor']);
     const accountId = accountOf(request);
-    await requireTenant(ctx, accountId);
-    const chain = tenantChain(accountId);
-    const ledger = ctx.ledger;
+    const records = ctx.ledger.read(tenantChain(accountId))[Symbol.asyncIterator]();
+    // Peek first: an empty chain of an unknown tenant is a 404, not an empty export (a tenant
+    // whose provisioning failed has no record but a chain, and exports it).
+    const first = await records.next();
+    if (first.done) await requireTenant(ctx, accountId);
     async function* lines() {
-      for await (const stored of ledger.read(chain)) yield exportLine(stored) + '\n';
+      if (!first.done) yield exportLine(first.value) + '\n';
+      for (let next = await records.next(); !next.done; next = await records.next())
+        yield exportLine(next.value) + '\n';
     }
     return reply
       .type('application/x-ndjson')

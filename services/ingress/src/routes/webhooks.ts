@@ -23,18 +23,23 @@ export async function answerSigned(
   const { id } = verifyWebhook(request.headers, raw, secrets, ctx.now());
   const { replay, answer } = ctx.replays.once(`${namespace}:${id}`, async () => {
     try {
-      return await handle(parseJson(raw));
+      return { ...(await handle(parseJson(raw))), correlationId: request.id };
     } catch (e) {
       if (e instanceof IngressError && e.status < 500)
-        return { status: e.status, body: envelopeOf(e, request.id) };
+        return { status: e.status, body: envelopeOf(e, request.id), correlationId: request.id };
       throw e;
     }
   });
-  const { status, body } = await answer;
+  const { status, body, correlationId } = await answer;
   if (replay) {
     ctx.metrics.webhookReplays.inc();
-    request.log.info({ webhook_id: id, status }, 'webhook redelivery answered with the first answer');
+    request.log.info(
+      { webhook_id: id, status, first_correlation_id: correlationId },
+      'webhook redelivery answered with the first answer',
+    );
+    // The first answer, with the correlation id it was made under (its receipts carry that one).
     void reply.header('webhook-replayed', 'true');
+    if (correlationId !== undefined) void reply.header('x-correlation-id', correlationId);
   }
   if (status >= 400) {
     const code = (body as { code?: string }).code ?? 'UNKNOWN';
