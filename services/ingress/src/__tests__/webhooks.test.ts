@@ -520,7 +520,21 @@ describe('POST /v1/webhooks/marketplace', () => {
       expect((await f.directory.get('acme'))?.state).toBe('decommissioned');
     });
 
-    it('a second cancellation with a new webhook-id is 409 DECOMMISSIONED', async () => {
+    it('the same cancellation under a new webhook-id gets the same 202 from the chain and triggers nothing', async () => {
+      await provision(f, 'acme');
+      const first = await f.app.inject(webhook(f, entitlement('entitlement.cancelled', 'acme')));
+      expect(first.statusCode).toBe(202);
+      await waitFor('decommission_complete', async () =>
+        (await chainBodies(f, 'acme')).some((b) => b.operation === 'decommission_complete'),
+      );
+      const before = await snapshot(f, ['acme']);
+      const res = await f.app.inject(webhook(f, entitlement('entitlement.cancelled', 'acme')));
+      expect(res.statusCode).toBe(202);
+      expect(res.json()).toEqual(first.json());
+      await expectNothingTriggered(f, before, ['cancel', 'tenant']);
+    });
+
+    it("another entitlement's cancellation of a cancelled tenant is 409 DECOMMISSIONED", async () => {
       await provision(f, 'acme');
       expect((await f.app.inject(webhook(f, entitlement('entitlement.cancelled', 'acme')))).statusCode).toBe(
         202,
@@ -529,7 +543,9 @@ describe('POST /v1/webhooks/marketplace', () => {
         (await chainBodies(f, 'acme')).some((b) => b.operation === 'decommission_complete'),
       );
       const before = await snapshot(f, ['acme']);
-      const res = await f.app.inject(webhook(f, entitlement('entitlement.cancelled', 'acme')));
+      const res = await f.app.inject(
+        webhook(f, entitlement('entitlement.cancelled', 'acme', { entitlement_id: 'ent-other' })),
+      );
       const env = expectEnvelope(res, 409, 'DECOMMISSIONED');
       expect(env.details).toEqual({ state: 'decommissioned' });
       await expectNothingTriggered(f, before, ['cancel', 'tenant']);

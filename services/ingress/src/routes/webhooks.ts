@@ -137,13 +137,36 @@ async function cancelled(
   if (result === null) {
     const tenant = await ctx.gateway.tenant(event.account_id);
     if (tenant === null) throw new IngressError(404, 'NOT_FOUND', `tenant ${event.account_id} is not known`);
-    throw new IngressError(409, 'DECOMMISSIONED', `tenant ${event.account_id} is already ${tenant.state}`, {
-      state: tenant.state,
-    });
+    // The same cancellation again (a retry after a restart lost the webhook-id's first answer):
+    // the same answer, from the chain. Another entitlement's cancel is a conflict.
+    const started =
+      tenant.entitlement_id === event.entitlement_id &&
+      (tenant.state === 'draining' || tenant.state === 'decommissioned')
+        ? await findLast(ctx, event.account_id, 'decommission_start')
+        : null;
+    if (started === null)
+      throw new IngressError(409, 'DECOMMISSIONED', `tenant ${event.account_id} is already ${tenant.state}`, {
+        state: tenant.state,
+      });
+    log.info({ receipt_id: started }, 'cancellation already started; answered from the chain');
+    return {
+      status: 202,
+      body: { account_id: event.account_id, receipt_id: started, operation: 'decommission_start' },
+    };
   }
   log.info({ receipt_id: result.receipt_id }, 'decommission started');
   return {
     status: 202,
     body: { account_id: event.account_id, receipt_id: result.receipt_id, operation: 'decommission_start' },
   };
+}
+
+/** The receipt id of the chain's last receipt of `operation`, or null. */
+async function findLast(ctx: IngressContext, accountId: string, operation: string): Promise<string | null> {
+  let last: string | null = null;
+  for await (const stored of ctx.ledger.read(tenantChain(accountId))) {
+    const body = JSON.parse(stored.body) as { operation?: string; receipt_id?: string };
+    if (body.operation === operation && typeof body.receipt_id === 'string') last = body.receipt_id;
+  }
+  return last;
 }
