@@ -200,6 +200,28 @@ export const receiptBodySchemas = {
     new_key_id: KeyId,
     new_public_key: Base64,
   }),
+  // Entitlement lifecycle (runbook 6), after the runbook document: a marketplace plan change
+  // moves a running tenant to the new plan's latest policy, checked against its live state as a
+  // policy upgrade is (runbook 2). Listed last so the operations' order stays what it was.
+  plan_changed: op('plan_changed', 'success', {
+    account_id: AccountId,
+    entitlement_id: z.string().min(1),
+    sku_id: z.string().min(1),
+    previous_plan: z.string().min(1),
+    plan_type: z.string().min(1),
+    previous_policy_version: Semver,
+    policy_version: Semver,
+    quota,
+  }),
+  plan_change_refused: op('plan_change_refused', 'refused', {
+    account_id: AccountId,
+    entitlement_id: z.string().min(1),
+    /** The plan the tenant stays on. */
+    previous_plan: z.string().min(1),
+    /** The plan that was asked for. */
+    plan_type: z.string().min(1),
+    reasons: z.array(text).min(1),
+  }),
 } as const;
 
 export type Operation = keyof typeof receiptBodySchemas;

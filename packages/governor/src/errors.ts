@@ -17,3 +17,11 @@ export class GovernorError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * Whether a failure says trying again may succeed (an outage): GovernorError and the adapters'
+ * errors carry `retryable`. Anything else is taken as final.
+ */
+export function isRetryable(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { retryable?: unknown }).retryable === true;
+}

@@ -33,9 +33,15 @@ export type { GovernorEvent, GovernorPhase } from './machines/governor.machine';
 export { ActionRunner, actionIdOf } from './action-runner';
 export type { ActionSignal, ActionResult, ActionRunnerDeps } from './action-runner';
 export { TenantGovernor } from './tenant-governor';
-export type { TenantGovernorDeps, Accepted } from './tenant-governor';
+export type { TenantGovernorDeps, Accepted, PlanChange, PlanPolicyLoader } from './tenant-governor';
 export { GovernorRuntime } from './runtime';
-export type { Entitlement, RuntimeDeps, ProvisionResult, PolicyPushResult } from './runtime';
+export type {
+  Entitlement,
+  RuntimeDeps,
+  ProvisionResult,
+  PolicyPushResult,
+  PlanChangeResult,
+} from './runtime';
 export { HealthMonitor } from './health-monitor';
 export type { HealthTarget } from './health-monitor';
 export { noopHandler } from './handlers/noop';

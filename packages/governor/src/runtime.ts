@@ -1,8 +1,9 @@
 import { PassThrough } from 'node:stream';
-import { tenantChain, type Policy, type PublicKeyEntry } from '@governor/contracts';
+import { receiptEnvelope, tenantChain, type Policy, type PublicKeyEntry } from '@governor/contracts';
 import { checkCompatibility, validatePolicy } from '@governor/policy';
 import { writeArchive, type SigningKey } from '@governor/receipts';
 import { ChainWriter } from './chain-writer';
+import { isRetryable } from './errors';
 import type {
   ActionHandler,
   AlertSink,
@@ -18,7 +19,9 @@ import type {
   TenantDirectory,
   TenantRecord,
 } from './ports';
-import { TenantGovernor, type Accepted } from './tenant-governor';
+import { TenantGovernor, correlated, type Accepted, type PlanChangeResult } from './tenant-governor';
+
+export type { PlanChangeResult } from './tenant-governor';
 
 export interface Entitlement {
   readonly entitlement_id: string;
@@ -26,6 +29,8 @@ export interface Entitlement {
   readonly sku_id: string;
   readonly plan_type: string;
   readonly region: string;
+  /** Carried into the receipts the entitlement produces (1 to 128 characters). */
+  readonly correlation_id?: string;
 }
 
 export interface RuntimeDeps {
@@ -77,13 +82,34 @@ function flowControl(policy: Policy): { maxOutstanding: number } {
 }
 
 /**
+ * A correlation id goes into receipt bodies, whose schema bounds it: a bad one is refused before
+ * anything is done, rather than failing the receipt after the work.
+ */
+function badCorrelationId(correlationId: string | undefined): TypeError | null {
+  if (correlationId === undefined || receiptEnvelope.correlation_id.safeParse(correlationId).success)
+    return null;
+  return new TypeError(`correlation_id must be 1 to 128 characters, got ${correlationId.length}`);
+}
+
+function checkCorrelationId(correlationId: string | undefined): void {
+  const bad = badCorrelationId(correlationId);
+  if (bad) throw bad;
+}
+
+/** A tenant's subscription and the flow control it was opened with. */
+interface Subscription {
+  readonly stop: () => Promise<void>;
+  readonly maxOutstanding: number;
+}
+
+/**
  * Hosts many tenant governors in one process: provisions them (runbooks 1 and 6), routes their
  * signals, broadcasts policy upgrades (2), watches lag (3), enters and leaves safe mode (4),
  * and decommissions them (7). Talks to the world only through ports.
  */
 export class GovernorRuntime {
   private readonly governors = new Map<string, TenantGovernor>();
-  private readonly unsubscribe = new Map<string, () => Promise<void>>();
+  private readonly subscriptions = new Map<string, Subscription>();
   private readonly entitlements = new Map<string, ProvisionResult>();
   private readonly provisioning = new Map<string, Promise<ProvisionResult>>();
   private degradedSince: number | null = null;
@@ -131,6 +157,8 @@ export class GovernorRuntime {
    * gets the same answer and no second governor.
    */
   provision(ent: Entitlement): Promise<ProvisionResult> {
+    const bad = badCorrelationId(ent.correlation_id);
+    if (bad) return Promise.reject(bad);
     const known = this.entitlements.get(ent.entitlement_id);
     if (known) return Promise.resolve(known);
     const inProgress = this.provisioning.get(ent.account_id);
@@ -190,9 +218,14 @@ export class GovernorRuntime {
       });
 
       step = 'subscription';
-      const stop = await bus.subscribe(ent.account_id, (d) => this.deliver(d), flowControl(policy));
-      this.unsubscribe.set(ent.account_id, stop);
-      undo.push({ step, run: () => stop() });
+      const subscription = await this.subscribe(ent.account_id, policy);
+      undo.push({
+        step,
+        run: () => {
+          this.subscriptions.delete(ent.account_id);
+          return subscription.stop();
+        },
+      });
 
       await directory.put(governor.record);
       governor.actor.send({ type: 'PROVISIONED' });
@@ -200,6 +233,7 @@ export class GovernorRuntime {
         operation: 'entitlement_active',
         status: 'success',
         duration_ms: Math.max(0, clock.now() - started),
+        ...correlated(ent.correlation_id),
         account_id: ent.account_id,
         entitlement_id: ent.entitlement_id,
         sku_id: ent.sku_id,
@@ -245,6 +279,7 @@ export class GovernorRuntime {
         operation: 'entitlement_failed',
         status: 'failed',
         duration_ms: Math.max(0, clock.now() - started),
+        ...correlated(ent.correlation_id),
         account_id: ent.account_id,
         entitlement_id: ent.entitlement_id,
         sku_id: ent.sku_id,
@@ -272,8 +307,9 @@ export class GovernorRuntime {
 
   /**
    * Takes over the tenants recorded as active (after a restart or a crash): reopens each chain
-   * at its stored head, reloads the policy version it ran, reconciles every action the log
-   * still shows running, and resubscribes. Returns how many actions were reconciled.
+   * at its stored head, reloads the plan and policy version the record names (a plan change
+   * stores both), reconciles every action the log still shows running, and resubscribes.
+   * Returns how many actions were reconciled.
    */
   async resume(): Promise<{ tenants: number; reconciled: number }> {
     const { directory, registry, bus } = this.deps;
@@ -298,10 +334,7 @@ export class GovernorRuntime {
       reconciled += await this.reconcile(governor);
       // An in-process bus does not outlive the process; a durable one still has the topic.
       if (!(await bus.topicExists(record.account_id))) await bus.createTopic(record.account_id);
-      this.unsubscribe.set(
-        record.account_id,
-        await bus.subscribe(record.account_id, (d) => this.deliver(d), flowControl(loaded.value)),
-      );
+      await this.subscribe(record.account_id, loaded.value);
       tenants += 1;
     }
     return { tenants, reconciled };
@@ -397,7 +430,66 @@ export class GovernorRuntime {
 
   private governorDeps(writer: ChainWriter) {
     const { directory, handlers, alerts, clock } = this.deps;
-    return { writer, directory, handlers, alerts, clock, queueCapacity: this.deps.queueCapacity ?? 1000 };
+    return {
+      writer,
+      directory,
+      handlers,
+      alerts,
+      clock,
+      queueCapacity: this.deps.queueCapacity ?? 1000,
+      onPolicySwapped: (governor: TenantGovernor) => this.followFlowControl(governor),
+    };
+  }
+
+  /** Subscribes the tenant's governor to its topic with the flow control its policy asks for. */
+  private async subscribe(accountId: string, policy: Policy): Promise<Subscription> {
+    const options = flowControl(policy);
+    const stop = await this.deps.bus.subscribe(accountId, (d) => this.deliver(d), options);
+    const subscription = { stop, maxOutstanding: options.maxOutstanding };
+    this.subscriptions.set(accountId, subscription);
+    return subscription;
+  }
+
+  /**
+   * After a policy swap: the subscription's flow control follows the governor's policy. A
+   * different one reopens the subscription, the new one first and then the old one stopped, so
+   * the tenant is never without one; deliveries the old one still held come back through the
+   * new one (a transport hands unsettled messages back on stop) and the action log runs each
+   * action once. If the new one cannot be opened the old one stays, and that is alerted.
+   */
+  private async followFlowControl(governor: TenantGovernor): Promise<void> {
+    const accountId = governor.accountId;
+    const current = this.subscriptions.get(accountId);
+    const wanted = flowControl(governor.policy);
+    if (!current || current.maxOutstanding === wanted.maxOutstanding) return;
+    let stop: () => Promise<void>;
+    try {
+      stop = await this.deps.bus.subscribe(accountId, (d) => this.deliver(d), wanted);
+    } catch (e) {
+      this.deps.alerts.alert({
+        severity: 'warning',
+        code: 'FLOW_CONTROL_NOT_UPDATED',
+        message: `${accountId} keeps flow control ${current.maxOutstanding} (policy ${governor.policy.policy_version} asks ${wanted.maxOutstanding}): ${(e as Error).message}`,
+        account_id: accountId,
+      });
+      return;
+    }
+    try {
+      // Stopped or decommissioned meanwhile: the new subscription is not wanted either.
+      if (this.subscriptions.get(accountId) !== current) {
+        await stop();
+        return;
+      }
+      this.subscriptions.set(accountId, { stop, maxOutstanding: wanted.maxOutstanding });
+      await current.stop();
+    } catch (e) {
+      this.deps.alerts.alert({
+        severity: 'warning',
+        code: 'UNSUBSCRIBE_FAILED',
+        message: `stopping a subscription of ${accountId} failed: ${(e as Error).message}`,
+        account_id: accountId,
+      });
+    }
   }
 
   /** A delivery from the tenant's subscription. */
@@ -418,12 +510,14 @@ export class GovernorRuntime {
   /**
    * Runbook 2: schema → global compatibility → broadcast → per-governor validation. Invalid and
    * skipped pushes are receipts on the worker chain; each governor writes its own upgrade or
-   * rollback receipt.
+   * rollback receipt. `correlationId` goes into every one of those receipts.
    */
   async pushPolicy(
     json: unknown,
-    options: { force?: boolean; forcedBy?: string } = {},
+    options: { force?: boolean; forcedBy?: string; correlationId?: string } = {},
   ): Promise<PolicyPushResult> {
+    checkCorrelationId(options.correlationId);
+    const correlation = correlated(options.correlationId);
     const { clock, registry, alerts } = this.deps;
     const started = clock.now();
     const elapsed = () => Math.max(0, clock.now() - started);
@@ -435,6 +529,7 @@ export class GovernorRuntime {
         operation: 'policy_validation_failed',
         status: 'failed',
         duration_ms: elapsed(),
+        ...correlation,
         policy_version: rawVersion,
         ...(typeof raw?.plan_type === 'string' ? { plan_type: raw.plan_type } : {}),
         issues: validated.issues,
@@ -465,6 +560,7 @@ export class GovernorRuntime {
           operation: 'policy_upgrade_skipped',
           status: 'skipped',
           duration_ms: elapsed(),
+          ...correlation,
           plan_type: next.plan_type,
           policy_version: next.policy_version,
           previous_version: previous.policy_version,
@@ -490,6 +586,7 @@ export class GovernorRuntime {
           operation: 'policy_forced',
           status: 'escalated',
           duration_ms: elapsed(),
+          ...correlation,
           plan_type: next.plan_type,
           policy_version: next.policy_version,
           previous_version: previous.policy_version,
@@ -512,7 +609,9 @@ export class GovernorRuntime {
     const targets = this.list().filter(
       (g) => g.record.plan_type === next.plan_type && (g.phase === 'normal' || g.phase === 'degraded'),
     );
-    const results = await Promise.all(targets.map((g) => g.upgradePolicy(next, compatibility)));
+    const results = await Promise.all(
+      targets.map((g) => g.upgradePolicy(next, compatibility, options.correlationId)),
+    );
     const updated = results.filter(Boolean).length;
     return {
       outcome: 'upgraded',
@@ -525,6 +624,60 @@ export class GovernorRuntime {
       reasons: [],
       receipt_id: receiptId,
     };
+  }
+
+  /**
+   * Runbook 6, `entitlement.plan_changed`: moves a running tenant to the latest policy of the
+   * plan the entitlement names (`plan_type`, with its `sku_id` and `entitlement_id`). The policy
+   * must be valid, serve the SKU and fit the governor's live state exactly as a policy upgrade
+   * must (runbook 2); then policy, tenant record and flow control swap atomically and the tenant
+   * chain gets `plan_changed`. Otherwise the tenant keeps its plan and the chain gets
+   * `plan_change_refused` with the reasons. The plan the tenant is already on is answered
+   * without a receipt (a redelivered event). Resolves to null for a tenant this runtime does
+   * not run (unknown, or decommissioning). Rejects, with no receipt, when the registry or the
+   * tenant record is unavailable (a retryable error), so the event can come back.
+   */
+  async changePlan(ev: Entitlement): Promise<PlanChangeResult | null> {
+    checkCorrelationId(ev.correlation_id);
+    const started = this.deps.clock.now();
+    // An event that overtakes the tenant's provisioning waits for it rather than being lost.
+    await this.provisioning.get(ev.account_id)?.catch(() => undefined);
+    const governor = this.governors.get(ev.account_id);
+    if (!governor || (governor.phase !== 'normal' && governor.phase !== 'degraded')) return null;
+    return governor.changePlan(
+      {
+        entitlement_id: ev.entitlement_id,
+        sku_id: ev.sku_id,
+        plan_type: ev.plan_type,
+        started,
+        ...correlated(ev.correlation_id),
+      },
+      (plan, skuId) => this.planPolicy(plan, skuId),
+    );
+  }
+
+  /** The plan's latest policy, checked as provisioning checks it (valid, serves the SKU), or why it cannot be used. */
+  private async planPolicy(
+    plan: string,
+    skuId: string,
+  ): Promise<{ ok: true; value: Policy } | { ok: false; reasons: string[] }> {
+    let raw: unknown;
+    try {
+      raw = await this.deps.registry.latest(plan);
+    } catch (e) {
+      // A registry that is down is asked again later; one that answers "no such plan" is final.
+      if (isRetryable(e)) throw e;
+      return { ok: false, reasons: [`plan ${plan} has no policy: ${(e as Error).message}`] };
+    }
+    const loaded = validatePolicy(raw);
+    if (!loaded.ok)
+      return {
+        ok: false,
+        reasons: loaded.issues.map((i) => `policy of plan ${plan} is not valid: ${i.path}: ${i.message}`),
+      };
+    if (!loaded.value.skus.includes(skuId))
+      return { ok: false, reasons: [`sku ${skuId} is not served by plan ${plan}`] };
+    return loaded;
   }
 
   /** Runbook 3, automatic: one observation per governor (called every observation window). */
@@ -600,10 +753,12 @@ export class GovernorRuntime {
   async cancel(
     accountId: string,
     reason?: string,
+    correlationId?: string,
   ): Promise<{
     receipt_id: string;
     done: Promise<{ receipt_id: string; archive: string; name: string }>;
   } | null> {
+    checkCorrelationId(correlationId);
     const governor = this.governors.get(accountId);
     if (!governor || (governor.phase !== 'normal' && governor.phase !== 'degraded')) return null;
     const started = this.deps.clock.now();
@@ -612,13 +767,14 @@ export class GovernorRuntime {
       operation: 'decommission_start',
       status: 'in_progress',
       duration_ms: 0,
+      ...correlated(correlationId),
       account_id: accountId,
       sku_id: governor.record.sku_id,
       in_flight_actions: governor.inFlight,
       ...(reason ? { cancellation_reason: reason } : {}),
     });
     await start.durable;
-    const done = this.finishDecommission(governor, started);
+    const done = this.finishDecommission(governor, started, correlationId);
     this.background.add(done);
     void done.finally(() => this.background.delete(done));
     return { receipt_id: start.receipt_id, done };
@@ -627,6 +783,7 @@ export class GovernorRuntime {
   private async finishDecommission(
     governor: TenantGovernor,
     started: number,
+    correlationId: string | undefined,
   ): Promise<{ receipt_id: string; archive: string; name: string }> {
     const { bus, directory, archive, ledger, signer, clock, keys } = this.deps;
     const accountId = governor.accountId;
@@ -662,14 +819,16 @@ export class GovernorRuntime {
     const name = `${accountId}/${date}.tar.gz`;
     const stored = await archive.put(name, Buffer.concat(chunks));
 
-    await this.unsubscribe.get(accountId)?.();
-    this.unsubscribe.delete(accountId);
+    const subscription = this.subscriptions.get(accountId);
+    this.subscriptions.delete(accountId);
+    await subscription?.stop();
     await bus.deleteTopic(accountId);
     await directory.put({ ...governor.record, state: 'decommissioned' });
     const complete = governor.emit({
       operation: 'decommission_complete',
       status: 'complete',
       duration_ms: Math.max(0, clock.now() - started),
+      ...correlated(correlationId),
       account_id: accountId,
       sku_id: governor.record.sku_id,
       actions_completed: completed,
@@ -689,8 +848,9 @@ export class GovernorRuntime {
    * `drain: false` leaves running actions where they are, as a dying worker would.
    */
   async stop(options: { drain?: boolean } = {}): Promise<void> {
-    for (const stop of this.unsubscribe.values()) await stop();
-    this.unsubscribe.clear();
+    const subscriptions = [...this.subscriptions.values()];
+    this.subscriptions.clear();
+    for (const subscription of subscriptions) await subscription.stop();
     for (const g of this.list()) g.releaseQueued();
     if (options.drain !== false)
       await Promise.all(this.list().map((g) => g.drain(this.deps.drainTimeoutMs ?? 30_000)));

@@ -2,6 +2,7 @@ import type { Policy, ReceiptFields } from '@governor/contracts';
 import { costDelta, validateAgainstState } from '@governor/policy';
 import { createActor, type Actor } from 'xstate';
 import { ActionRunner } from './action-runner';
+import { isRetryable } from './errors';
 import type { ChainWriter } from './chain-writer';
 import { governorMachine, phaseOf, type GovernorPhase } from './machines/governor.machine';
 import type { ActionHandler, AlertSink, Clock, Delivery, TenantDirectory, TenantRecord } from './ports';
@@ -14,10 +15,59 @@ export interface TenantGovernorDeps {
   readonly clock: Clock;
   /** Signals waiting for a free slot beyond this are refused (HTTP 429 / nack). */
   readonly queueCapacity: number;
+  /**
+   * Called after each policy swap (upgrade or plan change) has been stored, before the next swap
+   * may start: what depends on the policy outside the governor (the subscription's flow control)
+   * follows it. Must not throw.
+   */
+  readonly onPolicySwapped?: (governor: TenantGovernor) => Promise<void>;
 }
 
 /** What happened to a delivered signal, for the transport and the HTTP edge. */
 export type Accepted = 'queued' | 'refused' | 'queue_full' | 'unavailable';
+
+/** What a plan change did (`GovernorRuntime.changePlan`). */
+export interface PlanChangeResult {
+  /** False only when the change was refused. */
+  readonly ok: boolean;
+  /** The `plan_changed` or `plan_change_refused` receipt; null when nothing changed. */
+  readonly receipt_id: string | null;
+  /** `unchanged`: the tenant was already on the plan (a redelivery); no receipt. */
+  readonly operation: 'plan_changed' | 'plan_change_refused' | 'unchanged';
+  /** The plan the tenant is on after the call: the requested one, unless refused. */
+  readonly plan_type: string;
+  /** The policy version in force after the call. */
+  readonly policy_version: string;
+  /** Why the change was refused, one sentence each; empty otherwise. */
+  readonly reasons: string[];
+}
+
+/** A plan change as the runtime hands it to the governor. */
+export interface PlanChange {
+  readonly entitlement_id: string;
+  readonly sku_id: string;
+  /** The requested plan. */
+  readonly plan_type: string;
+  /** Clock time the change started, for the receipt's duration_ms. */
+  readonly started: number;
+  readonly correlation_id?: string;
+}
+
+/** The requested plan's policy, or why it has no usable one; rejects when it cannot be known now. */
+export type PlanPolicyLoader = (
+  plan: string,
+  skuId: string,
+) => Promise<
+  { readonly ok: true; readonly value: Policy } | { readonly ok: false; readonly reasons: string[] }
+>;
+
+/** The record fields a policy swap may change besides policy_version. */
+type SwapChanges = Partial<Pick<TenantRecord, 'plan_type' | 'sku_id' | 'entitlement_id'>>;
+
+/** Receipts take a correlation id when there is one, and carry no empty field otherwise. */
+export function correlated(correlationId: string | undefined): { correlation_id?: string } {
+  return correlationId ? { correlation_id: correlationId } : {};
+}
 
 /**
  * One tenant's governor: its lifecycle actor, policy, in-flight limit, bounded queue, and the
@@ -33,6 +83,8 @@ export class TenantGovernor {
   private settled: Promise<void>[] = [];
   /** Lag when the last scale-up was applied, to revert it if lag keeps growing (runbook 3). */
   private lastScaleUp: { previous: number; lag: number } | null = null;
+  /** Policy swaps (upgrades, plan changes) run one at a time, each checked against the state the last one left. */
+  private swaps: Promise<unknown> = Promise.resolve();
 
   constructor(
     public record: TenantRecord,
@@ -280,47 +332,164 @@ export class TenantGovernor {
   }
 
   /** Runbook 2, per governor: swap to `next` atomically if it fits the live state, else keep the old one. */
-  async upgradePolicy(next: Policy, compatibility: 'passed' | 'forced'): Promise<boolean> {
-    const previous = this.policy;
+  upgradePolicy(next: Policy, compatibility: 'passed' | 'forced', correlationId?: string): Promise<boolean> {
+    return this.serially(async () => {
+      const previous = this.policy;
+      const common = {
+        duration_ms: 0,
+        account_id: this.accountId,
+        policy_version: next.policy_version,
+        previous_version: previous.policy_version,
+        ...correlated(correlationId),
+      };
+      // The broadcast chose this governor by its plan; a plan change may have moved it since.
+      const { reasons } =
+        next.plan_type === this.record.plan_type
+          ? await this.swapPolicy(next)
+          : {
+              reasons: [
+                `the tenant moved to plan ${this.record.plan_type}; policy ${next.plan_type} ${next.policy_version} no longer applies to it`,
+              ],
+            };
+      if (reasons.length > 0) {
+        await this.emit({ operation: 'policy_rollback', status: 'rolled_back', ...common, reasons }).durable;
+        return false;
+      }
+      await this.emit({
+        operation: 'policy_upgraded',
+        status: 'success',
+        ...common,
+        governors_updated: 1,
+        governors_failed: 0,
+        compatibility_check: compatibility,
+      }).durable;
+      return true;
+    });
+  }
+
+  /**
+   * Runbook 6, a marketplace plan change: loads the requested plan's policy and moves this
+   * governor to it with the same per-governor check and atomic swap as a policy upgrade, and
+   * writes `plan_changed`; if the plan has no usable policy or the policy does not fit the live
+   * state, keeps the current one and writes `plan_change_refused`. The plan it is already on is
+   * answered without a receipt (a redelivered event). Resolves to null once the governor is no
+   * longer active. Changes run in the order they were asked for, one at a time, each with its
+   * own policy swap; policy upgrades queue with them.
+   *
+   * A loader that rejects, or a tenant record that cannot be stored with a retryable error (the
+   * store is down), leaves the governor as it was and rejects, with no receipt, so the event can
+   * come back; any other store error is a refusal.
+   */
+  changePlan(change: PlanChange, load: PlanPolicyLoader): Promise<PlanChangeResult | null> {
+    return this.serially(async () => {
+      if (this.phase !== 'normal' && this.phase !== 'degraded') return null;
+      const previousPlan = this.record.plan_type;
+      const previousVersion = this.policy.policy_version;
+      if (change.plan_type === previousPlan) return this.planResult('unchanged', null, []);
+      const loaded = await load(change.plan_type, change.sku_id);
+      let reasons: string[];
+      if (loaded.ok) {
+        const swapped = await this.swapPolicy(loaded.value, {
+          plan_type: change.plan_type,
+          sku_id: change.sku_id,
+          entitlement_id: change.entitlement_id,
+        });
+        if (swapped.reasons.length > 0 && isRetryable(swapped.error)) throw swapped.error;
+        reasons = swapped.reasons;
+      } else {
+        reasons = loaded.reasons;
+      }
+      const common = {
+        duration_ms: Math.max(0, this.deps.clock.now() - change.started),
+        account_id: this.accountId,
+        entitlement_id: change.entitlement_id,
+        ...correlated(change.correlation_id),
+      };
+      if (reasons.length > 0) {
+        const refused = this.emit({
+          operation: 'plan_change_refused',
+          status: 'refused',
+          ...common,
+          previous_plan: previousPlan,
+          plan_type: change.plan_type,
+          reasons: reasons.map((r) => r.slice(0, 2000)),
+        });
+        await refused.durable;
+        return this.planResult('plan_change_refused', refused.receipt_id, reasons);
+      }
+      const changed = this.emit({
+        operation: 'plan_changed',
+        status: 'success',
+        ...common,
+        sku_id: change.sku_id,
+        previous_plan: previousPlan,
+        plan_type: this.record.plan_type,
+        previous_policy_version: previousVersion,
+        policy_version: this.policy.policy_version,
+        quota: {
+          monthly_actions: this.policy.quotas.monthly_actions,
+          concurrent_actions: this.policy.quotas.concurrent_actions,
+        },
+      });
+      await changed.durable;
+      return this.planResult('plan_changed', changed.receipt_id, []);
+    });
+  }
+
+  private planResult(
+    operation: PlanChangeResult['operation'],
+    receiptId: string | null,
+    reasons: string[],
+  ): PlanChangeResult {
+    return {
+      ok: operation !== 'plan_change_refused',
+      receipt_id: receiptId,
+      operation,
+      plan_type: this.record.plan_type,
+      policy_version: this.policy.policy_version,
+      reasons,
+    };
+  }
+
+  /**
+   * Runbook 2's per-governor step, shared by policy upgrades and plan changes: `next` must fit
+   * the live state (in-flight kinds still permitted, current concurrency and this month's usage
+   * within its quotas). If it does, policy and record swap in the same turn as the check, so
+   * nothing starts in between, and the record is stored; the swap is undone if it cannot be, so
+   * record and governor never disagree. Resolves to why the governor keeps its policy (empty
+   * when it swapped), with the store's error when that was the reason.
+   */
+  private async swapPolicy(
+    next: Policy,
+    changes: SwapChanges = {},
+  ): Promise<{ reasons: string[]; error?: unknown }> {
     const check = validateAgainstState(next, {
       in_flight_kinds: this.runner.inFlightKinds(),
       concurrency: this.record.concurrency,
       monthly_actions_used: this.record.monthly_actions_used,
     });
-    const common = {
-      duration_ms: 0,
-      account_id: this.accountId,
-      policy_version: next.policy_version,
-      previous_version: previous.policy_version,
-    };
-    let reasons = check.ok ? [] : check.reasons;
-    if (check.ok) {
-      // Swapped in the same turn as the check, so nothing starts in between; undone if the
-      // tenant record cannot take the new version, so record and governor never disagree.
-      const previousRecord = this.record;
-      this.policy = next;
-      this.record = { ...this.record, policy_version: next.policy_version };
-      try {
-        await this.deps.directory.put(this.record);
-      } catch (e) {
-        this.policy = previous;
-        this.record = previousRecord;
-        reasons = [`the tenant record could not be updated: ${(e as Error).message}`];
-      }
+    if (!check.ok) return { reasons: check.reasons };
+    const previous = this.policy;
+    const { plan_type, sku_id, entitlement_id, policy_version } = this.record;
+    this.policy = next;
+    this.record = { ...this.record, ...changes, policy_version: next.policy_version };
+    try {
+      await this.deps.directory.put(this.record);
+    } catch (e) {
+      // Only what the swap changed goes back: usage and concurrency may have moved meanwhile.
+      this.policy = previous;
+      this.record = { ...this.record, plan_type, sku_id, entitlement_id, policy_version };
+      return { reasons: [`the tenant record could not be updated: ${(e as Error).message}`], error: e };
     }
-    if (reasons.length > 0) {
-      await this.emit({ operation: 'policy_rollback', status: 'rolled_back', ...common, reasons }).durable;
-      return false;
-    }
-    await this.emit({
-      operation: 'policy_upgraded',
-      status: 'success',
-      ...common,
-      governors_updated: 1,
-      governors_failed: 0,
-      compatibility_check: compatibility,
-    }).durable;
-    return true;
+    await this.deps.onPolicySwapped?.(this);
+    return { reasons: [] };
+  }
+
+  /** Runs policy swaps one after another; a failed one does not stop the next. */
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.swaps.then(fn);
+    this.swaps = run.catch(() => undefined);
+    return run;
   }
 
   /** Waits for every action in flight, up to `timeoutMs` of the injected clock. Returns whether all settled. */

@@ -243,5 +243,30 @@ export function sampleFields(accountId: string, index: number): ReceiptFields {
         new_key_id: '0011223344556677',
         new_public_key: Buffer.alloc(32, n % 256).toString('base64'),
       };
+    case 'plan_changed':
+      return {
+        ...common,
+        operation,
+        status: 'success',
+        account_id: accountId,
+        entitlement_id: `ent-${n}`,
+        sku_id: 'governor-enterprise',
+        previous_plan: 'professional',
+        plan_type: 'enterprise',
+        previous_policy_version: '1.2.3',
+        policy_version: '1.0.0',
+        quota: { monthly_actions: 100000, concurrent_actions: 50 },
+      };
+    case 'plan_change_refused':
+      return {
+        ...common,
+        operation,
+        status: 'refused',
+        account_id: accountId,
+        entitlement_id: `ent-${n}`,
+        previous_plan: 'professional',
+        plan_type: 'starter',
+        reasons: ['current concurrency 20 exceeds max_concurrent_actions 10'],
+      };
   }
 }

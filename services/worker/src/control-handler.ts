@@ -3,18 +3,22 @@ import type { Logger } from 'pino';
 
 /**
  * Applies one message from `governor.control` to this worker's runtime. Resolves to whether
- * the message is settled (ack) or should come back (nack: the runtime could not take it now).
+ * the message is settled (ack) or should come back (nack: the runtime could not take it now);
+ * a rejection means the same as nack. The message's correlation id goes into every receipt it
+ * produces and every log line about it.
  */
 export async function applyControl(
   runtime: GovernorRuntime,
   message: ControlMessage,
   log: Logger,
 ): Promise<'ack' | 'nack'> {
-  const correlation = message.correlation_id ? { correlation_id: message.correlation_id } : {};
+  const correlationId = message.correlation_id;
+  const correlation = correlationId ? { correlation_id: correlationId } : {};
   if (message.kind === 'policy') {
     const result = await runtime.pushPolicy(message.policy, {
       force: message.force,
       ...(message.forced_by ? { forcedBy: message.forced_by } : {}),
+      ...(correlationId ? { correlationId } : {}),
     });
     log.info(
       { ...correlation, ...result, reasons: result.reasons.slice(0, 5) },
@@ -24,16 +28,24 @@ export async function applyControl(
   }
   const { event } = message;
   const fields = { ...correlation, account_id: event.account_id, entitlement_id: event.entitlement_id };
+  const entitlement = {
+    entitlement_id: event.entitlement_id,
+    account_id: event.account_id,
+    sku_id: event.sku_id,
+    plan_type: event.plan_type,
+    region: event.region,
+    ...correlation,
+  };
   switch (event.type) {
     case 'entitlement.created': {
-      const result = await runtime.provision(event);
+      const result = await runtime.provision(entitlement);
       if (result.ok) log.info({ ...fields, receipt_id: result.receipt_id }, 'tenant provisioned');
       else
         log.error({ ...fields, receipt_id: result.receipt_id, error: result.error }, 'provisioning failed');
       return 'ack';
     }
     case 'entitlement.cancelled': {
-      const cancelled = await runtime.cancel(event.account_id, event.cancellation_reason);
+      const cancelled = await runtime.cancel(event.account_id, event.cancellation_reason, correlationId);
       if (!cancelled) {
         log.warn(fields, 'cancel for a tenant this worker does not run (unknown or already cancelled)');
         return 'ack';
@@ -45,12 +57,21 @@ export async function applyControl(
       );
       return 'ack';
     }
-    case 'entitlement.plan_changed':
-      // Moving a tenant to another plan's policy comes with the ingress (issue 6).
-      log.error(
-        fields,
-        'entitlement.plan_changed is not handled by this worker version; the tenant keeps its plan',
-      );
+    case 'entitlement.plan_changed': {
+      const result = await runtime.changePlan(entitlement);
+      if (!result) {
+        log.warn(
+          { ...fields, plan_type: event.plan_type },
+          'plan change for a tenant this worker does not run (unknown or cancelled)',
+        );
+        return 'ack';
+      }
+      const outcome = { ...fields, ...result, requested_plan: event.plan_type };
+      if (result.operation === 'plan_change_refused')
+        log.warn({ ...outcome, reasons: result.reasons.slice(0, 5) }, 'plan change refused');
+      else if (result.operation === 'unchanged') log.info(outcome, 'plan unchanged (already on the plan)');
+      else log.info(outcome, 'plan changed');
       return 'ack';
+    }
   }
 }
