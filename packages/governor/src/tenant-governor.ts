@@ -62,7 +62,7 @@ export type PlanPolicyLoader = (
 >;
 
 /** The record fields a policy swap may change besides policy_version. */
-type SwapChanges = Partial<Pick<TenantRecord, 'plan_type' | 'sku_id' | 'entitlement_id'>>;
+type SwapChanges = Partial<Pick<TenantRecord, 'plan_type' | 'sku_id' | 'entitlement_id' | 'concurrency'>>;
 
 /** Receipts take a correlation id when there is one, and carry no empty field otherwise. */
 export function correlated(correlationId: string | undefined): { correlation_id?: string } {
@@ -389,11 +389,19 @@ export class TenantGovernor {
       const loaded = await load(change.plan_type, change.sku_id);
       let reasons: string[];
       if (loaded.ok) {
-        const swapped = await this.swapPolicy(loaded.value, {
-          plan_type: change.plan_type,
-          sku_id: change.sku_id,
-          entitlement_id: change.entitlement_id,
-        });
+        // The marketplace decides the plan: a downgrade lowers the in-flight limit to the new
+        // plan's ceiling (running actions finish; new ones wait) instead of refusing the change,
+        // and usage beyond the new monthly quota makes further actions refused (quota), not the plan.
+        const swapped = await this.swapPolicy(
+          loaded.value,
+          {
+            plan_type: change.plan_type,
+            sku_id: change.sku_id,
+            entitlement_id: change.entitlement_id,
+            concurrency: Math.min(this.record.concurrency, loaded.value.quotas.max_concurrent_actions),
+          },
+          { usageBinding: false },
+        );
         if (swapped.reasons.length > 0 && isRetryable(swapped.error)) throw swapped.error;
         reasons = swapped.reasons;
       } else {
@@ -462,15 +470,16 @@ export class TenantGovernor {
   private async swapPolicy(
     next: Policy,
     changes: SwapChanges = {},
+    options: { usageBinding?: boolean } = {},
   ): Promise<{ reasons: string[]; error?: unknown }> {
     const check = validateAgainstState(next, {
       in_flight_kinds: this.runner.inFlightKinds(),
-      concurrency: this.record.concurrency,
-      monthly_actions_used: this.record.monthly_actions_used,
+      concurrency: changes.concurrency ?? this.record.concurrency,
+      monthly_actions_used: options.usageBinding === false ? 0 : this.record.monthly_actions_used,
     });
     if (!check.ok) return { reasons: check.reasons };
     const previous = this.policy;
-    const { plan_type, sku_id, entitlement_id, policy_version } = this.record;
+    const { plan_type, sku_id, entitlement_id, policy_version, concurrency } = this.record;
     this.policy = next;
     this.record = { ...this.record, ...changes, policy_version: next.policy_version };
     try {
@@ -478,7 +487,7 @@ export class TenantGovernor {
     } catch (e) {
       // Only what the swap changed goes back: usage and concurrency may have moved meanwhile.
       this.policy = previous;
-      this.record = { ...this.record, plan_type, sku_id, entitlement_id, policy_version };
+      this.record = { ...this.record, plan_type, sku_id, entitlement_id, policy_version, concurrency };
       return { reasons: [`the tenant record could not be updated: ${(e as Error).message}`], error: e };
     }
     await this.deps.onPolicySwapped?.(this);

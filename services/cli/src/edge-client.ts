@@ -101,7 +101,9 @@ export function printAnswer(answer: EdgeAnswer): number {
   process.stdout.write(JSON.stringify(answer.body, null, 2) + '\n');
   if (answer.status >= 400) {
     const text = (v: unknown) => (typeof v === 'string' ? v : '');
-    process.stderr.write(`governor: HTTP ${answer.status} ${text(answer.body.code)}: ${text(answer.body.message)}\n`);
+    process.stderr.write(
+      `governor: HTTP ${answer.status} ${text(answer.body.code)}: ${text(answer.body.message)}\n`,
+    );
     return 1;
   }
   return 0;

@@ -94,18 +94,16 @@ describe('GovernorRuntime.changePlan (entitlement.plan_changed)', () => {
     expect(await h.runtime.changePlan(h.planEvent('globex', 'professional'))).toBeNull();
   });
 
-  it('a state the new plan cannot hold is refused with the reasons of a policy upgrade; the tenant keeps its plan', async () => {
+  it('an action in flight the new plan does not permit refuses the change; the tenant keeps its plan', async () => {
     const h = await runtimeHarness();
     await h.provision('acme');
-    // A `report` action in flight (starter does not permit it) and concurrency 20 (starter's ceiling is 10).
+    // A `report` action in flight (starter does not permit it) and concurrency 20 (starter's
+    // ceiling is 10, which alone would be lowered, not refused).
     await h.runtime.submit(h.signal('acme', { action_kind: 'report', params: { mode: 'slow' } }));
     await h.settle();
     const before = h.runtime.get('acme')?.record;
     const result = await h.runtime.changePlan(h.planEvent('acme', 'starter'));
-    const reasons = [
-      'in-flight action kind "report" is not permitted by policy 1.0.0',
-      'current concurrency 20 exceeds max_concurrent_actions 10',
-    ];
+    const reasons = ['in-flight action kind "report" is not permitted by policy 1.0.0'];
     expect(result).toEqual({
       ok: false,
       receipt_id: expect.any(String),
@@ -133,7 +131,16 @@ describe('GovernorRuntime.changePlan (entitlement.plan_changed)', () => {
     expect((await h.verify('tenants/acme')).ok).toBe(true);
   });
 
-  it('once the state fits (scaled down), the same downgrade goes through', async () => {
+  it("a downgrade lowers the in-flight limit to the new plan's ceiling instead of refusing", async () => {
+    const h = await runtimeHarness();
+    await h.provision('acme');
+    expect(h.runtime.get('acme')?.record.concurrency).toBe(20);
+    const result = await h.runtime.changePlan(h.planEvent('acme', 'starter'));
+    expect(result).toMatchObject({ ok: true, operation: 'plan_changed', plan_type: 'starter' });
+    expect(h.runtime.get('acme')?.record).toMatchObject({ plan_type: 'starter', concurrency: 10 });
+  });
+
+  it('a concurrency within the new ceiling is kept (scaled down before the downgrade)', async () => {
     const h = await runtimeHarness();
     await h.provision('acme');
     await h.runtime.submit(h.signal('acme', { type: 'scale', concurrency: 8 }));

@@ -126,6 +126,17 @@ export async function runScenario(
     return false;
   });
 
+  say('runbook 6: initech moves from the enterprise plan to professional (the marketplace says so)');
+  const moved = await runtime.changePlan({
+    entitlement_id: 'ent-initech',
+    account_id: 'initech',
+    sku_id: 'governor-professional',
+    plan_type: 'professional',
+    region: 'us-central1',
+  });
+  if (moved?.operation !== 'plan_changed')
+    throw new Error(`demo: plan change was ${moved?.operation ?? 'not done'}`);
+
   say('runbook 7: acme cancels; draining, archiving, deleting its topic');
   const cancelled = await runtime.cancel('acme', 'customer_request');
   if (!cancelled) throw new Error('demo: acme could not be cancelled');

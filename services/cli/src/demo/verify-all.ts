@@ -32,7 +32,11 @@ export const RUNBOOKS: readonly { id: number; name: string; operations: readonly
       'action_refused',
     ],
   },
-  { id: 6, name: 'entitlement lifecycle', operations: ['entitlement_active'] },
+  {
+    id: 6,
+    name: 'entitlement lifecycle',
+    operations: ['entitlement_active', 'plan_changed', 'plan_change_refused'],
+  },
   { id: 7, name: 'customer cancels', operations: ['decommission_start', 'decommission_complete'] },
 ];
 

@@ -119,22 +119,22 @@ describe('applyControl', () => {
   it('a refused plan change is acked and logged as a warning with its reasons', async () => {
     const s = await setup();
     await applyControl(s.runtime, s.entitlement(s.event('entitlement.created', 'acme')), s.log);
-    const refused = s.entitlement(s.event('entitlement.plan_changed', 'acme', 'starter'), 'c-3');
+    const refused = s.entitlement(s.event('entitlement.plan_changed', 'acme', 'platinum'), 'c-3');
     expect(await applyControl(s.runtime, refused, s.log)).toBe('ack');
     expect((await s.receipts('tenants/acme')).at(-1)).toMatchObject({
       operation: 'plan_change_refused',
       correlation_id: 'c-3',
       previous_plan: 'professional',
-      plan_type: 'starter',
-      reasons: ['current concurrency 20 exceeds max_concurrent_actions 10'],
+      plan_type: 'platinum',
+      reasons: [expect.stringMatching(/^plan platinum has no policy/)],
     });
     expect((await s.logged()).at(-1)).toMatchObject({
       level: 40,
       msg: 'plan change refused',
       correlation_id: 'c-3',
       plan_type: 'professional',
-      requested_plan: 'starter',
-      reasons: ['current concurrency 20 exceeds max_concurrent_actions 10'],
+      requested_plan: 'platinum',
+      reasons: [expect.stringMatching(/^plan platinum has no policy/)],
     });
     await s.runtime.stop();
   });
