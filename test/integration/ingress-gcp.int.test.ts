@@ -1,10 +1,8 @@
 import { Readable } from 'node:stream';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openGcpStores } from '@governor/adapters-gcp';
-import { Keyring, verifyArchive, verifyLines } from '@governor/receipts';
-import { backends, uniqueName } from '../support/backends';
+import { verifyArchive } from '@governor/receipts';
+import { gcpProject } from '../support/gcp-project';
 import {
   edgeClient,
   entitlementEvent,
@@ -17,64 +15,8 @@ import { startWorker, type WorkerProcess } from '../support/worker-process';
 // in one process), and the ingress alone in front of a worker process over governor.control.
 jest.setTimeout(180_000);
 
-type Body = {
-  operation: string;
-  correlation_id?: string;
-  archive_gcs_path?: string;
-  policy_version?: string;
-};
-
-async function project() {
-  const projectId = uniqueName('ingress');
-  const bucket = uniqueName('bucket');
-  const dataDir = await mkdtemp(join(tmpdir(), 'governor-ingress-'));
-  const stores = await openGcpStores({
-    projectId,
-    bucket,
-    workerId: 'test-harness',
-    pubsubEmulatorHost: backends.pubsub,
-    firestoreEmulatorHost: backends.firestore,
-    storageEmulatorHost: backends.gcs,
-  });
-  const env = {
-    GOVERNOR_BACKEND: 'gcp',
-    GOVERNOR_PROJECT: projectId,
-    GOVERNOR_BUCKET: bucket,
-    GOVERNOR_WORKER_ID: 'worker-a',
-    GOVERNOR_DATA_DIR: dataDir,
-    PUBSUB_EMULATOR_HOST: backends.pubsub,
-    FIRESTORE_EMULATOR_HOST: backends.firestore,
-    STORAGE_EMULATOR_HOST: backends.gcs,
-    GOVERNOR_REDELIVERY_MS: '200',
-    GOVERNOR_DRAIN_TIMEOUT_MS: '2000',
-    LOG_LEVEL: 'warn',
-  };
-  const bodies = async (chain: string): Promise<Body[]> => {
-    const out: Body[] = [];
-    for await (const r of stores.ledger.read(chain)) out.push(JSON.parse(r.body) as Body);
-    return out;
-  };
-  const until = async (what: string, chain: string, done: (b: Body[]) => boolean, timeoutMs = 30_000) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const b = await bodies(chain);
-      if (done(b)) return b;
-      if (Date.now() > deadline)
-        throw new Error(`timed out waiting for ${what}; ${chain}: ${b.map((x) => x.operation).join(', ')}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
-  const keyring = async () => Keyring.fromJson(await readFile(join(dataDir, 'keys', 'keys.json'), 'utf8'));
-  const verify = async (chain: string) => {
-    const lines: string[] = [];
-    for await (const r of stores.ledger.read(chain)) lines.push(JSON.stringify(r));
-    return verifyLines(lines, { keyring: await keyring(), threads: 0, expectedChain: chain });
-  };
-  const cleanup = async () => {
-    await stores.close();
-    await rm(dataDir, { recursive: true, force: true });
-  };
-  return { dataDir, env, stores, bodies, until, verify, keyring, cleanup };
+function project() {
+  return gcpProject('ingress', { GOVERNOR_DRAIN_TIMEOUT_MS: '2000', LOG_LEVEL: 'warn' });
 }
 
 const starter11 = async () => ({

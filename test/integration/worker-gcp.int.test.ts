@@ -1,11 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openGcpStores } from '@governor/adapters-gcp';
 import type { Signal } from '@governor/governor';
-import { Keyring, verifyLines } from '@governor/receipts';
-import { backends, uniqueName } from '../support/backends';
+import { gcpProject } from '../support/gcp-project';
 import { startWorker, type WorkerProcess } from '../support/worker-process';
 
 jest.setTimeout(120_000);
@@ -28,64 +23,9 @@ const SLOW_POLICY = {
   },
 };
 
-interface Body {
-  operation: string;
-  signal_id?: string;
-  action_id?: string;
-}
-
 /** One Google Cloud "project" on the emulators per test, and the worker's environment for it. */
-async function project() {
-  const projectId = uniqueName('worker');
-  const dataDir = await mkdtemp(join(tmpdir(), 'governor-worker-'));
-  const config = {
-    projectId,
-    // fake-gcs-server buckets are global across projects: one per test.
-    bucket: uniqueName('bucket'),
-    workerId: 'test-harness',
-    pubsubEmulatorHost: backends.pubsub,
-    firestoreEmulatorHost: backends.firestore,
-    storageEmulatorHost: backends.gcs,
-  };
-  const stores = await openGcpStores(config);
-  const env = {
-    GOVERNOR_BACKEND: 'gcp',
-    GOVERNOR_PROJECT: projectId,
-    GOVERNOR_BUCKET: config.bucket,
-    GOVERNOR_WORKER_ID: 'worker-a',
-    GOVERNOR_DATA_DIR: dataDir,
-    PUBSUB_EMULATOR_HOST: backends.pubsub,
-    FIRESTORE_EMULATOR_HOST: backends.firestore,
-    STORAGE_EMULATOR_HOST: backends.gcs,
-    GOVERNOR_REDELIVERY_MS: '200',
-    GOVERNOR_ACTION_SECRET: `whsec_${Buffer.alloc(24, 7).toString('base64')}`,
-  };
-  const bodies = async (chain: string): Promise<Body[]> => {
-    const out: Body[] = [];
-    for await (const r of stores.ledger.read(chain)) out.push(JSON.parse(r.body) as Body);
-    return out;
-  };
-  const until = async (what: string, chain: string, done: (b: Body[]) => boolean, timeoutMs = 30_000) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const b = await bodies(chain);
-      if (done(b)) return b;
-      if (Date.now() > deadline)
-        throw new Error(`timed out waiting for ${what}; ${chain}: ${b.map((x) => x.operation).join(', ')}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
-  const verify = async (chain: string) => {
-    const keyring = Keyring.fromJson(await readFile(join(dataDir, 'keys', 'keys.json'), 'utf8'));
-    const lines: string[] = [];
-    for await (const r of stores.ledger.read(chain)) lines.push(JSON.stringify(r));
-    return verifyLines(lines, { keyring, threads: 0, expectedChain: chain });
-  };
-  const cleanup = async () => {
-    await stores.close();
-    await rm(dataDir, { recursive: true, force: true });
-  };
-  return { projectId, env, stores, bodies, until, verify, cleanup };
+function project() {
+  return gcpProject('worker', { GOVERNOR_ACTION_SECRET: `whsec_${Buffer.alloc(24, 7).toString('base64')}` });
 }
 
 function entitlement(accountId: string, plan: string, sku: string) {

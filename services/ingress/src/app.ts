@@ -1,16 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { PublicKeyEntry } from '@governor/contracts';
-import type { ReceiptLedger } from '@governor/governor';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
 } from 'fastify';
-import type { Role } from './auth';
-import type { IngressContext } from './context';
+import type { IngressContext, IngressDeps } from './context';
 import { IngressError } from './errors';
-import type { GovernorGateway } from './gateway';
 import { IngressMetrics } from './metrics';
 import { ReplayCache } from './replay-cache';
 import { healthRoutes } from './routes/health';
@@ -18,21 +14,12 @@ import { policyRoutes } from './routes/policies';
 import { tenantRoutes } from './routes/tenants';
 import { envelopeOf, webhookRoutes } from './routes/webhooks';
 
-export interface IngressOptions {
-  readonly gateway: GovernorGateway;
-  readonly ledger: ReceiptLedger;
-  readonly latestCheckpoint: (chain: string) => Promise<string | null>;
-  readonly keys: () => readonly PublicKeyEntry[];
-  readonly webhookSecrets: readonly Buffer[];
-  readonly policySecrets: readonly Buffer[];
-  readonly tokens: ReadonlyMap<string, Role>;
+export interface IngressOptions extends IngressDeps {
   /** A pino logger (fastify's logger type, so the app's type stays the default one). */
   readonly logger: FastifyBaseLogger;
   readonly now?: () => number;
   /** Largest body accepted, in bytes (default 64 KiB: a policy document fits many times over). */
   readonly bodyLimit?: number;
-  /** What Retry-After says on a 503 in safe mode (default 5 s). */
-  readonly retryAfterS?: number;
   readonly metrics?: IngressMetrics;
 }
 
@@ -94,7 +81,6 @@ export function buildIngress(options: IngressOptions): FastifyInstance {
     replays: new ReplayCache(now),
     metrics,
     now,
-    retryAfterS: options.retryAfterS ?? 5,
   };
 
   // Raw bytes for every JSON body; routes parse them (after verifying signatures).

@@ -8,8 +8,8 @@ import type { GovernorGateway } from './gateway';
 import type { IngressMetrics } from './metrics';
 import type { ReplayCache } from './replay-cache';
 
-/** What every route handler shares: the gateway, the stores it reads, secrets, tokens, metrics. */
-export interface IngressContext {
+/** What the ingress is built on: the gateway to the governors, the stores it reads, secrets, tokens. */
+export interface IngressDeps {
   readonly gateway: GovernorGateway;
   readonly ledger: ReceiptLedger;
   /** The latest signed checkpoint of a chain (witnessed in Cloud Storage where there is one). */
@@ -18,10 +18,13 @@ export interface IngressContext {
   readonly webhookSecrets: readonly Buffer[];
   readonly policySecrets: readonly Buffer[];
   readonly tokens: ReadonlyMap<string, Role>;
+}
+
+/** What every route handler shares: the deps, the webhook-id answers, metrics and the clock. */
+export interface IngressContext extends IngressDeps {
   readonly replays: ReplayCache;
   readonly metrics: IngressMetrics;
   readonly now: () => number;
-  readonly retryAfterS: number;
 }
 
 /** The raw body bytes: every JSON route keeps them (signatures are checked on them). */

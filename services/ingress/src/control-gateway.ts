@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { tenantChain } from '@governor/contracts';
 import type {
   ControlChannel,
@@ -13,7 +12,14 @@ import type {
 import { checkCompatibility, validatePolicy } from '@governor/policy';
 import { findReceipt } from './context';
 import { IngressError } from './errors';
-import type { GovernorGateway, PlanChangeAnswer, Readiness, SignalRequest, TenantView } from './gateway';
+import {
+  signalOf,
+  type GovernorGateway,
+  type PlanChangeAnswer,
+  type Readiness,
+  type SignalRequest,
+  type TenantView,
+} from './gateway';
 import { probeWithin } from './probe';
 import { viewOf } from './runtime-gateway';
 
@@ -267,19 +273,10 @@ export class ControlGateway implements GovernorGateway {
         `tenant ${accountId} is ${record.state}`,
         { state: record.state },
       );
-    const signal_id = randomUUID();
+    const signal = signalOf(accountId, request, correlationId);
     // The topic holds the backlog: flow control keeps it out of the workers until they have room.
-    await this.stores.bus.publish({
-      signal_id,
-      account_id: accountId,
-      type: request.type,
-      ...(request.action_kind !== undefined ? { action_kind: request.action_kind } : {}),
-      ...(request.params !== undefined ? { params: request.params } : {}),
-      ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
-      correlation_id: correlationId,
-      published_at: Date.now(),
-    });
-    return { signal_id };
+    await this.stores.bus.publish(signal);
+    return { signal_id: signal.signal_id };
   }
 
   async tenants(): Promise<TenantView[]> {

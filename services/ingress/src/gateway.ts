@@ -1,4 +1,5 @@
-import type { EntitlementEvent, PolicyPushResult, ProvisionResult } from '@governor/governor';
+import { randomUUID } from 'node:crypto';
+import type { EntitlementEvent, PolicyPushResult, ProvisionResult, Signal } from '@governor/governor';
 
 /** A tenant as the operator API shows it. */
 export interface TenantView {
@@ -63,4 +64,15 @@ export interface GovernorGateway {
   tenants(): Promise<TenantView[]>;
   tenant(accountId: string): Promise<TenantView | null>;
   readiness(): Promise<Readiness>;
+}
+
+/** The signal an API request becomes: a fresh id, the request's correlation id, the time now. */
+export function signalOf(accountId: string, request: SignalRequest, correlationId: string): Signal {
+  return {
+    signal_id: randomUUID(),
+    account_id: accountId,
+    ...request,
+    correlation_id: correlationId,
+    published_at: Date.now(),
+  };
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { tenantChain } from '@governor/contracts';
 import type {
   EntitlementEvent,
@@ -12,7 +11,14 @@ import type {
 } from '@governor/governor';
 import { findReceipt } from './context';
 import { IngressError } from './errors';
-import type { GovernorGateway, PlanChangeAnswer, Readiness, SignalRequest, TenantView } from './gateway';
+import {
+  signalOf,
+  type GovernorGateway,
+  type PlanChangeAnswer,
+  type Readiness,
+  type SignalRequest,
+  type TenantView,
+} from './gateway';
 import { probeWithin } from './probe';
 
 export interface RuntimeGatewayOptions {
@@ -149,18 +155,9 @@ export class RuntimeGateway implements GovernorGateway {
         },
         1,
       );
-    const signal_id = randomUUID();
-    await this.runtime.submit({
-      signal_id,
-      account_id: accountId,
-      type: request.type,
-      ...(request.action_kind !== undefined ? { action_kind: request.action_kind } : {}),
-      ...(request.params !== undefined ? { params: request.params } : {}),
-      ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
-      correlation_id: correlationId,
-      published_at: Date.now(),
-    });
-    return { signal_id };
+    const signal = signalOf(accountId, request, correlationId);
+    await this.runtime.submit(signal);
+    return { signal_id: signal.signal_id };
   }
 
   async tenants(): Promise<TenantView[]> {
