@@ -222,6 +222,11 @@ export class TenantGovernor {
         this.refuse(delivery, 'not_permitted');
         continue;
       }
+      // Checked again at start, not only on arrival: the queue may hold more than the quota has left.
+      if (this.record.monthly_actions_used >= this.policy.quotas.monthly_actions) {
+        this.refuse(delivery, 'quota_exhausted');
+        continue;
+      }
       this.record = { ...this.record, monthly_actions_used: this.record.monthly_actions_used + 1 };
       const run = this.runner
         .run(
