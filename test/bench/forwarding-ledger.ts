@@ -10,6 +10,10 @@ export class ForwardingLedger implements ReceiptLedger {
     return this.inner.head(chain);
   }
 
+  claim(chain: string, epoch: number): Promise<void> {
+    return this.inner.claim(chain, epoch);
+  }
+
   append(chain: string, entries: readonly LedgerEntry[], head: ChainHead): Promise<void> {
     return this.inner.append(chain, entries, head);
   }

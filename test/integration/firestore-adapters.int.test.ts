@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Firestore } from '@google-cloud/firestore';
+import { FieldValue, Firestore } from '@google-cloud/firestore';
 import { FirestoreDirectory, FirestoreLedger } from '@governor/adapters-gcp';
 import { emptyHead, SigningKey } from '@governor/receipts';
 import {
@@ -94,6 +94,65 @@ describe('FirestoreLedger on the emulator', () => {
     const next = buildEntries('tenants/acme', 1, key, (await b.head('tenants/acme'))!);
     await b.append('tenants/acme', next.entries, next.head);
     expect(await collect(a.read('tenants/acme'))).toHaveLength(4);
+  });
+
+  it('keeps the fence in the head document: a claim alone creates it with an empty head, appends carry it', async () => {
+    const db = env.client();
+    const owner = new FirestoreLedger({ db, workerId: 'w1' });
+    await owner.claim('tenants/acme', 7);
+    const created = (await db.doc('tenants/acme/ledger/head').get()).data();
+    expect(created).toEqual({
+      chain: 'tenants/acme',
+      size: 0,
+      head_hash: emptyHead('tenants/acme').head_hash,
+      last_timestamp: null,
+      tree: { size: 0, roots: [] },
+      fence: 7,
+    });
+    expect(await owner.head('tenants/acme')).toBeNull();
+    const built = buildEntries('tenants/acme', 2, key);
+    await owner.append('tenants/acme', built.entries, built.head);
+    expect((await db.doc('tenants/acme/ledger/head').get()).data()).toMatchObject({ size: 2, fence: 7 });
+    // An unclaimed client that read the head before the claim still appends (unfenced), once
+    // it has re-read the document the claim created.
+    const reader = new FirestoreLedger({ db: env.client(), workerId: 'w2' });
+    expect(await reader.head('tenants/globex')).toBeNull();
+    await new FirestoreLedger({ db: env.client(), workerId: 'w3' }).claim('tenants/globex', 1);
+    const globex = buildEntries('tenants/globex', 1, key);
+    await reader.append('tenants/globex', globex.entries, globex.head);
+    expect((await db.doc('tenants/globex/ledger/head').get()).data()).toMatchObject({ size: 1, fence: 1 });
+  });
+
+  it('a head document rewritten with the same head and fence (a restore) still takes the owner’s commit; with a higher fence it is fenced', async () => {
+    const db = env.client();
+    const owner = new FirestoreLedger({ db, workerId: 'w1' });
+    await owner.claim('tenants/acme', 2);
+    const first = buildEntries('tenants/acme', 2, key);
+    await owner.append('tenants/acme', first.entries, first.head);
+    const headRef = db.doc('tenants/acme/ledger/head');
+    // Same head and fence, new update time: the owner's precondition fails, the re-read shows
+    // its own head and fence, and it commits once more.
+    await headRef.update({ restored_at: Date.now() });
+    const second = buildEntries('tenants/acme', 1, key, first.head);
+    await owner.append('tenants/acme', second.entries, second.head);
+    expect(await owner.head('tenants/acme')).toEqual(second.head);
+    // Same head, but a fence above the owner's: a newer owner's claim, whatever the head says.
+    await headRef.update({ fence: 3 });
+    const third = buildEntries('tenants/acme', 1, key, second.head);
+    await expect(owner.append('tenants/acme', third.entries, third.head)).rejects.toMatchObject({
+      code: 'LEDGER_FENCED',
+      retryable: false,
+    });
+    expect(await owner.head('tenants/acme')).toEqual(second.head);
+    // Same head, but the fence lost (a restore from before the claim): a conflict, not a silent re-claim.
+    const other = new FirestoreLedger({ db: env.client(), workerId: 'w2' });
+    await other.claim('tenants/acme', 5);
+    const byOther = buildEntries('tenants/acme', 1, key, second.head);
+    await headRef.update({ fence: FieldValue.delete() });
+    await expect(other.append('tenants/acme', byOther.entries, byOther.head)).rejects.toMatchObject({
+      code: 'LEDGER_CONFLICT',
+      retryable: false,
+    });
   });
 
   it('the probe writes and reads /health/{worker_id}', async () => {

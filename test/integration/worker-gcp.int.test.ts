@@ -1,57 +1,13 @@
 import { createServer, type Server } from 'node:http';
-import type { Signal } from '@governor/governor';
 import { gcpProject } from '../support/gcp-project';
+import { ACTION_SECRET, entitlement, signal, slowPolicy } from '../support/worker-fixtures';
 import { startWorker, type WorkerProcess } from '../support/worker-process';
 
 jest.setTimeout(120_000);
 
-const SLOW_POLICY = {
-  policy_version: '1.0.0',
-  plan_type: 'slowplan',
-  skus: ['slow-sku'],
-  quotas: { monthly_actions: 1000, concurrent_actions: 4, max_concurrent_actions: 8 },
-  pricing: { usd_per_slot_hour: 0.01 },
-  actions: {
-    noop: { handler: 'noop', timeout_ms: 500, recoverable: true },
-    hang: {
-      handler: 'http',
-      endpoint: '',
-      timeout_ms: 60_000,
-      recoverable: true,
-      rollback: { endpoint: '' },
-    },
-  },
-};
-
 /** One Google Cloud "project" on the emulators per test, and the worker's environment for it. */
 function project() {
-  return gcpProject('worker', { GOVERNOR_ACTION_SECRET: `whsec_${Buffer.alloc(24, 7).toString('base64')}` });
-}
-
-function entitlement(accountId: string, plan: string, sku: string) {
-  return {
-    kind: 'entitlement' as const,
-    event: {
-      type: 'entitlement.created' as const,
-      entitlement_id: `ent-${accountId}`,
-      account_id: accountId,
-      sku_id: sku,
-      plan_type: plan,
-      region: 'us-central1',
-      occurred_at: new Date().toISOString(),
-    },
-  };
-}
-
-function signal(accountId: string, id: string, kind = 'noop'): Signal {
-  return {
-    signal_id: id,
-    account_id: accountId,
-    type: 'action',
-    action_kind: kind,
-    params: {},
-    published_at: Date.now(),
-  };
+  return gcpProject('worker', { GOVERNOR_ACTION_SECRET: ACTION_SECRET });
 }
 
 describe('the worker on Pub/Sub + Firestore + Cloud Storage', () => {
@@ -105,10 +61,7 @@ describe('the worker on Pub/Sub + Firestore + Cloud Storage', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as { port: number };
-    const policy = structuredClone(SLOW_POLICY);
-    policy.actions.hang.endpoint = `http://127.0.0.1:${port}/hang`;
-    policy.actions.hang.rollback.endpoint = `http://127.0.0.1:${port}/rollback`;
-    await p.stores.registry.put('slowplan', '1.0.0', policy);
+    await p.stores.registry.put('slowplan', '1.0.0', slowPolicy(port));
     try {
       worker = startWorker(p.env);
       await worker.waitFor(/worker ready/);
@@ -122,8 +75,9 @@ describe('the worker on Pub/Sub + Firestore + Cloud Storage', () => {
       expect(await worker.stop('SIGKILL')).toBeNull();
 
       worker = startWorker(p.env);
-      const resumed = await worker.waitFor(/resumed tenants/);
-      expect(resumed).toMatchObject({ tenants: 1, reconciled: 1 });
+      // The restarted worker takes its tenant back under its lease and reconciles the action.
+      const resumed = await worker.waitFor(/tenant taken over/);
+      expect(resumed).toMatchObject({ account_id: 'slowco', reconciled: 1 });
       await worker.waitFor(/worker ready/);
       await p.stores.bus.publish(signal('slowco', 'after'));
       const bodies = await p.until('the signal after the restart', 'tenants/slowco', (b) =>

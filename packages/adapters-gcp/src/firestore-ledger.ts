@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   FieldPath,
   type DocumentReference,
@@ -6,8 +7,16 @@ import {
   type WriteBatch,
 } from '@google-cloud/firestore';
 import type { StoredReceipt } from '@governor/contracts';
-import type { LedgerEntry, ReceiptLedger } from '@governor/governor';
-import { checkChainId, planAppend, sameHead, storedRecord } from '@governor/adapters-local';
+import { GovernorError, type LedgerEntry, type ReceiptLedger } from '@governor/governor';
+import {
+  checkChainId,
+  checkEpoch,
+  checkFence,
+  planAppend,
+  planClaim,
+  sameHead,
+  storedRecord,
+} from '@governor/adapters-local';
 import { emptyHead, type ChainHead } from '@governor/receipts';
 import { GrpcCode, grpcCode, ledgerError, withDeadline } from './firestore-errors';
 
@@ -24,11 +33,15 @@ export interface FirestoreLedgerOptions {
 /** The head as last read or written by this client, with the head document's update time. */
 interface KnownHead {
   readonly head: ChainHead;
+  /** The chain's fencing epoch (the highest claimed), or null when nobody has claimed it. */
+  readonly fence: number | null;
   /** Null when the head document does not exist yet. */
   readonly updateTime: Timestamp | null;
 }
 
 const SEQ_DIGITS = 20;
+/** How many times `claim` reads and conditionally writes the head before giving up (retryably). */
+const CLAIM_ATTEMPTS = 5;
 const seqId = (seq: number) => String(seq).padStart(SEQ_DIGITS, '0');
 
 /**
@@ -38,12 +51,20 @@ const seqId = (seq: number) => String(seq).padStart(SEQ_DIGITS, '0');
  * One append is one atomic batch: `create()` of each seq document plus the head, updated only
  * if it is still the head this client last saw (`lastUpdateTime` precondition). A second writer
  * therefore fails instead of forking, with no read before the write: a group commit is one RPC.
+ *
+ * Fencing: the head document's `fence` field is the highest epoch any client has claimed the
+ * chain under. `claim` reads the head and rewrites `fence` under the same precondition (no
+ * transaction: the emulator stalls on contended ones), so the claim itself changes the head
+ * document's update time and the previous owner's next append fails its precondition. That
+ * append is then refused with LEDGER_FENCED, never retried over the new owner's claim.
  */
 export class FirestoreLedger implements ReceiptLedger {
   private readonly db: Firestore;
   private readonly deadlineMs: number;
   private readonly pageSize: number;
   private readonly known = new Map<string, KnownHead>();
+  /** The epoch this client claimed each chain under; chains it never claimed append unfenced. */
+  private readonly claims = new Map<string, number>();
 
   constructor(private readonly options: FirestoreLedgerOptions) {
     this.db = options.db;
@@ -68,51 +89,111 @@ export class FirestoreLedger implements ReceiptLedger {
 
   async head(chain: string): Promise<ChainHead | null> {
     const known = await this.readHead(chain);
-    return known.updateTime === null ? null : known.head;
+    // A claim before the first receipt creates the head document with an empty head.
+    return known.updateTime === null || known.head.size === 0 ? null : known.head;
   }
 
   private async readHead(chain: string): Promise<KnownHead> {
     const ref = this.headDoc(chain);
     const snapshot = await this.call(`reading the head of ${chain}`, () => ref.get());
+    const data = snapshot.data() ?? {};
     const known: KnownHead = snapshot.exists
-      ? { head: headFrom(snapshot.data() ?? {}), updateTime: snapshot.updateTime ?? null }
-      : { head: emptyHead(chain), updateTime: null };
+      ? { head: headFrom(data), fence: fenceFrom(data), updateTime: snapshot.updateTime ?? null }
+      : { head: emptyHead(chain), fence: null, updateTime: null };
     this.known.set(chain, known);
     return known;
   }
 
-  async append(chain: string, entries: readonly LedgerEntry[], head: ChainHead): Promise<void> {
-    const known = this.known.get(chain) ?? (await this.readHead(chain));
-    // Checked against the head this client knows; the precondition below makes sure it still is.
-    const next = planAppend(known.head, chain, entries, head);
-    try {
-      await this.commit(chain, entries, known, next);
-    } catch (e) {
-      // Whatever happened, this client no longer knows the head: read it again next time.
-      this.known.delete(chain);
-      if (grpcCode(e) !== GrpcCode.FAILED_PRECONDITION) throw ledgerError(`appending to ${chain}`, e);
-      // The head document was rewritten. If it still holds the same head (a restore or an
-      // import gives documents new update times), nobody else wrote: commit once more on it.
-      const fresh = await this.readHead(chain);
-      if (!sameHead(fresh.head, known.head)) throw ledgerError(`appending to ${chain}`, e);
-      await this.commit(chain, entries, fresh, next).catch((again: unknown) => {
+  async claim(chain: string, epoch: number): Promise<void> {
+    checkEpoch(chain, epoch);
+    const headRef = this.headDoc(chain);
+    for (let attempt = 1; ; attempt++) {
+      const known = await this.readHead(chain);
+      // Even a refused claim is this client's claim: its appends to the chain are fenced too.
+      this.claims.set(chain, epoch);
+      const fence = planClaim(chain, known.fence, epoch);
+      if (fence === null) return;
+      try {
+        // Only the fence changes; a missing head document is created as `append` creates it.
+        const written = await withDeadline(this.deadlineMs, () =>
+          known.updateTime === null
+            ? headRef.create({ ...headFields(known.head), fence })
+            : headRef.update({ fence }, { lastUpdateTime: known.updateTime }),
+        );
+        this.known.set(chain, { head: known.head, fence, updateTime: written.writeTime });
+        return;
+      } catch (e) {
         this.known.delete(chain);
-        throw ledgerError(`appending to ${chain}`, again);
-      });
+        // Someone wrote the head between the read and the write: read it again.
+        if (!isRace(e)) throw ledgerError(`claiming ${chain} at epoch ${epoch}`, e);
+        if (attempt >= CLAIM_ATTEMPTS)
+          throw new GovernorError(
+            'LEDGER_UNAVAILABLE',
+            `claiming ${chain} at epoch ${epoch}: the head changed under each of ${attempt} attempts`,
+            true,
+            { cause: e },
+          );
+        await sleep(5 * attempt);
+      }
     }
   }
 
-  /** One atomic batch: a `create()` per seq and the head, conditional on the head `known`. */
-  private async commit(chain: string, entries: readonly LedgerEntry[], known: KnownHead, next: ChainHead) {
+  async append(chain: string, entries: readonly LedgerEntry[], head: ChainHead): Promise<void> {
+    const known = this.known.get(chain) ?? (await this.readHead(chain));
+    const claimed = this.claims.get(chain);
+    // Checked against the head and fence this client knows; the precondition below makes sure
+    // they still are, so the happy path is one RPC.
+    checkFence(chain, known.fence, claimed);
+    const next = planAppend(known.head, chain, entries, head);
+    try {
+      await this.commit(chain, entries, known, next, claimed);
+    } catch (e) {
+      // Whatever happened, this client no longer knows the head: read it again next time.
+      this.known.delete(chain);
+      if (!isRace(e)) throw ledgerError(`appending to ${chain}`, e);
+      // The head document was rewritten (or created). A higher fence is a newer owner's claim.
+      // If it still holds the same head and our fence (a restore or an import gives documents
+      // new update times; a claim before the first receipt creates the document), nobody else
+      // wrote: commit once more on it.
+      const fresh = await this.readHead(chain);
+      checkFence(chain, fresh.fence, claimed);
+      const ours = claimed === undefined || fresh.fence === claimed;
+      if (!ours || !sameHead(fresh.head, known.head)) throw ledgerError(`appending to ${chain}`, e);
+      try {
+        await this.commit(chain, entries, fresh, next, claimed);
+      } catch (again) {
+        this.known.delete(chain);
+        // Lost again: to a newer owner's claim (fenced), or to another writer (conflict).
+        const now = isRace(again) ? await this.readHead(chain).catch(() => null) : null;
+        if (now) checkFence(chain, now.fence, claimed);
+        throw ledgerError(`appending to ${chain}`, again);
+      }
+    }
+  }
+
+  /**
+   * One atomic batch: a `create()` per seq and the head, conditional on the head `known`. A
+   * client that claimed the chain writes its epoch as the fence (never lower than stored: the
+   * fence was checked against `known`, and the precondition holds it there).
+   */
+  private async commit(
+    chain: string,
+    entries: readonly LedgerEntry[],
+    known: KnownHead,
+    next: ChainHead,
+    claimed: number | undefined,
+  ) {
     const receipts = this.chainDoc(chain).collection('receipts');
     const batch: WriteBatch = this.db.batch();
     for (const entry of entries)
       batch.create(receipts.doc(seqId(entry.seq)), { seq: entry.seq, ...storedRecord(entry.record) });
     const headRef = this.headDoc(chain);
-    if (known.updateTime === null) batch.create(headRef, headFields(next));
-    else batch.update(headRef, headFields(next), { lastUpdateTime: known.updateTime });
+    const fence = claimed === undefined ? known.fence : Math.max(claimed, known.fence ?? claimed);
+    const fields = { ...headFields(next), ...(claimed === undefined ? {} : { fence }) };
+    if (known.updateTime === null) batch.create(headRef, fields);
+    else batch.update(headRef, fields, { lastUpdateTime: known.updateTime });
     const results = await withDeadline(this.deadlineMs, () => batch.commit());
-    this.known.set(chain, { head: next, updateTime: results[results.length - 1]?.writeTime ?? null });
+    this.known.set(chain, { head: next, fence, updateTime: results[results.length - 1]?.writeTime ?? null });
   }
 
   async *read(
@@ -181,6 +262,17 @@ function headFields(head: ChainHead): Record<string, unknown> {
     last_timestamp: head.last_timestamp,
     tree: { size: head.tree.size, roots: [...head.tree.roots] },
   };
+}
+
+/** A head document's fence, or null for a chain nobody has claimed. */
+function fenceFrom(data: Record<string, unknown>): number | null {
+  return typeof data.fence === 'number' && Number.isSafeInteger(data.fence) ? data.fence : null;
+}
+
+/** The write lost a race on the head document: it changed (precondition) or appeared (create). */
+function isRace(error: unknown): boolean {
+  const code = grpcCode(error);
+  return code === GrpcCode.FAILED_PRECONDITION || code === GrpcCode.ALREADY_EXISTS;
 }
 
 function headFrom(data: Record<string, unknown>): ChainHead {

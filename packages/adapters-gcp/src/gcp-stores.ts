@@ -5,6 +5,7 @@ import { PubSub } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
 import type { PolicyRegistry } from '@governor/governor';
 import { FirestoreDirectory } from './firestore-directory';
+import { FirestoreLeaseStore } from './firestore-lease-store';
 import { FirestoreLedger } from './firestore-ledger';
 import { GcsArchiveStore } from './gcs-archive';
 import { GcsPolicyRegistry } from './gcs-policy-registry';
@@ -79,6 +80,8 @@ export async function openGcpStores(config: GcpConfig) {
   return {
     ledger: new FirestoreLedger({ db: firestore, workerId: config.workerId, ...deadline }),
     directory: new FirestoreDirectory({ db: firestore, ...deadline }),
+    /** Tenant ownership across workers: `/leases/{account_id}` and `/members/{worker_id}`. */
+    leases: new FirestoreLeaseStore({ db: firestore, ...deadline }),
     bus: new PubSubBus(pubsubOptions),
     control: new PubSubControl(pubsubOptions),
     archive: new GcsArchiveStore({ storage, bucket }),

@@ -2,6 +2,8 @@ export { FirestoreLedger } from './firestore-ledger';
 export type { FirestoreLedgerOptions } from './firestore-ledger';
 export { FirestoreDirectory, actionDocId } from './firestore-directory';
 export type { FirestoreDirectoryOptions } from './firestore-directory';
+export { FirestoreLeaseStore } from './firestore-lease-store';
+export type { FirestoreLeaseStoreOptions } from './firestore-lease-store';
 export { DeadlineError, withDeadline } from './firestore-errors';
 export { GcsArchiveStore } from './gcs-archive';
 export type { GcsArchiveStoreOptions } from './gcs-archive';

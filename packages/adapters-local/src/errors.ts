@@ -29,6 +29,11 @@ export function conflict(message: string): GovernorError {
   return new GovernorError('LEDGER_CONFLICT', message, false);
 }
 
+/** A newer owner has claimed the chain under a higher fencing epoch: give the chain up. */
+export function fenced(message: string): GovernorError {
+  return new GovernorError('LEDGER_FENCED', message, false);
+}
+
 export function invalidArgument(message: string): GovernorError {
   return new GovernorError('LEDGER_UNAVAILABLE', message, false, {
     cause: new LocalAdapterError('INVALID_ARGUMENT', message),

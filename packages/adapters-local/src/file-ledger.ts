@@ -17,7 +17,7 @@ import {
 } from './durable-fs';
 import { corrupt, invalidArgument, unavailable } from './errors';
 import { readHeadFile, writeHeadFile, type Committed } from './head-file';
-import { HeadBuilder, planAppend } from './head-builder';
+import { checkEpoch, checkFence, HeadBuilder, planAppend, planClaim } from './head-builder';
 import { KeyedMutex } from './keyed-mutex';
 import { LockFile } from './lock-file';
 import { readLines } from './line-reader';
@@ -70,12 +70,18 @@ class LineIndex {
  * either way the chain stays contiguous and verifiable. Reads stream the file and stop at the
  * committed length, so an append in flight is never seen in part.
  *
+ * Fencing: `claim` stores the chain's fence (the highest claimed epoch) in `head.json`, under
+ * the same locks, and every append of a client that claimed the chain checks it there before
+ * writing, so a claim by another process fences this one's next append.
+ *
  * Checkpoints are `checkpoints/{size}.note`, replaced atomically if put twice; `probe()` writes,
  * fsyncs and reads back a file under `<root>/health/`.
  */
 export class FileLedger implements ReceiptLedger {
   private readonly mutex = new KeyedMutex();
   private readonly indexes = new Map<string, LineIndex>();
+  /** The epoch this client claimed each chain under; chains it never claimed append unfenced. */
+  private readonly claims = new Map<string, number>();
   private readonly lockTimeoutMs: number;
 
   private constructor(
@@ -101,6 +107,28 @@ export class FileLedger implements ReceiptLedger {
     return (await this.committed(chain)).head;
   }
 
+  async claim(chain: string, epoch: number): Promise<void> {
+    const dir = chainDirectory(this.root, chain);
+    checkEpoch(chain, epoch);
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (e) {
+      throw unavailable(`cannot create ${dir}`, e);
+    }
+    await this.exclusive(chain, dir, async () => {
+      const committed = await this.recover(chain, dir);
+      // Even a refused claim is this client's claim: its appends to the chain are fenced too.
+      this.claims.set(chain, epoch);
+      const fence = planClaim(chain, committed.fence ?? null, epoch);
+      if (fence === null) return;
+      try {
+        await writeHeadFile(join(dir, HEAD), { ...committed, fence });
+      } catch (e) {
+        throw unavailable(`claiming ${chain} at epoch ${epoch}`, e);
+      }
+    });
+  }
+
   async append(chain: string, entries: readonly LedgerEntry[], head: ChainHead): Promise<void> {
     const dir = chainDirectory(this.root, chain);
     if (entries.length === 0) throw invalidArgument(`empty batch for ${chain}`);
@@ -111,6 +139,10 @@ export class FileLedger implements ReceiptLedger {
     }
     await this.exclusive(chain, dir, async () => {
       const committed = await this.recover(chain, dir);
+      // Under the chain's lock, so no claim can land between this check and the head write.
+      const claimed = this.claims.get(chain);
+      checkFence(chain, committed.fence ?? null, claimed);
+      const fence = Math.max(committed.fence ?? -1, claimed ?? -1);
       const next = planAppend(committed.head ?? emptyHead(chain), chain, entries, head);
       const lines = entries.map((e) => `${recordLine(e.record)}\n`);
       const data = Buffer.from(lines.join(''), 'utf8');
@@ -130,7 +162,11 @@ export class FileLedger implements ReceiptLedger {
         await undo(e);
       }
       try {
-        await writeHeadFile(join(dir, HEAD), { head: next, receipts_bytes: length });
+        await writeHeadFile(join(dir, HEAD), {
+          head: next,
+          receipts_bytes: length,
+          ...(fence < 0 ? {} : { fence }),
+        });
       } catch (e) {
         const now = await readHeadFile(join(dir, HEAD), chain).catch(() => null);
         // Renamed into place, only the directory fsync failed: the receipts are fsynced and
@@ -300,8 +336,9 @@ export class FileLedger implements ReceiptLedger {
       }
       if (good < length) await truncateDurably(file, good);
       const head = builder.head;
-      if (head.size === 0) return { head: null, receipts_bytes: good };
-      const recovered: Committed = { head, receipts_bytes: good };
+      const fence = committed.fence === undefined ? {} : { fence: committed.fence };
+      if (head.size === 0) return { head: null, receipts_bytes: good, ...fence };
+      const recovered: Committed = { head, receipts_bytes: good, ...fence };
       if (good !== committed.receipts_bytes) await writeHeadFile(join(dir, HEAD), recovered);
       return recovered;
     } catch (e) {

@@ -1,7 +1,7 @@
 import type { StoredReceipt } from '@governor/contracts';
 import type { LedgerEntry } from '@governor/governor';
 import { CompactRange, leafHash, type ChainHead } from '@governor/receipts';
-import { conflict, invalidArgument } from './errors';
+import { conflict, fenced, invalidArgument } from './errors';
 
 /** Why a record cannot be the next one of a chain: it links elsewhere, or it is not well formed. */
 export interface LinkProblem {
@@ -119,4 +119,37 @@ export function planAppend(
   if (!sameHead(next, claimed))
     throw invalidArgument(`${chain}: the head given with the batch is not the head after its entries`);
   return next;
+}
+
+/** Throws the ledger's INVALID_ARGUMENT error unless `epoch` is a non-negative safe integer. */
+export function checkEpoch(chain: string, epoch: number): void {
+  if (!Number.isSafeInteger(epoch) || epoch < 0)
+    throw invalidArgument(`${chain}: fencing epoch ${epoch} is not a non-negative integer`);
+}
+
+/**
+ * What a `claim(chain, epoch)` does to the stored fence (null: none yet): the fence to store, or
+ * null when `epoch` is the stored one already (a no-op). A stored fence above `epoch` means a
+ * newer owner has claimed the chain: LEDGER_FENCED. An epoch that is not a non-negative safe
+ * integer is an invalid argument.
+ */
+export function planClaim(chain: string, stored: number | null, epoch: number): number | null {
+  checkEpoch(chain, epoch);
+  if (stored !== null && stored > epoch)
+    throw fenced(
+      `${chain}: cannot claim epoch ${epoch}, the chain is claimed at epoch ${stored} (a newer owner)`,
+    );
+  return stored === epoch ? null : epoch;
+}
+
+/**
+ * Checks an append against the stored fence: a client that claimed the chain at `claimed`
+ * (undefined: never claimed, unfenced) is refused with LEDGER_FENCED once a higher epoch is
+ * stored. Must run in the same atomic step as the write it guards.
+ */
+export function checkFence(chain: string, stored: number | null, claimed: number | undefined): void {
+  if (claimed !== undefined && stored !== null && stored > claimed)
+    throw fenced(
+      `${chain}: this writer claimed epoch ${claimed} but the chain is now claimed at epoch ${stored} (lease lost): nothing written`,
+    );
 }

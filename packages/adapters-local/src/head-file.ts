@@ -10,6 +10,11 @@ import { corrupt } from './errors';
 export interface Committed {
   readonly head: ChainHead | null;
   readonly receipts_bytes: number;
+  /**
+   * The ledger's fencing epoch of the chain: the highest any client has claimed it under.
+   * Absent until the first claim. A claim before any receipt commits a null head with it.
+   */
+  readonly fence?: number;
 }
 
 export const NOTHING_COMMITTED: Committed = { head: null, receipts_bytes: 0 };
@@ -24,8 +29,17 @@ function popcount(n: number): number {
 
 function problemOf(value: unknown, chain: string): string | null {
   if (typeof value !== 'object' || value === null) return 'not a JSON object';
-  const { head, receipts_bytes: bytes } = value as { head?: Partial<ChainHead>; receipts_bytes?: unknown };
+  const {
+    head,
+    receipts_bytes: bytes,
+    fence,
+  } = value as { head?: Partial<ChainHead> | null; receipts_bytes?: unknown; fence?: unknown };
   if (!Number.isSafeInteger(bytes) || (bytes as number) < 0) return 'receipts_bytes is not a byte count';
+  if (fence !== undefined && (!Number.isSafeInteger(fence) || (fence as number) < 0))
+    return 'fence is not a fencing epoch';
+  // A chain claimed before its first receipt: only the fence is committed.
+  if (head === null && fence !== undefined)
+    return bytes === 0 ? null : 'no head, but receipts_bytes is not 0';
   if (typeof head !== 'object' || head === null) return 'no head';
   if (head.chain !== chain) return `head is of chain ${JSON.stringify(head.chain)}`;
   if (!Number.isSafeInteger(head.size) || (head.size as number) < 1)
@@ -58,16 +72,24 @@ export async function readHeadFile(path: string, chain: string): Promise<Committ
   }
   const problem = problemOf(value, chain);
   if (problem !== null) throw corrupt(`${path}: ${problem}`);
-  const { head, receipts_bytes } = value as { head: ChainHead; receipts_bytes: number };
+  const { head, receipts_bytes, fence } = value as {
+    head: ChainHead | null;
+    receipts_bytes: number;
+    fence?: number;
+  };
   return {
-    head: {
-      chain: head.chain,
-      size: head.size,
-      head_hash: head.head_hash,
-      last_timestamp: head.last_timestamp,
-      tree: { size: head.tree.size, roots: [...head.tree.roots] },
-    },
+    head:
+      head === null
+        ? null
+        : {
+            chain: head.chain,
+            size: head.size,
+            head_hash: head.head_hash,
+            last_timestamp: head.last_timestamp,
+            tree: { size: head.tree.size, roots: [...head.tree.roots] },
+          },
     receipts_bytes,
+    ...(fence === undefined ? {} : { fence }),
   };
 }
 

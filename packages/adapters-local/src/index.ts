@@ -13,9 +13,20 @@ export { DirectoryPolicyRegistry } from './directory-policy-registry';
 export { FileSpool } from './file-spool';
 export { MemoryWitness } from './memory-witness';
 // The ledger rules every ReceiptLedger applies, shared with the cloud ledgers.
-export { planAppend, HeadBuilder, sameHead } from './head-builder';
+export { planAppend, planClaim, checkEpoch, checkFence, HeadBuilder, sameHead } from './head-builder';
 export { checkChainId } from './chain-id';
 export { storedRecord } from './records';
 export { MemoryControl } from './memory-control';
 export { openLocalStores, REPO_POLICIES } from './local-stores';
 export { loadSigningKey, KEY_FILE, KEYS_FILE } from './signing-key-files';
+// The lease rules every LeaseStore applies, shared with the cloud lease stores.
+export {
+  MemoryLeaseStore,
+  planAcquire,
+  planRenew,
+  planRelease,
+  leaseIsLive,
+  checkLeaseArgs,
+  checkLease,
+} from './memory-lease-store';
+export type { MemoryLeaseStoreOptions } from './memory-lease-store';

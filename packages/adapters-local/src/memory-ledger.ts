@@ -3,12 +3,20 @@ import { GovernorError, type LedgerEntry, type ReceiptLedger } from '@governor/g
 import { emptyHead, type ChainHead } from '@governor/receipts';
 import { checkChainId } from './chain-id';
 import { invalidArgument } from './errors';
-import { planAppend } from './head-builder';
+import { checkEpoch, checkFence, planAppend, planClaim } from './head-builder';
 import { storedRecord } from './records';
 
 interface StoredChain {
   head: ChainHead;
   readonly records: StoredReceipt[];
+}
+
+/** What every client of one in-memory store shares: what a server would hold. */
+interface MemoryStore {
+  readonly chains: Map<string, StoredChain>;
+  readonly checkpoints: Map<string, Map<number, string>>;
+  /** Per chain, the highest fencing epoch any client has claimed it under. */
+  readonly fences: Map<string, number>;
 }
 
 function copyHead(head: ChainHead): ChainHead {
@@ -18,14 +26,23 @@ function copyHead(head: ChainHead): ChainHead {
 /**
  * An in-process ReceiptLedger: same contract as the durable ones, nothing survives the process.
  * For unit tests and for fast paths that need no durability. `setOutage` makes it behave like a
- * store that is down, for safe-mode tests.
+ * store that is down, for safe-mode tests. `connect()` opens another client of the same store
+ * (what a second worker process would hold), with its own claims and its own outage switch.
  */
 export class MemoryLedger implements ReceiptLedger {
-  private readonly chains = new Map<string, StoredChain>();
-  private readonly checkpoints = new Map<string, Map<number, string>>();
+  private store: MemoryStore = { chains: new Map(), checkpoints: new Map(), fences: new Map() };
+  /** The epoch this client claimed each chain under; chains it never claimed append unfenced. */
+  private readonly claims = new Map<string, number>();
   private outage: string | null = null;
 
-  /** While `reason` is not null every call fails with a retryable LEDGER_UNAVAILABLE. */
+  /** Another client of this store: sees every write and claim; its own claims fence only its own appends. */
+  connect(): MemoryLedger {
+    const client = new MemoryLedger();
+    client.store = this.store;
+    return client;
+  }
+
+  /** While `reason` is not null every call of this client fails with a retryable LEDGER_UNAVAILABLE. */
   setOutage(reason: string | null): void {
     this.outage = reason;
   }
@@ -33,15 +50,27 @@ export class MemoryLedger implements ReceiptLedger {
   head(chain: string): Promise<ChainHead | null> {
     return this.run(() => {
       checkChainId(chain);
-      const stored = this.chains.get(chain);
+      const stored = this.store.chains.get(chain);
       return stored ? copyHead(stored.head) : null;
+    });
+  }
+
+  claim(chain: string, epoch: number): Promise<void> {
+    return this.run(() => {
+      checkChainId(chain);
+      checkEpoch(chain, epoch);
+      // Even a refused claim is this client's claim: its appends to the chain are fenced too.
+      this.claims.set(chain, epoch);
+      const fence = planClaim(chain, this.store.fences.get(chain) ?? null, epoch);
+      if (fence !== null) this.store.fences.set(chain, fence);
     });
   }
 
   append(chain: string, entries: readonly LedgerEntry[], head: ChainHead): Promise<void> {
     return this.run(() => {
       checkChainId(chain);
-      const stored = this.chains.get(chain);
+      checkFence(chain, this.store.fences.get(chain) ?? null, this.claims.get(chain));
+      const stored = this.store.chains.get(chain);
       // Checked and applied in one synchronous step, so a racing append sees all of it or none.
       const next = planAppend(stored?.head ?? emptyHead(chain), chain, entries, head);
       const records = entries.map((e) => storedRecord(e.record));
@@ -49,7 +78,7 @@ export class MemoryLedger implements ReceiptLedger {
         stored.records.push(...records);
         stored.head = next;
       } else {
-        this.chains.set(chain, { head: next, records });
+        this.store.chains.set(chain, { head: next, records });
       }
     });
   }
@@ -60,7 +89,7 @@ export class MemoryLedger implements ReceiptLedger {
   ): AsyncIterable<StoredReceipt> {
     const records = await this.run(() => {
       checkChainId(chain);
-      const all = this.chains.get(chain)?.records ?? [];
+      const all = this.store.chains.get(chain)?.records ?? [];
       const from = Math.max(0, (options.afterSeq ?? -1) + 1);
       const to =
         options.limit === undefined ? all.length : Math.min(all.length, from + Math.max(0, options.limit));
@@ -75,8 +104,8 @@ export class MemoryLedger implements ReceiptLedger {
       checkChainId(chain);
       if (!Number.isSafeInteger(size) || size < 0)
         throw invalidArgument(`checkpoint size ${size} is not a size`);
-      let notes = this.checkpoints.get(chain);
-      if (!notes) this.checkpoints.set(chain, (notes = new Map<number, string>()));
+      let notes = this.store.checkpoints.get(chain);
+      if (!notes) this.store.checkpoints.set(chain, (notes = new Map<number, string>()));
       notes.set(size, note);
     });
   }
@@ -84,7 +113,7 @@ export class MemoryLedger implements ReceiptLedger {
   latestCheckpoint(chain: string): Promise<string | null> {
     return this.run(() => {
       checkChainId(chain);
-      const notes = this.checkpoints.get(chain);
+      const notes = this.store.checkpoints.get(chain);
       if (!notes || notes.size === 0) return null;
       return notes.get(Math.max(...notes.keys())) ?? null;
     });

@@ -7,7 +7,7 @@ import {
   type ChainHead,
   type SigningKey,
 } from '@governor/receipts';
-import { GovernorError } from './errors';
+import { GovernorError, GovernorErrorCode } from './errors';
 import type { AlertSink, CheckpointWitness, Clock, LedgerEntry, ReceiptLedger, ReceiptSpool } from './ports';
 
 export interface Emitted {
@@ -38,6 +38,33 @@ export interface ChainWriterOptions {
    * checkpoint only delays what an auditor can check against one, so it must not fail the commit.
    */
   readonly alerts?: AlertSink;
+  /**
+   * The fencing epoch this writer holds the chain under (its lease's epoch, which increases on
+   * every change of owner). `open` claims the chain with it before reading the head, and
+   * `recover` claims it again before flushing a spool, so once a newer owner has claimed the
+   * chain every commit of this writer is refused (LEDGER_FENCED) instead of forking it.
+   * Without an epoch the writer commits unfenced.
+   */
+  readonly epoch?: number;
+  /**
+   * Called once, with the chain, when a commit or a recovery is refused with LEDGER_FENCED:
+   * the writer has failed for good (every pending receipt's `durable` rejects, nothing is
+   * spooled) and its owner should give the chain up. Not called when `open` itself is fenced:
+   * `open` rejects then.
+   */
+  readonly onFenced?: (chain: string) => void;
+}
+
+/** A refusal because a newer owner claimed the chain: never spooled, never retried. */
+function isFenced(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === GovernorErrorCode.LEDGER_FENCED;
+}
+
+/** A fenced refusal as the GovernorError the writer reports. */
+function fencedError(error: unknown): GovernorError {
+  if (error instanceof GovernorError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new GovernorError(GovernorErrorCode.LEDGER_FENCED, message, false, { cause: error });
 }
 
 /**
@@ -53,6 +80,7 @@ export class ChainWriter {
   private failure: GovernorError | null = null;
   private spooling = false;
   private spooledCount = 0;
+  private fenced = false;
 
   private constructor(
     readonly chain: string,
@@ -65,11 +93,15 @@ export class ChainWriter {
     private readonly checkpointEvery: number,
     private readonly witness: CheckpointWitness | undefined,
     private readonly alerts: AlertSink | undefined,
+    private readonly epoch: number | undefined,
+    private readonly onFenced: ((chain: string) => void) | undefined,
   ) {}
 
   /**
    * Opens the writer at the stored head. Receipts spooled before a crash are the newer part of
-   * the chain: the head continues after them, and `recover()` flushes them.
+   * the chain: the head continues after them, and `recover()` flushes them. With an `epoch`,
+   * the chain is claimed first: a chain already claimed at a higher epoch rejects with
+   * LEDGER_FENCED and no writer is opened.
    */
   static async open(
     chain: string,
@@ -78,6 +110,7 @@ export class ChainWriter {
     clock: Clock,
     options: ChainWriterOptions = {},
   ): Promise<ChainWriter> {
+    if (options.epoch !== undefined) await ledger.claim(chain, options.epoch);
     const stored = (await ledger.head(chain)) ?? emptyHead(chain);
     const spooled = options.spool ? await options.spool.pending(chain) : null;
     const writer = new ChainWriter(
@@ -91,6 +124,8 @@ export class ChainWriter {
       options.checkpointEvery ?? 1000,
       options.witness,
       options.alerts,
+      options.epoch,
+      options.onFenced,
     );
     // A spool no longer ahead of the ledger was flushed by recover() before a crash cut it
     // short of clearing it: clear it now, or the next outage would spool after stale entries.
@@ -118,6 +153,11 @@ export class ChainWriter {
 
   get spooled(): number {
     return this.spooledCount;
+  }
+
+  /** True once a newer owner's claim refused a commit or a recovery: the writer is done for good. */
+  get isFenced(): boolean {
+    return this.fenced;
   }
 
   emit(fields: ReceiptFields): Emitted {
@@ -165,14 +205,37 @@ export class ChainWriter {
     if (this.pending.length > 0) await this.flush();
   }
 
-  /** Sends every spooled receipt to the ledger, in order, then writes directly again. Returns how many. */
+  /**
+   * Sends every spooled receipt to the ledger, in order, then writes directly again. Returns how
+   * many. With an `epoch` the chain is claimed again first: if a newer owner claimed it during
+   * the outage, nothing of the spool is written (it would fork the chain), the writer fails as
+   * fenced and this resolves to 0, so one lost chain does not hold up everyone's recovery.
+   */
   async recover(): Promise<number> {
     if (!this.spool || !this.spooling) return 0;
     while (this.flushing) await this.flushing;
     const spooled = await this.spool.pending(this.chain);
-    if (spooled && spooled.entries.length > 0) {
-      const rest = await this.notYetStored(spooled.entries, spooled.head);
-      if (rest.length > 0) await this.ledger.append(this.chain, rest, spooled.head);
+    try {
+      if (this.epoch !== undefined) await this.ledger.claim(this.chain, this.epoch);
+      if (spooled && spooled.entries.length > 0) {
+        const rest = await this.notYetStored(spooled.entries, spooled.head);
+        if (rest.length > 0) await this.ledger.append(this.chain, rest, spooled.head);
+      }
+    } catch (e) {
+      if (!isFenced(e)) throw e;
+      // Acknowledged as durable when spooled, these receipts can no longer reach the chain: say
+      // so loudly, and keep them in the spool for an operator rather than destroy them.
+      const count = this.spooledCount;
+      this.spooling = false;
+      this.spooledCount = 0;
+      this.fail(fencedError(e), []);
+      this.alerts?.alert({
+        severity: 'critical',
+        code: GovernorErrorCode.LEDGER_FENCED,
+        message: `${this.chain}: a newer owner claimed the chain during the outage; ${count} spooled receipts (seq ${spooled?.entries[0]?.seq ?? '?'} to ${(spooled?.head.size ?? 0) - 1}) were not written and stay in the spool`,
+        details: { chain: this.chain, epoch: this.epoch, spooled: count },
+      });
+      return 0;
     }
     await this.spool.clear(this.chain);
     const count = this.spooledCount;
@@ -228,6 +291,8 @@ export class ChainWriter {
 
   /** Signs and stores a checkpoint of `head` (by default the chain's current committed head). */
   async checkpoint(head: ChainHead = this.head): Promise<string> {
+    // A failed (or fenced) writer's head includes receipts that never reached the ledger.
+    if (this.failure) throw this.failure;
     const note = signCheckpoint(checkpointOf(head, new Date(this.clock.now())), this.signer);
     await this.ledger.putCheckpoint(this.chain, head.size, note);
     await this.witness?.witness(this.chain, head.size, note);
@@ -242,8 +307,10 @@ export class ChainWriter {
         try {
           await this.ledger.append(this.chain, entries, head);
         } catch (e) {
-          // Only an unavailable store is spooled; a conflict means another writer owns the chain.
-          const retryable = !(e instanceof GovernorError) || e.retryable;
+          // Only an unavailable store is spooled; a conflict means another writer owns the chain,
+          // and a fenced batch belongs to a chain a newer owner has claimed: spooling it would
+          // fork the chain when flushed.
+          const retryable = !isFenced(e) && (!(e instanceof GovernorError) || e.retryable);
           if (!this.spool || !retryable) throw e;
           this.spooling = true;
         }
@@ -258,17 +325,48 @@ export class ChainWriter {
     } catch (e) {
       // A chain must never fork or skip: after a failed commit nothing later may be written
       // until the owner decides (give the chain up on a conflict, restart on a dead spool).
-      this.failure =
+      const failure =
         e instanceof GovernorError
           ? e
-          : new GovernorError(
-              'LEDGER_UNAVAILABLE',
-              `commit of ${this.chain} failed: ${(e as Error).message}`,
-              true,
-              { cause: e },
-            );
-      for (const p of [...batch, ...this.pending.splice(0)]) p.reject(this.failure);
-      throw this.failure;
+          : isFenced(e)
+            ? fencedError(e)
+            : new GovernorError(
+                'LEDGER_UNAVAILABLE',
+                `commit of ${this.chain} failed: ${(e as Error).message}`,
+                true,
+                { cause: e },
+              );
+      const unwritten = batch.length + this.pending.length;
+      this.fail(failure, batch);
+      // Their deliveries are nacked (durable rejected), so the new owner gets them again.
+      if (failure.code === GovernorErrorCode.LEDGER_FENCED)
+        this.alerts?.alert({
+          severity: 'warning',
+          code: GovernorErrorCode.LEDGER_FENCED,
+          message: `${this.chain}: a newer owner claimed the chain; ${unwritten} receipts not written, giving it up`,
+          details: { chain: this.chain, epoch: this.epoch },
+        });
+      throw failure;
+    }
+  }
+
+  /**
+   * Fails the writer for good: `batch` and everything pending reject with `failure`, later
+   * emits throw it. A fenced failure tells the owner, once, to give the chain up.
+   */
+  private fail(failure: GovernorError, batch: readonly Pending[]): void {
+    this.failure = failure;
+    for (const p of [...batch, ...this.pending.splice(0)]) p.reject(failure);
+    if (failure.code !== GovernorErrorCode.LEDGER_FENCED || this.fenced) return;
+    this.fenced = true;
+    try {
+      this.onFenced?.(this.chain);
+    } catch (e) {
+      this.alerts?.alert({
+        severity: 'critical',
+        code: 'ON_FENCED_FAILED',
+        message: `${this.chain}: giving up the fenced chain failed: ${(e as Error).message}`,
+      });
     }
   }
 }

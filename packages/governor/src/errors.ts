@@ -2,6 +2,12 @@
 export const GovernorErrorCode = {
   LEDGER_CONFLICT: 'LEDGER_CONFLICT',
   LEDGER_UNAVAILABLE: 'LEDGER_UNAVAILABLE',
+  /**
+   * Another client has claimed the chain under a higher fencing epoch (a newer lease owner):
+   * this client's claim or commit is refused and nothing was written. Never retryable: the
+   * writer must give the chain up, not spool or try again.
+   */
+  LEDGER_FENCED: 'LEDGER_FENCED',
   SPOOL_FAILED: 'SPOOL_FAILED',
 } as const;
 export type GovernorErrorCode = (typeof GovernorErrorCode)[keyof typeof GovernorErrorCode];

@@ -23,6 +23,7 @@ export type {
   ControlChannel,
 } from './ports';
 export { GovernorError, GovernorErrorCode } from './errors';
+export type { Lease, LeaseStore } from './lease-store';
 export { ChainWriter } from './chain-writer';
 export type { Emitted, ChainWriterOptions } from './chain-writer';
 export { MemorySpool } from './memory-spool';

@@ -51,6 +51,11 @@ export interface RuntimeDeps {
   readonly witness?: CheckpointWitness;
   readonly queueCapacity?: number;
   readonly drainTimeoutMs?: number;
+  /**
+   * A tenant chain refused a commit because another worker claimed it at a higher epoch (its
+   * lease was taken over): the runtime has already stopped serving the tenant; ownership is told.
+   */
+  readonly onFenced?: (accountId: string) => void;
 }
 
 export interface ProvisionResult {
@@ -141,13 +146,22 @@ export class GovernorRuntime {
     return this.degradedSince !== null;
   }
 
-  private async openWriter(chain: string): Promise<ChainWriter> {
+  private async openWriter(chain: string, epoch?: number): Promise<ChainWriter> {
     const { ledger, signer, clock, spool, witness, alerts } = this.deps;
     return ChainWriter.open(chain, ledger, signer, clock, {
       alerts,
       ...(spool ? { spool } : {}),
       ...(witness ? { witness } : {}),
+      ...(epoch !== undefined
+        ? { epoch, onFenced: () => void this.fenced(chain.slice('tenants/'.length)) }
+        : {}),
     });
+  }
+
+  /** A fenced tenant: stop serving it at once (its new owner reconciles what was running). */
+  private async fenced(accountId: string): Promise<void> {
+    await this.relinquish(accountId, { drain: false });
+    this.deps.onFenced?.(accountId);
   }
 
   /**
@@ -156,22 +170,22 @@ export class GovernorRuntime {
    * step undoes the steps before it and emits `entitlement_failed`. The same entitlement again
    * gets the same answer and no second governor.
    */
-  provision(ent: Entitlement): Promise<ProvisionResult> {
+  provision(ent: Entitlement, options: { epoch?: number } = {}): Promise<ProvisionResult> {
     const bad = badCorrelationId(ent.correlation_id);
     if (bad) return Promise.reject(bad);
     const known = this.entitlements.get(ent.entitlement_id);
     if (known) return Promise.resolve(known);
     const inProgress = this.provisioning.get(ent.account_id);
     if (inProgress) return inProgress;
-    const run = this.runProvision(ent).finally(() => this.provisioning.delete(ent.account_id));
+    const run = this.runProvision(ent, options.epoch).finally(() => this.provisioning.delete(ent.account_id));
     this.provisioning.set(ent.account_id, run);
     return run;
   }
 
-  private async runProvision(ent: Entitlement): Promise<ProvisionResult> {
+  private async runProvision(ent: Entitlement, epoch?: number): Promise<ProvisionResult> {
     const { directory, bus, registry, clock } = this.deps;
     const started = clock.now();
-    const writer = await this.openWriter(tenantChain(ent.account_id));
+    const writer = await this.openWriter(tenantChain(ent.account_id), epoch);
     const undo: { step: string; run: () => Promise<void> }[] = [];
     let step = 'policy';
     try {
@@ -312,32 +326,70 @@ export class GovernorRuntime {
    * Returns how many actions were reconciled.
    */
   async resume(): Promise<{ tenants: number; reconciled: number }> {
-    const { directory, registry, bus } = this.deps;
     let reconciled = 0;
     let tenants = 0;
-    for (const record of await directory.list()) {
+    for (const record of await this.deps.directory.list()) {
       if (record.state !== 'active' || this.governors.has(record.account_id)) continue;
-      const loaded = validatePolicy(await registry.get(record.plan_type, record.policy_version));
-      if (!loaded.ok) {
-        this.deps.alerts.alert({
-          severity: 'critical',
-          code: 'RESUME_FAILED',
-          message: `policy ${record.plan_type} ${record.policy_version} of ${record.account_id} is not valid`,
-          account_id: record.account_id,
-        });
-        continue;
-      }
-      const writer = await this.openWriter(tenantChain(record.account_id));
-      const governor = new TenantGovernor(record, loaded.value, this.governorDeps(writer));
-      governor.actor.send({ type: 'PROVISIONED' });
-      this.governors.set(record.account_id, governor);
-      reconciled += await this.reconcile(governor);
-      // An in-process bus does not outlive the process; a durable one still has the topic.
-      if (!(await bus.topicExists(record.account_id))) await bus.createTopic(record.account_id);
-      await this.subscribe(record.account_id, loaded.value);
+      const adopted = await this.resumeTenant(record);
+      if (adopted === null) continue;
+      reconciled += adopted.reconciled;
       tenants += 1;
     }
     return { tenants, reconciled };
+  }
+
+  /**
+   * Takes one tenant over under a lease `epoch` (scale-out: its previous worker died, stopped
+   * or shed it): as `resume()` does for one tenant, with its chain claimed at `epoch` first, so
+   * the previous owner's late commits are refused. Null when the tenant is not active.
+   */
+  async adopt(accountId: string, epoch: number): Promise<{ reconciled: number } | null> {
+    if (this.governors.has(accountId)) return { reconciled: 0 };
+    const record = await this.deps.directory.get(accountId);
+    if (record === null || record.state !== 'active') return null;
+    return this.resumeTenant(record, epoch);
+  }
+
+  private async resumeTenant(record: TenantRecord, epoch?: number): Promise<{ reconciled: number } | null> {
+    const { registry, bus } = this.deps;
+    const loaded = validatePolicy(await registry.get(record.plan_type, record.policy_version));
+    if (!loaded.ok) {
+      this.deps.alerts.alert({
+        severity: 'critical',
+        code: 'RESUME_FAILED',
+        message: `policy ${record.plan_type} ${record.policy_version} of ${record.account_id} is not valid`,
+        account_id: record.account_id,
+      });
+      return null;
+    }
+    const writer = await this.openWriter(tenantChain(record.account_id), epoch);
+    const governor = new TenantGovernor(record, loaded.value, this.governorDeps(writer));
+    governor.actor.send({ type: 'PROVISIONED' });
+    this.governors.set(record.account_id, governor);
+    const reconciled = await this.reconcile(governor);
+    // An in-process bus does not outlive the process; a durable one still has the topic.
+    if (!(await bus.topicExists(record.account_id))) await bus.createTopic(record.account_id);
+    await this.subscribe(record.account_id, loaded.value);
+    return { reconciled };
+  }
+
+  /**
+   * Stops serving a tenant this worker no longer owns (shed to a peer, or its lease lost):
+   * its subscription stops, queued signals go back to the transport, and with `drain` its
+   * running actions finish first; without, they are left for the new owner to reconcile.
+   * The durable state stays as it is. Returns whether the tenant was served here.
+   */
+  async relinquish(accountId: string, options: { drain: boolean }): Promise<boolean> {
+    const governor = this.governors.get(accountId);
+    if (!governor) return false;
+    const subscription = this.subscriptions.get(accountId);
+    this.subscriptions.delete(accountId);
+    await subscription?.stop();
+    governor.releaseQueued();
+    if (options.drain) await governor.drain(this.deps.drainTimeoutMs ?? 30_000);
+    await governor.writer.flush().catch(() => undefined);
+    this.governors.delete(accountId);
+    return true;
   }
 
   /**

@@ -17,3 +17,5 @@ export { describeCheckpointWitnessContract } from './checkpoint-witness.contract
 export type { WitnessUnderTest } from './checkpoint-witness.contract';
 export { describeControlChannelContract } from './control-channel.contract';
 export type { ControlUnderTest } from './control-channel.contract';
+export { describeLeaseStoreContract } from './lease-store.contract';
+export type { LeaseUnderTest, SettableClock } from './lease-store.contract';

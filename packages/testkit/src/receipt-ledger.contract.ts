@@ -22,6 +22,7 @@ export interface LedgerUnderTest {
   /**
    * Another client of the same store (a second connection, or what a second process would
    * open). When given, races and visibility are checked across clients, not only within one.
+   * Each call opens a new client, with claims of its own; the fencing tests need it.
    */
   readonly peer?: () => Promise<ReceiptLedger>;
 }
@@ -342,6 +343,204 @@ export function describeReceiptLedgerContract(name: string, make: () => Promise<
       const next = buildEntries(TENANT, 2, key, head);
       await other.append(TENANT, next.entries, next.head);
       expect(await ledger.head(TENANT)).toEqual(next.head);
+    });
+
+    describe('fencing', () => {
+      /** A second client of the store, with claims of its own: what a newer lease owner holds. */
+      async function otherClient(): Promise<ReceiptLedger> {
+        if (!subject.peer)
+          throw new Error(`${name}: the fencing contract needs peer() (another client of the store)`);
+        return subject.peer();
+      }
+
+      /** Appends `count` receipts continuing `from` through `client`, and returns the new head and lines. */
+      async function continueWith(client: ReceiptLedger, from: ChainHead, count: number) {
+        const built = buildEntries(from.chain, count, key, from);
+        await client.append(from.chain, built.entries, built.head);
+        return { head: built.head, lines: linesOf(built.entries) };
+      }
+
+      it('a claim writes no receipt and leaves the head null; the claiming client then appends as before', async () => {
+        await ledger.claim(TENANT, 1);
+        expect(await ledger.head(TENANT)).toBeNull();
+        expect(await collect(ledger.read(TENANT))).toEqual([]);
+        const first = await continueWith(ledger, emptyHead(TENANT), 3);
+        const second = await continueWith(ledger, first.head, 2);
+        await expectUnchanged(TENANT, second.head, [...first.lines, ...second.lines]);
+      });
+
+      it("a newer owner's claim fences the old one: its appends are refused with LEDGER_FENCED and write nothing; the new owner continues the chain", async () => {
+        const newer = await otherClient();
+        await ledger.claim(TENANT, 1);
+        const before = await continueWith(ledger, emptyHead(TENANT), 4);
+
+        await newer.claim(TENANT, 2);
+        const late = buildEntries(TENANT, 3, key, before.head);
+        expectLedgerError(
+          await rejectionOf(ledger.append(TENANT, late.entries, late.head)),
+          'LEDGER_FENCED',
+          false,
+        );
+        await expectUnchanged(TENANT, before.head, before.lines);
+        // It stays fenced: asking again is refused the same way.
+        expectLedgerError(
+          await rejectionOf(ledger.append(TENANT, late.entries, late.head)),
+          'LEDGER_FENCED',
+          false,
+        );
+        await expectUnchanged(TENANT, before.head, before.lines);
+
+        expect(await newer.head(TENANT)).toEqual(before.head);
+        const after = await continueWith(newer, before.head, 2);
+        const lines = [...before.lines, ...after.lines];
+        await expectUnchanged(TENANT, after.head, lines);
+        // Once the new owner has written, the old owner's stale batch is still fenced, not a conflict.
+        expectLedgerError(
+          await rejectionOf(ledger.append(TENANT, late.entries, late.head)),
+          'LEDGER_FENCED',
+          false,
+        );
+        // And its next batch built on the new head, too: the fence holds whatever it knows.
+        const onNewHead = buildEntries(TENANT, 1, key, after.head);
+        expectLedgerError(
+          await rejectionOf(ledger.append(TENANT, onNewHead.entries, onNewHead.head)),
+          'LEDGER_FENCED',
+          false,
+        );
+        await expectUnchanged(TENANT, after.head, lines);
+        const report = await verifyLines(lines, {
+          keyring: keyringFor(key),
+          expectedChain: TENANT,
+          threads: 0,
+        });
+        expect(report.issues).toEqual([]);
+      });
+
+      it('claiming below the stored fence is refused with LEDGER_FENCED, and that client cannot append; the same epoch again is a no-op', async () => {
+        const stale = await otherClient();
+        await ledger.claim(TENANT, 5);
+        const first = await continueWith(ledger, emptyHead(TENANT), 2);
+
+        expectLedgerError(await rejectionOf(stale.claim(TENANT, 4)), 'LEDGER_FENCED', false);
+        expectLedgerError(await rejectionOf(stale.claim(TENANT, 0)), 'LEDGER_FENCED', false);
+        const refused = buildEntries(TENANT, 1, key, first.head);
+        expectLedgerError(
+          await rejectionOf(stale.append(TENANT, refused.entries, refused.head)),
+          'LEDGER_FENCED',
+          false,
+        );
+        await expectUnchanged(TENANT, first.head, first.lines);
+
+        await ledger.claim(TENANT, 5);
+        await ledger.claim(TENANT, 5);
+        const second = await continueWith(ledger, first.head, 3);
+        await expectUnchanged(TENANT, second.head, [...first.lines, ...second.lines]);
+      });
+
+      it('the fence only rises: a newer claim by the same client is taken, a lower one refused', async () => {
+        await ledger.claim(TENANT, 2);
+        await ledger.claim(TENANT, 7);
+        const other = await otherClient();
+        expectLedgerError(await rejectionOf(other.claim(TENANT, 6)), 'LEDGER_FENCED', false);
+        await other.claim(TENANT, 8);
+        const built = buildEntries(TENANT, 1, key);
+        expectLedgerError(
+          await rejectionOf(ledger.append(TENANT, built.entries, built.head)),
+          'LEDGER_FENCED',
+          false,
+        );
+        await other.append(TENANT, built.entries, built.head);
+        expect(await ledger.head(TENANT)).toEqual(built.head);
+      });
+
+      it('an epoch that is not a non-negative integer is refused as a non-retryable GovernorError', async () => {
+        for (const epoch of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+          const error = await rejectionOf(ledger.claim(TENANT, epoch));
+          expect(error).toBeInstanceOf(GovernorError);
+          expect((error as GovernorError).retryable).toBe(false);
+        }
+        expect(await ledger.head(TENANT)).toBeNull();
+      });
+
+      it('a client that never claimed appends unfenced, as before, and its appends keep the stored fence', async () => {
+        const owner = await otherClient();
+        await owner.claim(TENANT, 3);
+        const first = await continueWith(owner, emptyHead(TENANT), 2);
+        // An unclaimed client (a tool, an import) is not fenced by the owner's claim...
+        const second = await continueWith(ledger, first.head, 2);
+        await expectUnchanged(TENANT, second.head, [...first.lines, ...second.lines]);
+        // ...and does not lower the fence: a claim below it is still refused.
+        const late = await otherClient();
+        expectLedgerError(await rejectionOf(late.claim(TENANT, 2)), 'LEDGER_FENCED', false);
+        // The owner's next append on its stale head is a plain conflict, not a fence.
+        const stale = buildEntries(TENANT, 1, key, first.head);
+        expectLedgerError(
+          await rejectionOf(owner.append(TENANT, stale.entries, stale.head)),
+          'LEDGER_CONFLICT',
+          false,
+        );
+        await continueWith(owner, second.head, 1);
+      });
+
+      it('fences are per chain', async () => {
+        const newer = await otherClient();
+        await ledger.claim('tenants/acme', 1);
+        await ledger.claim('tenants/globex', 1);
+        await newer.claim('tenants/acme', 2);
+        const globex = await continueWith(ledger, emptyHead('tenants/globex'), 2);
+        expect(await newer.head('tenants/globex')).toEqual(globex.head);
+        const acme = buildEntries('tenants/acme', 1, key);
+        expectLedgerError(
+          await rejectionOf(ledger.append('tenants/acme', acme.entries, acme.head)),
+          'LEDGER_FENCED',
+          false,
+        );
+        expect(await ledger.head('tenants/acme')).toBeNull();
+      });
+
+      it('an append racing a newer claim either lands before it or is fenced: never a fork', async () => {
+        const clients = [ledger, await otherClient()] as const;
+        await clients[0].claim(TENANT, 1);
+        let head = emptyHead(TENANT);
+        const lines: string[] = [];
+        for (let round = 0; round < 6; round++) {
+          const owner = clients[round % 2] as ReceiptLedger;
+          const next = clients[(round + 1) % 2] as ReceiptLedger;
+          const batch = buildEntries(TENANT, 3, key, head);
+          // Alternate who starts first, so both orders are tried.
+          const append = () => owner.append(TENANT, batch.entries, batch.head);
+          const claim = () => next.claim(TENANT, round + 2);
+          let appending: Promise<void>;
+          let claiming: Promise<void>;
+          if (round % 4 < 2) {
+            appending = append();
+            claiming = claim();
+          } else {
+            claiming = claim();
+            appending = append();
+          }
+          const [appended, claimed] = await Promise.allSettled([appending, claiming]);
+          expect(claimed.status).toBe('fulfilled');
+          if (appended.status === 'fulfilled') {
+            head = batch.head;
+            lines.push(...linesOf(batch.entries));
+          } else {
+            expectLedgerError(appended.reason, 'LEDGER_FENCED', false);
+          }
+          await expectUnchanged(TENANT, head.size === 0 ? null : head, lines);
+          // The new owner continues whatever is stored.
+          const after = await continueWith(next, head, 1);
+          head = after.head;
+          lines.push(...after.lines);
+        }
+        const report = await verifyLines(lines, {
+          keyring: keyringFor(key),
+          expectedChain: TENANT,
+          threads: 0,
+        });
+        expect(report.issues).toEqual([]);
+        expect(report.count).toBe(head.size);
+      });
     });
   });
 }

@@ -23,6 +23,7 @@ const Env = z.object({
   GOVERNOR_DRAIN_TIMEOUT_MS: Milliseconds.default(30_000),
   GOVERNOR_STORE_DEADLINE_MS: Milliseconds.default(5_000),
   GOVERNOR_REDELIVERY_MS: z.coerce.number().int().min(0).max(600_000).default(1_000),
+  GOVERNOR_LEASE_MS: z.coerce.number().int().min(300).max(600_000).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -40,6 +41,11 @@ export interface WorkerConfig {
   readonly lagWindowMs: number;
   readonly drainTimeoutMs: number;
   readonly redeliveryMs: number;
+  /**
+   * Tenant lease period on the gcp backend: workers share tenants by leases in Firestore, and a
+   * dead worker's tenants are taken over once its leases run out.
+   */
+  readonly leaseMs: number;
   readonly logLevel: string;
   readonly gcp?: GcpConfig;
 }
@@ -88,6 +94,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv): WorkerConfig {
     lagWindowMs: e.GOVERNOR_LAG_WINDOW_MS,
     drainTimeoutMs: e.GOVERNOR_DRAIN_TIMEOUT_MS,
     redeliveryMs: e.GOVERNOR_REDELIVERY_MS,
+    leaseMs: e.GOVERNOR_LEASE_MS,
     logLevel: e.LOG_LEVEL,
     ...(gcp ? { gcp } : {}),
   };
@@ -112,4 +119,6 @@ export const ENVIRONMENT_HELP = `Environment:
   GOVERNOR_DRAIN_TIMEOUT_MS   how long a cancelled tenant's actions may finish (30000)
   GOVERNOR_STORE_DEADLINE_MS  one Firestore call longer than this counts as a failure (5000)
   GOVERNOR_REDELIVERY_MS      how soon a refused signal comes back (1000)
+  GOVERNOR_LEASE_MS           gcp: tenant lease period; workers share tenants by leases, and a
+                              dead worker's tenants are taken over once its leases lapse (10000)
   LOG_LEVEL                   pino level (info)`;

@@ -7,10 +7,18 @@ import type { Logger } from 'pino';
  * a rejection means the same as nack. The message's correlation id goes into every receipt it
  * produces and every log line about it.
  */
+/** Who provisions a new tenant when several workers share them: the one that gets its lease. */
+export interface ProvisionClaims {
+  /** The lease epoch to provision under, or null when another worker has the tenant. */
+  claim(accountId: string): Promise<number | null>;
+  unclaim(accountId: string): Promise<void>;
+}
+
 export async function applyControl(
   runtime: GovernorRuntime,
   message: ControlMessage,
   log: Logger,
+  claims?: ProvisionClaims,
 ): Promise<'ack' | 'nack'> {
   const correlationId = message.correlation_id;
   const correlation = correlationId ? { correlation_id: correlationId } : {};
@@ -38,7 +46,13 @@ export async function applyControl(
   };
   switch (event.type) {
     case 'entitlement.created': {
-      const result = await runtime.provision(entitlement);
+      const epoch = claims ? await claims.claim(event.account_id) : undefined;
+      if (epoch === null) {
+        log.info(fields, 'another worker holds this tenant; it provisions it');
+        return 'ack';
+      }
+      const result = await runtime.provision(entitlement, epoch === undefined ? {} : { epoch });
+      if (!result.ok) await claims?.unclaim(event.account_id);
       if (result.ok) log.info({ ...fields, receipt_id: result.receipt_id }, 'tenant provisioned');
       else
         log.error({ ...fields, receipt_id: result.receipt_id, error: result.error }, 'provisioning failed');

@@ -5,6 +5,7 @@ import type {
   ArchiveStore,
   CheckpointWitness,
   ControlChannel,
+  LeaseStore,
   PolicyRegistry,
   ReceiptLedger,
   ReceiptSpool,
@@ -21,6 +22,8 @@ export interface Stores {
   readonly archive: ArchiveStore;
   readonly registry: PolicyRegistry;
   readonly witness?: CheckpointWitness;
+  /** Tenant leases, where workers share tenants (gcp); absent on the embedded default. */
+  readonly leases?: LeaseStore;
   /** Always local and fsync'd: it is where receipts go while the ledger is down. */
   readonly spool: ReceiptSpool;
   close(): Promise<void>;

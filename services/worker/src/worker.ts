@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { logAlerts } from './alerts';
 import type { WorkerConfig } from './config';
 import { applyControl } from './control-handler';
+import { Ownership } from './ownership';
 import { loadSigningKey } from '@governor/adapters-local';
 import type { Keyring } from '@governor/receipts';
 import { openStores, type Stores } from './stores';
@@ -39,6 +40,8 @@ export class Worker {
     private readonly lagTimer: NodeJS.Timeout,
     private readonly stopControl: () => Promise<void>,
     private readonly log: Logger,
+    /** Tenant leases shared with peer workers (gcp); null on the embedded default. */
+    readonly ownership: Ownership | null,
   ) {}
 
   static async start(config: WorkerConfig, log: Logger): Promise<Worker> {
@@ -63,10 +66,25 @@ export class Worker {
       signer,
       keys: keyring.entries(),
       drainTimeoutMs: config.drainTimeoutMs,
+      onFenced: (accountId) => ownership?.fenced(accountId),
     });
-    // Tenants this worker ran before a restart or crash: reconcile their actions first.
-    const resumed = await runtime.resume();
-    log.info(resumed, 'resumed tenants');
+    // With peers (leases), this worker takes its share of the tenants, reconciling each one's
+    // running actions; alone, it resumes every tenant it ran before a restart or crash.
+    const ownership = stores.leases
+      ? new Ownership({
+          workerId: config.workerId,
+          leases: stores.leases,
+          directory: stores.directory,
+          tenants: runtime,
+          alerts,
+          log,
+          leaseMs: config.leaseMs,
+        })
+      : null;
+    if (ownership) {
+      await ownership.start();
+      log.info({ owned: ownership.owned().length, lease_ms: config.leaseMs }, 'took a share of the tenants');
+    } else log.info(await runtime.resume(), 'resumed tenants');
 
     const monitor = new HealthMonitor(() => stores.ledger.probe(), runtime, systemClock, {
       intervalMs: config.healthIntervalMs,
@@ -80,7 +98,7 @@ export class Worker {
     lagTimer.unref();
 
     const stopControl = await stores.control.subscribe(config.workerId, (message, settle) => {
-      applyControl(runtime, message, log).then(
+      applyControl(runtime, message, log, ownership ?? undefined).then(
         (outcome) => (outcome === 'ack' ? settle.ack() : settle.nack()),
         (e: unknown) => {
           log.error({ err: e, kind: message.kind }, 'control message failed; it will be redelivered');
@@ -89,7 +107,7 @@ export class Worker {
       );
     });
     log.info({ worker_id: config.workerId, backend: config.backend, key_id: signer.keyId }, 'worker ready');
-    return new Worker(config, runtime, stores, keyring, monitor, lagTimer, stopControl, log);
+    return new Worker(config, runtime, stores, keyring, monitor, lagTimer, stopControl, log, ownership);
   }
 
   /** Graceful stop (SIGTERM): stop taking control messages and signals, let actions finish, flush. */
@@ -98,6 +116,8 @@ export class Worker {
       this.log.info('stopping: no new signals; waiting for actions and receipts');
       clearInterval(this.lagTimer);
       await this.stopControl();
+      // Tenants drain here and their leases go back, so peers take them over at once.
+      await this.ownership?.stop();
       await this.monitor.stop();
       await this.runtime.stop();
       await this.stores.close();

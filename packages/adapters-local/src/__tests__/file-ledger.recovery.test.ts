@@ -159,6 +159,47 @@ describe('FileLedger crash recovery', () => {
     expect(JSON.parse(await readFile(join(dir, 'head.json'), 'utf8'))).toMatchObject({ head: first.head });
   });
 
+  it('keeps the fence through recovery: a crash after a claim and a first batch, before its head', async () => {
+    const owner = await FileLedger.open(root);
+    await owner.claim(CHAIN, 4);
+    expect(JSON.parse(await readFile(join(dir, 'head.json'), 'utf8'))).toEqual({
+      head: null,
+      receipts_bytes: 0,
+      fence: 4,
+    });
+    // The owner's first batch reached the file, then the process died before the head's rename.
+    const lost = buildEntries(CHAIN, 3, key);
+    await appendFile(receiptsFile(), linesOf(lost));
+
+    const reopened = await FileLedger.open(root);
+    expect(await reopened.head(CHAIN)).toEqual(lost.head);
+    expect(JSON.parse(await readFile(join(dir, 'head.json'), 'utf8'))).toMatchObject({
+      head: lost.head,
+      fence: 4,
+    });
+    await expect(reopened.claim(CHAIN, 3)).rejects.toMatchObject({ code: 'LEDGER_FENCED', retryable: false });
+    await reopened.claim(CHAIN, 5);
+    await expectContinues(reopened, 3);
+    expect(JSON.parse(await readFile(join(dir, 'head.json'), 'utf8'))).toMatchObject({ fence: 5 });
+  });
+
+  it('refuses a head.json whose fence is not an epoch, or with no head but receipts, as corruption', async () => {
+    await committedChain(2);
+    const committed = JSON.parse(await readFile(join(dir, 'head.json'), 'utf8')) as Record<string, unknown>;
+    for (const bad of [
+      { ...committed, fence: -1 },
+      { ...committed, fence: '3' },
+      { ...committed, head: null, fence: 3 },
+    ]) {
+      await writeFile(join(dir, 'head.json'), JSON.stringify(bad));
+      const reopened = await FileLedger.open(root);
+      await expect(reopened.head(CHAIN)).rejects.toMatchObject({
+        code: 'LEDGER_UNAVAILABLE',
+        retryable: false,
+      });
+    }
+  });
+
   it('refuses an unreadable head.json as corruption', async () => {
     await committedChain(2);
     await writeFile(join(dir, 'head.json'), '{"head": ');

@@ -50,6 +50,29 @@ describe('FileLedger layout', () => {
     expect((await readdir(dir)).sort()).toEqual(['checkpoints', 'head.json', 'receipts.jsonl']);
   });
 
+  it("keeps the chain's fence in head.json beside the head, and every append carries it", async () => {
+    const ledger = await FileLedger.open(root);
+    const headFile = join(root, 'tenants', 'acme', 'head.json');
+    await ledger.claim('tenants/acme', 3);
+    expect(JSON.parse(await readFile(headFile, 'utf8'))).toEqual({ head: null, receipts_bytes: 0, fence: 3 });
+    expect(await ledger.head('tenants/acme')).toBeNull();
+    const first = buildEntries('tenants/acme', 2, key);
+    await ledger.append('tenants/acme', first.entries, first.head);
+    expect(JSON.parse(await readFile(headFile, 'utf8'))).toMatchObject({ head: first.head, fence: 3 });
+    // An unclaimed client's append keeps the fence too.
+    const second = buildEntries('tenants/acme', 1, key, first.head);
+    await (await FileLedger.open(root)).append('tenants/acme', second.entries, second.head);
+    expect(JSON.parse(await readFile(headFile, 'utf8'))).toMatchObject({ head: second.head, fence: 3 });
+    // A chain never claimed has no fence field at all (the format of earlier versions).
+    const worker = buildEntries('workers/worker-1', 1, key);
+    await ledger.append('workers/worker-1', worker.entries, worker.head);
+    expect(
+      Object.keys(
+        JSON.parse(await readFile(join(root, 'workers', 'worker-1', 'head.json'), 'utf8')) as object,
+      ),
+    ).toEqual(['head', 'receipts_bytes']);
+  });
+
   it('puts worker chains under workers/', async () => {
     const ledger = await FileLedger.open(root);
     const built = buildEntries('workers/worker-1', 1, key);

@@ -3,9 +3,15 @@ import { SigningKey } from '@governor/receipts';
 import { buildEntries, collect, describeReceiptLedgerContract } from '@governor/testkit';
 import { MemoryLedger } from '../memory-ledger';
 
-describeReceiptLedgerContract('MemoryLedger', () =>
-  Promise.resolve({ ledger: new MemoryLedger(), cleanup: () => Promise.resolve() }),
-);
+describeReceiptLedgerContract('MemoryLedger', () => {
+  const ledger = new MemoryLedger();
+  // Another client of the same in-memory store, with claims of its own.
+  return Promise.resolve({
+    ledger,
+    peer: () => Promise.resolve(ledger.connect()),
+    cleanup: () => Promise.resolve(),
+  });
+});
 
 describe('MemoryLedger', () => {
   const key = SigningKey.fromSeed(Buffer.alloc(32, 3));
@@ -26,6 +32,25 @@ describe('MemoryLedger', () => {
     ledger.setOutage(null);
     await expect(ledger.probe()).resolves.toBeUndefined();
     expect(await ledger.head('tenants/acme')).toEqual(built.head);
+  });
+
+  it('clients from connect() share the store but not their claims or outages', async () => {
+    const first = new MemoryLedger();
+    const second = first.connect();
+    const built = buildEntries('tenants/acme', 2, key);
+    await first.claim('tenants/acme', 1);
+    await second.append('tenants/acme', built.entries, built.head);
+    expect(await first.head('tenants/acme')).toEqual(built.head);
+    second.setOutage('partitioned');
+    await expect(first.probe()).resolves.toBeUndefined();
+    await expect(second.claim('tenants/acme', 2)).rejects.toMatchObject({ code: 'LEDGER_UNAVAILABLE' });
+    second.setOutage(null);
+    await second.claim('tenants/acme', 2);
+    const next = buildEntries('tenants/acme', 1, key, built.head);
+    await expect(first.append('tenants/acme', next.entries, next.head)).rejects.toMatchObject({
+      code: 'LEDGER_FENCED',
+      retryable: false,
+    });
   });
 
   it('refuses chain ids that are not tenants/{id} or workers/{id}', async () => {

@@ -15,6 +15,14 @@ export class FakeLedger implements ReceiptLedger {
     return Promise.resolve(this.chains.get(chain)?.head ?? null);
   }
 
+  /** The epochs chains were claimed under, in call order (this fake does not fence). */
+  readonly claims: { chain: string; epoch: number }[] = [];
+
+  claim(chain: string, epoch: number): Promise<void> {
+    this.claims.push({ chain, epoch });
+    return Promise.resolve();
+  }
+
   append(chain: string, entries: readonly LedgerEntry[], head: ChainHead): Promise<void> {
     if (this.failNext) {
       const e = this.failNext;

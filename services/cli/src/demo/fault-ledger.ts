@@ -23,6 +23,10 @@ export class FaultLedger implements ReceiptLedger {
     this.check();
     return this.inner.head(chain);
   }
+  async claim(chain: string, epoch: number): Promise<void> {
+    this.check();
+    return this.inner.claim(chain, epoch);
+  }
   async append(chain: string, entries: readonly LedgerEntry[], head: ChainHead): Promise<void> {
     this.check();
     return this.inner.append(chain, entries, head);
