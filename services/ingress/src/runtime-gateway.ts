@@ -28,6 +28,14 @@ export interface RuntimeGatewayOptions {
   readonly retryAfterS?: number;
   /** Longest a readiness probe of the store may take. */
   readonly probeTimeoutMs?: number;
+  /**
+   * Tenant leases where workers share tenants (gcp): a new tenant is provisioned under the lease
+   * this worker gets for it, so its chain is fenced from the first receipt.
+   */
+  readonly claims?: {
+    claim(accountId: string): Promise<number | null>;
+    unclaim(accountId: string): Promise<void>;
+  };
 }
 
 /** The view of a tenant: its durable record, with what the live governor knows on top. */
@@ -87,7 +95,22 @@ export class RuntimeGateway implements GovernorGateway {
       if (active)
         return { ok: true, receipt_id: active.body.receipt_id as string, operation: 'entitlement_active' };
     }
-    return this.runtime.provision({ ...event, correlation_id: correlationId });
+    const claims = this.options.claims;
+    const epoch = claims ? await claims.claim(event.account_id) : undefined;
+    if (epoch === null)
+      throw new IngressError(
+        503,
+        'UNAVAILABLE',
+        `another worker holds ${event.account_id}; send this to the ingress in front of all workers, or retry`,
+        {},
+        5,
+      );
+    const result = await this.runtime.provision(
+      { ...event, correlation_id: correlationId },
+      epoch === undefined ? {} : { epoch },
+    );
+    if (!result.ok) await claims?.unclaim(event.account_id);
+    return result;
   }
 
   async changePlan(event: EntitlementEvent, correlationId: string): Promise<PlanChangeAnswer | null> {

@@ -40,7 +40,9 @@ export async function startGovernor(options: StartOptions): Promise<Started> {
   });
   const worker = await Worker.start(config, options.log);
   const { ledger, witness, directory } = worker.stores;
-  const gateway = new RuntimeGateway(worker.runtime, directory, ledger);
+  const gateway = new RuntimeGateway(worker.runtime, directory, ledger, {
+    ...(worker.ownership ? { claims: worker.ownership } : {}),
+  });
   const app = buildIngress({
     gateway,
     ledger,
