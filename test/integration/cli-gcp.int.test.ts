@@ -3,6 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PubSub } from '@google-cloud/pubsub';
+import { Kafka, logLevel } from 'kafkajs';
 import { backends } from '../support/backends';
 
 // The built binary, as a user runs it (`pnpm build` first; scripts/test.sh builds before testing).
@@ -38,6 +40,8 @@ function governor(
 
 interface DemoJson {
   ok: boolean;
+  signals: 'pubsub' | 'kafka';
+  kafka?: { brokers: string[]; namespace: string };
   project: string;
   bucket: string;
   keys: string;
@@ -80,6 +84,90 @@ describe('governor CLI --backend gcp on the emulators', () => {
     ]);
     expect(r.stderr).toContain(`export GOVERNOR_PROJECT=${demo.project}`);
     project = { ...emulators, GOVERNOR_PROJECT: demo.project, GOVERNOR_BUCKET: demo.bucket };
+  }, 180_000);
+
+  it('demo --backend gcp --signals kafka runs every runbook with the signals on Kafka and verifies every chain', async () => {
+    const r = governor(
+      { ...emulators, KAFKA_BROKERS: backends.kafka.join(',') },
+      'demo',
+      '--backend',
+      'gcp',
+      '--signals',
+      'kafka',
+      '--data-dir',
+      join(dir, 'demo-kafka'),
+      '--json',
+    );
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+    const kafkaDemo = JSON.parse(r.stdout) as DemoJson;
+    expect(kafkaDemo).toMatchObject({
+      ok: true,
+      signals: 'kafka',
+      kafka: { brokers: [...backends.kafka], namespace: kafkaDemo.project },
+    });
+    expect(kafkaDemo.runbooks.map((rb) => [rb.id, rb.verified, rb.receipts > 0])).toEqual(
+      [1, 2, 3, 4, 5, 6, 7].map((id) => [id, true, true]),
+    );
+    expect(kafkaDemo.chains.map((c) => c.chain).sort()).toEqual([
+      'tenants/acme',
+      'tenants/globex',
+      'tenants/initech',
+      'tenants/umbrella',
+      'workers/demo-worker',
+    ]);
+    expect(kafkaDemo.chains.every((c) => c.ok)).toBe(true);
+    expect(kafkaDemo.archives).toEqual([
+      expect.objectContaining({ ok: true, path: expect.stringMatching(`^gs://${kafkaDemo.bucket}/acme/`) }),
+    ]);
+    expect(r.stderr).toContain(`topics ${kafkaDemo.project}.tenants.{account_id}.signals`);
+
+    // The signals travelled on Kafka, in the run's namespace (acme's topic went with its
+    // cancellation), and not one tenant topic was made on Pub/Sub.
+    const namespace = kafkaDemo.project;
+    const admin = new Kafka({ brokers: [...backends.kafka], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${namespace}.`)).sort();
+      expect(topics).toEqual(['globex', 'initech'].map((t) => `${namespace}.tenants.${t}.signals`));
+      const [globex] = await admin.fetchTopicOffsets(`${namespace}.tenants.globex.signals`);
+      // 8 actions and 1 scale signal were published for globex.
+      expect(Number(globex?.high)).toBe(9);
+      const [initech] = await admin.fetchTopicOffsets(`${namespace}.tenants.initech.signals`);
+      expect(Number(initech?.high)).toBe(1);
+      // The demo leaves its topics (like its project); this test does not.
+      await admin.deleteTopics({ topics });
+      const { groups } = await admin.listGroups();
+      const mine = groups.map((g) => g.groupId).filter((g) => g.startsWith(`${namespace}.`));
+      if (mine.length > 0) await admin.deleteGroups(mine).catch(() => undefined);
+    } finally {
+      await admin.disconnect();
+    }
+    const pubsub = new PubSub({ projectId: namespace, apiEndpoint: backends.pubsub, emulatorMode: true });
+    try {
+      const [pubsubTopics] = await pubsub.getTopics();
+      expect(pubsubTopics.map((t) => t.name).filter((n) => n.includes('/topics/tenants.'))).toEqual([]);
+    } finally {
+      await pubsub.close();
+    }
+
+    // No broker there: one line saying what to do, exit 2.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const down = governor(
+      { ...emulators, KAFKA_BROKERS: `127.0.0.1:${port}` },
+      'demo',
+      '--backend',
+      'gcp',
+      '--signals',
+      'kafka',
+    );
+    expect(down.code).toBe(2);
+    expect(down.stderr).toMatch(
+      /^governor: the Kafka broker at 127\.0\.0\.1:\d+ \(KAFKA_BROKERS\) is not reachable \(ECONNREFUSED\): start it with `bash infra\/local\/backends\.sh up kafka`/,
+    );
+    expect(down.stderr.trim().split('\n')).toHaveLength(1);
   }, 180_000);
 
   it('export-receipts reads the tenant chain from Firestore, as the demo exported it', () => {

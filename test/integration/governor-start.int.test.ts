@@ -63,9 +63,14 @@ describe('governor start on the embedded default', () => {
       governors_updated: 1,
       governors_failed: 0,
     });
+    // The same policy again (a GitOps re-run) changes nothing and is not an error.
     const again = await cli(['policy', 'push', join(dir, 'starter-1.1.0.json'), ...common]);
-    expect(again.code).toBe(1);
-    expect(JSON.parse(again.stdout)).toMatchObject({ code: 'POLICY_INCOMPATIBLE' });
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ policy_version: '1.1.0', governors_updated: 0 });
+    await writeFile(join(dir, 'starter-2.0.0.json'), JSON.stringify({ ...policy, policy_version: '2.0.0' }));
+    const major = await cli(['policy', 'push', join(dir, 'starter-2.0.0.json'), ...common]);
+    expect(major.code).toBe(1);
+    expect(JSON.parse(major.stdout)).toMatchObject({ code: 'POLICY_INCOMPATIBLE' });
 
     const signal = await cli(['signal', 'send', '--account-id', 'acme', '--action', 'noop', ...common]);
     expect(signal.stderr).toMatch(/action_complete \(success\)/);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PolicyInput } from '@governor/contracts';
+import { GovernorRuntime, noopHandler } from '@governor/governor';
 import { harness } from './harness';
 
 const base = JSON.parse(
@@ -35,6 +36,51 @@ describe('runbook 2: upgrade policy', () => {
       expect(h.runtime.get(account)?.policy.quotas.monthly_actions).toBe(20000);
     }
     expect(await h.ops('tenants/initech')).toEqual(['entitlement_active']);
+  });
+
+  it('the broadcast reaching a second worker after the first published the policy upgrades its governors too', async () => {
+    const h = await harness();
+    await h.provision('acme');
+    // A peer worker on the same stores, running globex.
+    const peer = await GovernorRuntime.start({
+      workerId: 'worker-2',
+      ledger: h.ledger,
+      directory: h.directory,
+      bus: h.bus,
+      archive: h.archive,
+      registry: h.registry,
+      handlers: { noop: noopHandler },
+      alerts: h.alerts,
+      clock: h.clock,
+      signer: h.key,
+      keys: h.keys,
+    });
+    await peer.provision({
+      entitlement_id: 'ent-globex',
+      account_id: 'globex',
+      sku_id: 'governor-professional',
+      plan_type: 'professional',
+      region: 'us-central1',
+    });
+    const next = version('1.1.0', (p) => (p.quotas.monthly_actions = 20000));
+    expect(await h.runtime.pushPolicy(next)).toMatchObject({ outcome: 'upgraded', governors_updated: 1 });
+    const second = await peer.pushPolicy(structuredClone(next));
+    expect(second).toMatchObject({
+      outcome: 'upgraded',
+      previous_version: '1.0.0',
+      compatibility_check: 'passed',
+      governors_updated: 1,
+    });
+    expect(peer.get('globex')?.policy.policy_version).toBe('1.1.0');
+    expect(await h.ops('workers/worker-2')).not.toContain('policy_upgrade_skipped');
+    // The same policy again changes nothing and is not an error.
+    expect(await h.runtime.pushPolicy(structuredClone(next))).toMatchObject({
+      outcome: 'upgraded',
+      governors_updated: 0,
+    });
+    // Same version, other content: refused as before.
+    const changed = version('1.1.0', (p) => (p.quotas.monthly_actions = 30000));
+    expect(await h.runtime.pushPolicy(changed)).toMatchObject({ outcome: 'skipped' });
   });
 
   it('an incompatible policy is skipped with a receipt and needs --force, which escalates', async () => {

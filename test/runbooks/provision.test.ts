@@ -1,3 +1,4 @@
+import { GovernorRuntime, noopHandler } from '@governor/governor';
 import { harness } from './harness';
 
 describe('runbooks 1 and 6: provision on entitlement', () => {
@@ -77,5 +78,38 @@ describe('runbooks 1 and 6: provision on entitlement', () => {
       error_code: 'SKU_NOT_IN_PLAN',
     });
     expect((await h.verify('tenants/acme')).ok).toBe(true);
+  });
+});
+
+describe('runbook 6: an entitlement already active', () => {
+  it('is taken over and answered from its chain by a runtime that did not provision it, never provisioned twice', async () => {
+    const h = await harness();
+    const first = await h.provision('acme');
+    await h.runtime.submit(h.signal('acme'));
+    await h.settle();
+    // Another worker on the same stores (or this one after a restart) gets the same entitlement.
+    const other = await GovernorRuntime.start({
+      workerId: 'worker-2',
+      ledger: h.ledger,
+      directory: h.directory,
+      bus: h.bus,
+      archive: h.archive,
+      registry: h.registry,
+      handlers: { noop: noopHandler },
+      alerts: h.alerts,
+      clock: h.clock,
+      signer: h.key,
+      keys: h.keys,
+    });
+    const again = await other.provision({
+      entitlement_id: 'ent-acme',
+      account_id: 'acme',
+      sku_id: 'governor-professional',
+      plan_type: 'professional',
+      region: 'us-central1',
+    });
+    expect(again).toEqual(first);
+    expect(other.get('acme')?.phase).toBe('normal');
+    expect(await h.ops('tenants/acme')).toEqual(['entitlement_active', 'action_complete']);
   });
 });

@@ -1,14 +1,8 @@
 import { Kafka, Partitioners, type Admin } from 'kafkajs';
 import { SignalSchema } from '@governor/contracts';
 import type { Delivery, Signal, SignalBus, SubscribeOptions } from '@governor/governor';
-import {
-  KafkaAdapterError,
-  invalidArgument,
-  isUnknownTopic,
-  kafkaErrorType,
-  topicNotFound,
-  unavailable,
-} from './errors';
+import { KafkaAdapterError, invalidArgument, isUnknownTopic, topicNotFound, unavailable } from './errors';
+import { deleteGroup } from './delete-group';
 import { checkAccountId, signalGroupId, signalTopicName } from './names';
 import { kafkaLogCreator, resolveOptions, type KafkaBusOptions, type ResolvedOptions } from './options';
 import { ProducerSlot } from './producer-slot';
@@ -111,12 +105,8 @@ export class KafkaBus implements SignalBus {
       }
       // The group's committed offset must not outlive the topic: a topic created again under
       // the same name starts at offset 0, and an old offset would skip its first signals.
-      await admin.deleteGroups([this.groupId(accountId)]).catch((error: unknown) => {
-        // GROUP_ID_NOT_FOUND: never subscribed. NON_EMPTY_GROUP: another worker's consumer is
-        // still in it; Kafka drops the deleted topic's offsets from the group anyway.
-        const type = groupErrorType(error);
-        if (type !== 'GROUP_ID_NOT_FOUND' && type !== 'NON_EMPTY_GROUP') throw error;
-      });
+      // (Waits for a group coordinator that is still loading, as on a freshly started broker.)
+      await deleteGroup(admin, this.groupId(accountId));
       await this.waitUntilGone(admin, topic);
     } catch (error) {
       throw unavailable(`deleting topic ${topic}`, error);
@@ -321,11 +311,4 @@ async function settledWithin(promise: Promise<void>, ms: number): Promise<'sent'
 async function connect<T extends { connect(): Promise<void> }>(client: T): Promise<T> {
   await client.connect();
   return client;
-}
-
-/** kafkajs reports deleteGroups failures per group (`KafkaJSDeleteGroupsError.groups[].error`). */
-function groupErrorType(error: unknown): string | undefined {
-  const groups = (error as { groups?: Array<{ error?: unknown }> } | null)?.groups;
-  const first = groups?.find((g) => g.error !== undefined)?.error;
-  return kafkaErrorType(first) ?? kafkaErrorType(error);
 }

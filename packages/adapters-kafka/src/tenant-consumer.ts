@@ -19,6 +19,9 @@ export interface TenantConsumerOptions {
 
 /** How long a failed commit waits before it is tried again (the next ack tries sooner). */
 const COMMIT_RETRY_MS = 1_000;
+/** The first wait before rejoining after a crash kafkajs does not restart from; doubles up to the max. */
+const REJOIN_FIRST_MS = 1_000;
+const REJOIN_MAX_MS = 10_000;
 
 /**
  * One tenant's subscription: a kafkajs consumer in the tenant's group, reading the tenant's
@@ -37,6 +40,10 @@ const COMMIT_RETRY_MS = 1_000;
  *   below the limit resumes it.
  * - stop(): no more deliveries, late settles are ignored, acked offsets are committed, the
  *   consumer leaves the group. Unsettled deliveries are not committed: the next subscriber gets them.
+ * - Crashes: kafkajs restarts its consumer after a retriable failure. After one it gives up on
+ *   (e.g. "Failed to find group coordinator" while a restarted broker loads its groups) this
+ *   consumer connects and joins again itself, with backoff, until it is stopped: a subscription
+ *   outlives a broker outage of any length. Only a tenant topic that no longer exists ends it.
  */
 export class TenantConsumer {
   private readonly consumer: Consumer;
@@ -51,6 +58,11 @@ export class TenantConsumer {
   private paused = false;
   private stopped = false;
   private stopping: Promise<void> | undefined;
+  /** Set once the first start succeeded: later crashes are recovered from, not reported to subscribe. */
+  private started = false;
+  private rejoinTimer: NodeJS.Timeout | undefined;
+  private rejoining: Promise<void> | undefined;
+  private rejoinDelayMs = REJOIN_FIRST_MS;
   private readonly fields: Readonly<Record<string, string>>;
 
   private constructor(private readonly o: TenantConsumerOptions) {
@@ -85,6 +97,7 @@ export class TenantConsumer {
       }
     });
     consumer.on(GROUP_JOIN, (event) => {
+      this.rejoinDelayMs = REJOIN_FIRST_MS;
       const assigned = event.payload.memberAssignment[this.o.topic] ?? [];
       this.forgetRevoked(new Set(assigned));
       if (assigned.length === 0) {
@@ -103,34 +116,37 @@ export class TenantConsumer {
     });
     consumer.on(CRASH, (event) => {
       const { error, restart } = event.payload;
+      if (restart) {
+        this.o.options.log({
+          level: 'warn',
+          msg: 'kafka consumer crashed; kafkajs restarts it from the committed offset (what this consumer holds or settled is skipped)',
+          ...this.fields,
+          err: error.message,
+        });
+        return;
+      }
+      // The first start failed: subscribe reports it.
+      if (!this.started) {
+        fatal = error;
+        return;
+      }
+      if (this.stopped) return;
+      if (isUnknownTopic(error)) {
+        this.giveUp(error);
+        return;
+      }
+      // kafkajs has disconnected the consumer and will not restart it: join again ourselves.
       this.o.options.log({
-        level: restart ? 'warn' : 'error',
-        msg: restart
-          ? 'kafka consumer crashed; kafkajs restarts it from the committed offset (what this consumer holds or settled is skipped)'
-          : 'kafka consumer crashed and will not restart; the tenant must be subscribed again',
+        level: 'warn',
+        msg: 'kafka consumer crashed and kafkajs will not restart it; joining the group again (from the committed offset; what this consumer holds or settled is skipped)',
         ...this.fields,
         err: error.message,
+        retry_in_ms: this.rejoinDelayMs,
       });
-      if (!restart) {
-        fatal = error;
-        if (!this.stopped) {
-          this.stopped = true;
-          this.clearTimers();
-          this.o.onClosed();
-        }
-      }
+      this.rejoinLater();
     });
     try {
-      await consumer.connect();
-      await consumer.subscribe({ topics: [this.o.topic], fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        partitionsConsumedConcurrently: 1,
-        eachMessage: (payload) => {
-          this.onMessage(payload);
-          return Promise.resolve();
-        },
-      });
+      await this.start();
     } catch (error) {
       await consumer.disconnect().catch(() => undefined);
       if (isUnknownTopic(error)) throw topicNotFound(this.o.topic, this.o.accountId, error);
@@ -138,10 +154,75 @@ export class TenantConsumer {
     }
     // run() resolves after a failed start too (kafkajs reports it as a crash).
     if (fatal) {
+      this.stopped = true;
+      this.clearTimers();
       await consumer.disconnect().catch(() => undefined);
       if (isUnknownTopic(fatal)) throw topicNotFound(this.o.topic, this.o.accountId, fatal);
       throw unavailable(`subscribing to ${this.o.topic} in group ${this.o.groupId}`, fatal);
     }
+    this.started = true;
+  }
+
+  /** Connects, subscribes and runs the consumer: the first time, and again after a crash. */
+  private async start(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [this.o.topic], fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: 1,
+      eachMessage: (payload) => {
+        this.onMessage(payload);
+        return Promise.resolve();
+      },
+    });
+  }
+
+  private rejoinLater(): void {
+    if (this.stopped || this.rejoinTimer) return;
+    const delay = this.rejoinDelayMs;
+    this.rejoinDelayMs = Math.min(delay * 2, REJOIN_MAX_MS);
+    this.rejoinTimer = setTimeout(() => {
+      this.rejoinTimer = undefined;
+      this.rejoining = this.rejoin().finally(() => {
+        this.rejoining = undefined;
+      });
+    }, delay);
+  }
+
+  /** Joins again after a crash kafkajs gave up on. A failed start crashes again, and comes back here. */
+  private async rejoin(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.start();
+    } catch (error) {
+      await this.consumer.disconnect().catch(() => undefined);
+      if (this.stopped) return;
+      if (isUnknownTopic(error)) {
+        this.giveUp(error);
+        return;
+      }
+      this.o.options.log({
+        level: 'warn',
+        msg: 'joining the tenant group again failed; trying again',
+        ...this.fields,
+        err: String(error),
+        retry_in_ms: this.rejoinDelayMs,
+      });
+      this.rejoinLater();
+    }
+  }
+
+  /** The tenant's topic is gone: the subscription ends (the tenant must be subscribed again). */
+  private giveUp(error: unknown): void {
+    this.o.options.log({
+      level: 'error',
+      msg: "kafka consumer stopped: the tenant's topic no longer exists; the tenant must be subscribed again",
+      ...this.fields,
+      err: String(error),
+    });
+    this.stopped = true;
+    this.clearTimers();
+    this.o.onClosed();
   }
 
   /**
@@ -311,6 +392,8 @@ export class TenantConsumer {
     this.timers.clear();
     if (this.commitRetry) clearTimeout(this.commitRetry);
     this.commitRetry = undefined;
+    if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
+    this.rejoinTimer = undefined;
   }
 
   /** Starts a commit of the settled prefix, or asks the running one to go round again. */
@@ -368,6 +451,8 @@ export class TenantConsumer {
     const alreadyDead = this.stopped;
     this.stopped = true;
     this.clearTimers();
+    // A rejoin under way finishes first (it sees `stopped`), so the disconnect below is the last word.
+    await this.rejoining;
     if (!alreadyDead) {
       // Acks given before stop are committed before the consumer leaves, so the next
       // subscriber does not get them again.

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { receiptEnvelope, tenantChain, type Policy, type PublicKeyEntry } from '@governor/contracts';
 import { checkCompatibility, validatePolicy } from '@governor/policy';
-import { writeArchive, type SigningKey } from '@governor/receipts';
+import { canonicalize, writeArchive, type SigningKey } from '@governor/receipts';
 import { ChainWriter } from './chain-writer';
 import { isRetryable } from './errors';
 import type {
@@ -56,6 +56,11 @@ export interface RuntimeDeps {
    * lease was taken over): the runtime has already stopped serving the tenant; ownership is told.
    */
   readonly onFenced?: (accountId: string) => void;
+  /**
+   * Whether this worker may serve the tenant now (scale-out: it surely still holds the lease).
+   * Deliveries for a tenant it may not serve go back to the transport; none start an action.
+   */
+  readonly mayServe?: (accountId: string) => boolean;
 }
 
 export interface ProvisionResult {
@@ -153,7 +158,20 @@ export class GovernorRuntime {
       ...(spool ? { spool } : {}),
       ...(witness ? { witness } : {}),
       ...(epoch !== undefined
-        ? { epoch, onFenced: () => void this.fenced(chain.slice('tenants/'.length)) }
+        ? {
+            epoch,
+            onFenced: () => {
+              const accountId = chain.slice('tenants/'.length);
+              this.fenced(accountId).catch((e: unknown) =>
+                alerts.alert({
+                  severity: 'critical',
+                  code: 'RELINQUISH_FAILED',
+                  message: `giving up fenced ${accountId} failed: ${(e as Error).message}`,
+                  account_id: accountId,
+                }),
+              );
+            },
+          }
         : {}),
     });
   }
@@ -185,6 +203,13 @@ export class GovernorRuntime {
   private async runProvision(ent: Entitlement, epoch?: number): Promise<ProvisionResult> {
     const { directory, bus, registry, clock } = this.deps;
     const started = clock.now();
+    const existing = await directory.get(ent.account_id);
+    if (existing?.state === 'active' && existing.entitlement_id === ent.entitlement_id) {
+      // Provisioned before (a redelivery after a restart, or a tenant between two owners): it
+      // is taken (over), never provisioned a second time, and answered from its chain.
+      const answered = await this.answerActive(existing, epoch);
+      if (answered) return answered;
+    }
     const writer = await this.openWriter(tenantChain(ent.account_id), epoch);
     const undo: { step: string; run: () => Promise<void> }[] = [];
     let step = 'policy';
@@ -319,6 +344,31 @@ export class GovernorRuntime {
     }
   }
 
+  /** The `entitlement_active` answer of a tenant already active, serving it here first if needed. */
+  private async answerActive(record: TenantRecord, epoch?: number): Promise<ProvisionResult | null> {
+    if (!this.governors.has(record.account_id)) {
+      const adopted = await this.resumeTenant(record, epoch);
+      if (adopted === null) return null;
+    }
+    for await (const stored of this.deps.ledger.read(tenantChain(record.account_id))) {
+      const body = JSON.parse(stored.body) as {
+        operation?: string;
+        entitlement_id?: string;
+        receipt_id?: string;
+      };
+      if (body.operation === 'entitlement_active' && body.entitlement_id === record.entitlement_id) {
+        const result: ProvisionResult = {
+          ok: true,
+          receipt_id: body.receipt_id as string,
+          operation: 'entitlement_active',
+        };
+        this.entitlements.set(record.entitlement_id, result);
+        return result;
+      }
+    }
+    return null;
+  }
+
   /**
    * Takes over the tenants recorded as active (after a restart or a crash): reopens each chain
    * at its stored head, reloads the plan and policy version the record names (a plan change
@@ -366,11 +416,17 @@ export class GovernorRuntime {
     const governor = new TenantGovernor(record, loaded.value, this.governorDeps(writer));
     governor.actor.send({ type: 'PROVISIONED' });
     this.governors.set(record.account_id, governor);
-    const reconciled = await this.reconcile(governor);
-    // An in-process bus does not outlive the process; a durable one still has the topic.
-    if (!(await bus.topicExists(record.account_id))) await bus.createTopic(record.account_id);
-    await this.subscribe(record.account_id, loaded.value);
-    return { reconciled };
+    try {
+      const reconciled = await this.reconcile(governor);
+      // An in-process bus does not outlive the process; a durable one still has the topic.
+      if (!(await bus.topicExists(record.account_id))) await bus.createTopic(record.account_id);
+      await this.subscribe(record.account_id, loaded.value);
+      return { reconciled };
+    } catch (e) {
+      // Half taken over is not taken over: nothing may keep the tenant without a subscription.
+      await this.relinquish(record.account_id, { drain: false }).catch(() => undefined);
+      throw e;
+    }
   }
 
   /**
@@ -481,7 +537,8 @@ export class GovernorRuntime {
   }
 
   private governorDeps(writer: ChainWriter) {
-    const { directory, handlers, alerts, clock } = this.deps;
+    const { directory, handlers, alerts, clock, mayServe } = this.deps;
+    const accountId = writer.chain.slice('tenants/'.length);
     return {
       writer,
       directory,
@@ -490,6 +547,7 @@ export class GovernorRuntime {
       clock,
       queueCapacity: this.deps.queueCapacity ?? 1000,
       onPolicySwapped: (governor: TenantGovernor) => this.followFlowControl(governor),
+      mayRun: () => !writer.isFenced && (mayServe?.(accountId) ?? true),
     };
   }
 
@@ -547,7 +605,7 @@ export class GovernorRuntime {
   /** A delivery from the tenant's subscription. */
   private deliver(delivery: Delivery): Accepted {
     const governor = this.governors.get(delivery.signal.account_id);
-    if (!governor) {
+    if (!governor || this.deps.mayServe?.(delivery.signal.account_id) === false) {
       delivery.nack();
       return 'unavailable';
     }
@@ -600,12 +658,24 @@ export class GovernorRuntime {
       };
     }
     const next = validated.value;
-    // A plan's first policy has nothing to be compatible with: the registry has no latest.
-    const current = validatePolicy(await registry.latest(next.plan_type).catch(() => null));
+    // A plan's first policy has nothing to be compatible with: the registry has no latest. A
+    // registry that is down is not "no policy": that would skip the compatibility check.
+    const latest = await registry.latest(next.plan_type).catch((e: unknown) => {
+      if (isRetryable(e)) throw e;
+      return null;
+    });
+    const current = validatePolicy(latest);
     const previous: Policy | null = current.ok ? current.value : null;
     let compatibility: 'passed' | 'forced' = 'passed';
     let receiptId: string | null = null;
-    if (previous) {
+    // The broadcast reaches every worker: the first one checked and published this very policy,
+    // so here it only needs applying to this worker's governors (its check is the peer's).
+    const published =
+      previous !== null &&
+      previous.policy_version === next.policy_version &&
+      canonicalize(previous) === canonicalize(next);
+    if (published && options.force) compatibility = 'forced';
+    if (previous && !published) {
       const check = checkCompatibility(previous, next);
       if (!check.compatible && !options.force) {
         const emitted = this.worker.emit({
@@ -656,11 +726,15 @@ export class GovernorRuntime {
         });
       }
     }
-    await registry.put(next.plan_type, next.policy_version, next);
+    if (!published) await registry.put(next.plan_type, next.policy_version, next);
     // Broadcast: every governor of the plan swaps (or keeps its policy) concurrently.
     const targets = this.list().filter(
-      (g) => g.record.plan_type === next.plan_type && (g.phase === 'normal' || g.phase === 'degraded'),
+      (g) =>
+        g.record.plan_type === next.plan_type &&
+        g.policy.policy_version !== next.policy_version &&
+        (g.phase === 'normal' || g.phase === 'degraded'),
     );
+    const replaced = targets[0]?.policy.policy_version;
     const results = await Promise.all(
       targets.map((g) => g.upgradePolicy(next, compatibility, options.correlationId)),
     );
@@ -668,7 +742,9 @@ export class GovernorRuntime {
     return {
       outcome: 'upgraded',
       policy_version: next.policy_version,
-      previous_version: previous?.policy_version ?? null,
+      previous_version: published
+        ? (replaced ?? previous.policy_version)
+        : (previous?.policy_version ?? null),
       compatibility_check: compatibility,
       governors_updated: updated,
       governors_failed: results.length - updated,
@@ -909,6 +985,13 @@ export class GovernorRuntime {
     await Promise.allSettled([...this.background]);
     await Promise.all(this.list().map((g) => g.writer.flush().catch(() => undefined)));
     await this.worker.flush().catch(() => undefined);
+  }
+
+  /** The tenants this runtime serves now (running, not decommissioning). */
+  served(): string[] {
+    return this.list()
+      .filter((g) => g.phase === 'normal' || g.phase === 'degraded')
+      .map((g) => g.accountId);
   }
 
   /** Every chain this runtime writes: its worker chain and one per tenant. */

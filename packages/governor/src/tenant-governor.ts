@@ -21,6 +21,11 @@ export interface TenantGovernorDeps {
    * follows it. Must not throw.
    */
   readonly onPolicySwapped?: (governor: TenantGovernor) => Promise<void>;
+  /**
+   * Whether this worker may still start actions for the tenant (its lease is surely its own and
+   * its chain not fenced). When not, queued signals go back to the transport for the owner.
+   */
+  readonly mayRun?: () => boolean;
 }
 
 /** What happened to a delivered signal, for the transport and the HTTP edge. */
@@ -209,6 +214,10 @@ export class TenantGovernor {
   }
 
   private pump(): void {
+    if (this.queue.length > 0 && this.deps.mayRun?.() === false) {
+      this.releaseQueued();
+      return;
+    }
     while (
       this.phase === 'normal' &&
       this.runner.inFlight < this.record.concurrency &&

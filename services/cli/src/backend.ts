@@ -20,3 +20,25 @@ export function parseBackend(value: Value): Backend {
   if (found === undefined) throw new CliError(`--backend must be local or gcp, got "${String(value)}"`);
   return found;
 }
+
+export const SIGNALS = ['pubsub', 'kafka'] as const;
+export type Signals = (typeof SIGNALS)[number];
+
+/** `--signals`: where tenant signals travel with `--backend gcp` (the demo's). */
+export const signalsOption = { signals: { type: 'string' } } as const;
+
+/**
+ * `--signals pubsub|kafka`, for `--backend gcp` only: Pub/Sub by default. On the embedded
+ * default there is nothing to choose (its signals travel on an in-process bus), so the flag is a
+ * one-line usage error there.
+ */
+export function parseSignals(value: Value, backend: Backend): Signals | undefined {
+  if (value === undefined) return backend === 'gcp' ? 'pubsub' : undefined;
+  const found = SIGNALS.find((s) => s === value);
+  if (found === undefined) throw new CliError(`--signals must be pubsub or kafka, got "${String(value)}"`);
+  if (backend !== 'gcp')
+    throw new CliError(
+      `--signals ${found} needs --backend gcp: on the embedded default (--backend local) signals travel on an in-process bus`,
+    );
+  return found;
+}

@@ -1,10 +1,13 @@
 import { connect } from 'node:net';
 import type { GcpConfig, GcpStores, PubSubLog } from '@governor/adapters-gcp';
+import type { KafkaBus, KafkaLog } from '@governor/adapters-kafka';
 import { CliError, firstLine } from './errors';
 import { REPO_POLICIES } from './local-stores';
 
 // The Google Cloud clients take a second or more to load, which only --backend gcp should pay.
 const adapters = () => import('@governor/adapters-gcp');
+// kafkajs, likewise, only for --signals kafka.
+const kafkaAdapter = () => import('@governor/adapters-kafka');
 
 export const ENV_HINT = 'eval "$(bash infra/local/backends.sh env)"';
 const CLI_WORKER_ID = 'governor-cli';
@@ -174,4 +177,41 @@ export async function openDemoGcp(
     await stores.close();
     throw gcpFailure(config, `cannot publish the repo's policies to gs://${config.bucket}/policies/`, e);
   }
+}
+
+/** Where the local Kafka broker listens (infra/local/backends.sh up kafka). */
+const DEFAULT_KAFKA_BROKERS = '127.0.0.1:9092';
+const BROKER = /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/;
+
+/** KAFKA_BROKERS (comma-separated host:port, default the local broker), as the worker reads it. */
+export function kafkaBrokers(env: NodeJS.ProcessEnv): string[] {
+  const value = env.KAFKA_BROKERS || DEFAULT_KAFKA_BROKERS;
+  const brokers = value.split(',').map((b) => b.trim());
+  if (!brokers.every((b) => BROKER.test(b)))
+    throw new CliError(`KAFKA_BROKERS: expected host:port[,host:port...], got '${value}' (${ENV_HINT})`);
+  return brokers;
+}
+
+/** Kafka adapter log lines the CLI shows: warnings and errors, one line each, on stderr. */
+const quietKafkaLog: KafkaLog = (line) => {
+  if (line.level !== 'info') process.stderr.write(`governor: kafka ${line.level}: ${line.msg}\n`);
+};
+
+/**
+ * A Kafka signal bus on `brokers` whose topics and groups are all prefixed with `namespace`, after
+ * checking that a broker is listening (kafkajs itself would retry an unreachable one for a while).
+ */
+export async function openKafkaBus(brokers: string[], namespace: string): Promise<KafkaBus> {
+  const problems = await Promise.all(
+    brokers.map((b) => {
+      const { host, port } = hostPort(b);
+      return tcpReachable(host, port, 2_000);
+    }),
+  );
+  if (problems.every((p) => p !== null))
+    throw new CliError(
+      `the Kafka broker at ${brokers.join(',')} (KAFKA_BROKERS) is not reachable (${problems[0] ?? ''}): start it with \`bash infra/local/backends.sh up kafka\`, or fix KAFKA_BROKERS`,
+    );
+  const { KafkaBus } = await kafkaAdapter();
+  return new KafkaBus({ brokers, namespace, clientId: 'governor-cli', log: quietKafkaLog });
 }

@@ -70,6 +70,12 @@ async function main(): Promise<number> {
   });
   const stores = await openStores(config);
   const answerTimeoutMs = Number(process.env.GOVERNOR_ANSWER_TIMEOUT_MS ?? 10_000);
+  if (!Number.isInteger(answerTimeoutMs) || answerTimeoutMs < 100 || answerTimeoutMs > 600_000) {
+    process.stderr.write(
+      'governor-ingress: GOVERNOR_ANSWER_TIMEOUT_MS must be whole milliseconds, 100 to 600000\n',
+    );
+    return 2;
+  }
   const gateway = new ControlGateway(stores, { answerTimeoutMs });
   const app = buildIngress({
     gateway,

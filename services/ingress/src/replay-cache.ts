@@ -19,7 +19,8 @@ export class ReplayCache {
   constructor(
     private readonly now: () => number,
     private readonly capacity = 100_000,
-    private readonly ttlMs = 2 * TOLERANCE_S * 1000,
+    // Past twice the tolerance (plus a minute for rounding and clock steps) a replay's timestamp is refused anyway.
+    private readonly ttlMs = (2 * TOLERANCE_S + 60) * 1000,
   ) {}
 
   /** The first answer for `key`, computing it with `answer` if this is the first delivery. */

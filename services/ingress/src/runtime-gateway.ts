@@ -105,10 +105,16 @@ export class RuntimeGateway implements GovernorGateway {
         {},
         5,
       );
-    const result = await this.runtime.provision(
-      { ...event, correlation_id: correlationId },
-      epoch === undefined ? {} : { epoch },
-    );
+    let result: ProvisionResult;
+    try {
+      result = await this.runtime.provision(
+        { ...event, correlation_id: correlationId },
+        epoch === undefined ? {} : { epoch },
+      );
+    } catch (e) {
+      await claims?.unclaim(event.account_id);
+      throw e;
+    }
     if (!result.ok) await claims?.unclaim(event.account_id);
     return result;
   }

@@ -8,6 +8,22 @@ export { ConfigError };
 
 const Milliseconds = z.coerce.number().int().min(10).max(3_600_000);
 
+/** Where the local Kafka broker listens (infra/local/backends.sh up kafka). */
+export const DEFAULT_KAFKA_BROKERS = ['127.0.0.1:9092'] as const;
+
+const KafkaBrokers = z
+  .string()
+  .transform((v) => v.split(',').map((b) => b.trim()))
+  .pipe(
+    z
+      .array(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'expected host:port[,host:port...]'),
+      )
+      .min(1),
+  );
+
 const Env = z.object({
   GOVERNOR_BACKEND: z.enum(['local', 'gcp']).default('local'),
   GOVERNOR_DATA_DIR: z.string().min(1).default('.governor'),
@@ -24,6 +40,12 @@ const Env = z.object({
   GOVERNOR_STORE_DEADLINE_MS: Milliseconds.default(5_000),
   GOVERNOR_REDELIVERY_MS: z.coerce.number().int().min(0).max(600_000).default(1_000),
   GOVERNOR_LEASE_MS: z.coerce.number().int().min(300).max(600_000).default(10_000),
+  GOVERNOR_SIGNALS: z.enum(['pubsub', 'kafka']).optional(),
+  KAFKA_BROKERS: z.string().optional(),
+  GOVERNOR_KAFKA_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}$/, 'expected a topic-name prefix: letters, digits, . _ -')
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -48,6 +70,21 @@ export interface WorkerConfig {
   readonly leaseMs: number;
   readonly logLevel: string;
   readonly gcp?: GcpConfig;
+  /**
+   * Where tenant signals travel: the in-process bus of the embedded default (local), Pub/Sub
+   * (gcp, the default), or Kafka (gcp with GOVERNOR_SIGNALS=kafka; control, ledger, directory,
+   * archive, registry and leases stay on Google Cloud).
+   */
+  readonly signals: 'in-process' | 'pubsub' | 'kafka';
+  /** The Kafka brokers and topic namespace, with GOVERNOR_SIGNALS=kafka. */
+  readonly kafka?: KafkaConfig;
+}
+
+export interface KafkaConfig {
+  /** Bootstrap brokers, `host:port` (KAFKA_BROKERS, comma-separated). */
+  readonly brokers: readonly string[];
+  /** Prefix of every topic and consumer group name, for a cluster shared by deployments. */
+  readonly namespace?: string;
 }
 
 /** A worker id from the host name: what Cloud Run and most hosts make unique. */
@@ -83,6 +120,11 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv): WorkerConfig {
       'GOVERNOR_SIGNING_KEY_FILE is not set: against Google Cloud the worker signs with a key you provide (governor keys generate)',
     );
   const workerId = gcp?.workerId ?? e.GOVERNOR_WORKER_ID ?? 'local-worker';
+  if (e.GOVERNOR_SIGNALS !== undefined && !gcp)
+    throw new ConfigError(
+      `GOVERNOR_SIGNALS=${e.GOVERNOR_SIGNALS} needs GOVERNOR_BACKEND=gcp: the embedded default (local) is one worker whose signals travel on an in-process bus; Pub/Sub or Kafka carry signals between the ingress and workers sharing tenants, which they do on the gcp backend (leases, receipts and tenants in Firestore)`,
+    );
+  const kafka = e.GOVERNOR_SIGNALS === 'kafka' ? kafkaConfig(e) : undefined;
   return {
     backend: e.GOVERNOR_BACKEND,
     workerId,
@@ -97,7 +139,42 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv): WorkerConfig {
     leaseMs: e.GOVERNOR_LEASE_MS,
     logLevel: e.LOG_LEVEL,
     ...(gcp ? { gcp } : {}),
+    signals: kafka ? 'kafka' : gcp ? 'pubsub' : 'in-process',
+    ...(kafka ? { kafka } : {}),
   };
+}
+
+function kafkaConfig(e: z.infer<typeof Env>): KafkaConfig {
+  const brokers = KafkaBrokers.safeParse(e.KAFKA_BROKERS ?? DEFAULT_KAFKA_BROKERS.join(','));
+  if (!brokers.success)
+    throw new ConfigError(
+      `KAFKA_BROKERS: ${brokers.error.issues[0]?.message ?? 'invalid'}, got '${e.KAFKA_BROKERS ?? ''}'`,
+    );
+  return {
+    brokers: brokers.data,
+    ...(e.GOVERNOR_KAFKA_NAMESPACE ? { namespace: e.GOVERNOR_KAFKA_NAMESPACE } : {}),
+  };
+}
+
+/**
+ * The command line on top of the environment: `--signals pubsub|kafka` (or `--signals=kafka`)
+ * is GOVERNOR_SIGNALS. Other arguments are not the configuration's business.
+ */
+export function envWithFlags(argv: readonly string[], env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  let signals: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--signals') {
+      signals = argv[i + 1];
+      if (signals === undefined || signals.startsWith('-'))
+        throw new ConfigError('--signals needs a value: pubsub or kafka');
+      i += 1;
+    } else if (arg.startsWith('--signals=')) signals = arg.slice('--signals='.length);
+  }
+  if (signals === undefined) return env;
+  if (signals !== 'pubsub' && signals !== 'kafka')
+    throw new ConfigError(`--signals must be pubsub or kafka, got '${signals}'`);
+  return { ...env, GOVERNOR_SIGNALS: signals };
 }
 
 export const ENVIRONMENT_HELP = `Environment:
@@ -121,4 +198,11 @@ export const ENVIRONMENT_HELP = `Environment:
   GOVERNOR_REDELIVERY_MS      how soon a refused signal comes back (1000)
   GOVERNOR_LEASE_MS           gcp: tenant lease period; workers share tenants by leases, and a
                               dead worker's tenants are taken over once its leases lapse (10000)
+  GOVERNOR_SIGNALS            gcp: where tenant signals travel: pubsub (default) or kafka
+                              (control, receipts, tenants, archives, policies and leases stay
+                              on Google Cloud); the --signals flag sets the same
+  KAFKA_BROKERS               with kafka: bootstrap brokers, host:port[,host:port...]
+                              (default 127.0.0.1:9092, the local broker)
+  GOVERNOR_KAFKA_NAMESPACE    with kafka: prefix of every topic and consumer group name
+                              ({ns}.tenants.{account_id}.signals), for a shared cluster (none)
   LOG_LEVEL                   pino level (info)`;

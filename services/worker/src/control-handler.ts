@@ -51,7 +51,13 @@ export async function applyControl(
         log.info(fields, 'another worker holds this tenant; it provisions it');
         return 'ack';
       }
-      const result = await runtime.provision(entitlement, epoch === undefined ? {} : { epoch });
+      let result;
+      try {
+        result = await runtime.provision(entitlement, epoch === undefined ? {} : { epoch });
+      } catch (e) {
+        await claims?.unclaim(event.account_id);
+        throw e;
+      }
       if (!result.ok) await claims?.unclaim(event.account_id);
       if (result.ok) log.info({ ...fields, receipt_id: result.receipt_id }, 'tenant provisioned');
       else

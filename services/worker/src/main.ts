@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import pino from 'pino';
-import { ConfigError, ENVIRONMENT_HELP, workerConfigFromEnv } from './config';
+import { ConfigError, ENVIRONMENT_HELP, envWithFlags, workerConfigFromEnv } from './config';
 import { Worker } from './worker';
 
 const HELP = `governor-worker: runs the tenant governors of this worker until SIGTERM.
@@ -8,6 +8,9 @@ const HELP = `governor-worker: runs the tenant governors of this worker until SI
 Consumes provisioning, cancel and policy messages from governor.control and each tenant's
 signals, runs the seven runbooks, and writes a signed, hash-chained receipt for every step.
 On SIGTERM it stops pulling, lets running actions finish, flushes receipts, and exits 0.
+
+Options:
+  --signals pubsub|kafka      the same as GOVERNOR_SIGNALS (below), which it overrides
 
 ${ENVIRONMENT_HELP}`;
 
@@ -18,7 +21,7 @@ async function main(): Promise<number> {
   }
   let config;
   try {
-    config = workerConfigFromEnv(process.env);
+    config = workerConfigFromEnv(envWithFlags(process.argv.slice(2), process.env));
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`governor-worker: ${e.message}\n`);

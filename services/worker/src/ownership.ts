@@ -7,6 +7,8 @@ export interface OwnedTenants {
   adopt(accountId: string, epoch: number): Promise<{ reconciled: number } | null>;
   /** Stops serving the tenant: with `drain`, its running actions finish first. */
   relinquish(accountId: string, options: { drain: boolean }): Promise<boolean>;
+  /** The tenants served here now. */
+  served(): string[];
 }
 
 export interface OwnershipOptions {
@@ -31,8 +33,12 @@ export interface OwnershipOptions {
  */
 export class Ownership {
   private readonly held = new Map<string, Lease>();
-  private timer: NodeJS.Timeout | null = null;
-  private ticking: Promise<void> = Promise.resolve();
+  /** Until when (local clock) each held lease is surely still ours: renewal time + lease − margin. */
+  private readonly sureUntil = new Map<string, number>();
+  private renewTimer: NodeJS.Timeout | null = null;
+  private balanceTimer: NodeJS.Timeout | null = null;
+  private renewing: Promise<void> | null = null;
+  private balancing: Promise<void> | null = null;
   private stopped = false;
 
   constructor(private readonly options: OwnershipOptions) {}
@@ -46,13 +52,46 @@ export class Ownership {
     return [...this.held.keys()].sort();
   }
 
-  /** Joins the members, takes a first share, then keeps renewing and balancing. */
+  /**
+   * Whether this worker may still act for the tenant: it holds the lease and its last renewal
+   * is recent enough that no peer can have taken it over (a worker that was paused must not
+   * start actions before its next renewal tells it the lease is gone).
+   */
+  mayServe(accountId: string): boolean {
+    return this.held.has(accountId) && Date.now() < (this.sureUntil.get(accountId) ?? 0);
+  }
+
+  private hold(lease: Lease, renewedAt: number): void {
+    this.held.set(lease.account_id, lease);
+    // A margin for clock skew and the time the write took.
+    this.sureUntil.set(
+      lease.account_id,
+      renewedAt + this.options.leaseMs - Math.min(1_000, this.options.leaseMs / 4),
+    );
+  }
+
+  private drop(accountId: string): Lease | undefined {
+    const lease = this.held.get(accountId);
+    this.held.delete(accountId);
+    this.sureUntil.delete(accountId);
+    return lease;
+  }
+
+  /**
+   * Joins the members, takes a first share, then keeps renewing and balancing on two loops, so
+   * a slow takeover or drain never delays a renewal. A loop still running skips its next turn.
+   */
   async start(): Promise<void> {
-    await this.tick();
-    this.timer = setInterval(() => {
-      this.ticking = this.ticking.then(() => this.tick());
+    await this.renewAll();
+    await this.balanceOnce();
+    this.renewTimer = setInterval(() => {
+      this.renewing ??= this.renewAll().finally(() => (this.renewing = null));
     }, this.tickMs);
-    this.timer.unref();
+    this.balanceTimer = setInterval(() => {
+      this.balancing ??= this.balanceOnce().finally(() => (this.balancing = null));
+    }, this.tickMs);
+    this.renewTimer.unref();
+    this.balanceTimer.unref();
   }
 
   /**
@@ -62,22 +101,22 @@ export class Ownership {
   async claim(accountId: string): Promise<number | null> {
     const held = this.held.get(accountId);
     if (held) return held.epoch;
+    const asked = Date.now();
     const lease = await this.options.leases.acquire(accountId, this.options.workerId, this.options.leaseMs);
     if (lease === null) return null;
-    this.held.set(accountId, lease);
+    this.hold(lease, asked);
     return lease.epoch;
   }
 
   /** A claim whose provisioning failed: the lease goes back. */
   async unclaim(accountId: string): Promise<void> {
-    const lease = this.held.get(accountId);
-    this.held.delete(accountId);
+    const lease = this.drop(accountId);
     if (lease) await this.options.leases.release(lease).catch(() => undefined);
   }
 
   /** The chain refused a commit under our epoch: another worker owns the tenant now. */
   fenced(accountId: string): void {
-    if (!this.held.delete(accountId)) return;
+    if (!this.drop(accountId)) return;
     this.lost(accountId, 'a commit was fenced: another worker claimed the chain');
   }
 
@@ -93,37 +132,60 @@ export class Ownership {
     });
   }
 
-  private async tick(): Promise<void> {
-    if (this.stopped) return;
+  /** Heartbeat and renewals: the loop that must never wait on anything else. */
+  private async renewAll(): Promise<void> {
     const { leases, workerId, leaseMs, log } = this.options;
     try {
       await leases.heartbeat(workerId, leaseMs);
-      await this.renew();
-      await this.balance();
+      for (const [accountId, lease] of [...this.held]) {
+        const asked = Date.now();
+        const renewed = await leases.renew(lease, leaseMs);
+        if (this.held.get(accountId) !== lease) continue; // released or fenced meanwhile
+        if (renewed) this.hold(renewed, asked);
+        else {
+          this.drop(accountId);
+          this.lost(accountId, 'its lease expired and another worker took it');
+        }
+      }
     } catch (e) {
-      // A store that cannot be reached: leases run out on their own; safe mode handles commits.
-      log.warn({ err: e }, 'ownership tick failed; retrying next tick');
+      // A store that cannot be reached: leases run out on their own, and mayServe() says so.
+      log.warn({ err: e }, 'lease renewal failed; retrying next tick');
     }
   }
 
-  private async renew(): Promise<void> {
-    for (const [accountId, lease] of [...this.held]) {
-      const renewed = await this.options.leases.renew(lease, this.options.leaseMs);
-      if (this.held.get(accountId) !== lease) continue; // released or fenced meanwhile
-      if (renewed) this.held.set(accountId, renewed);
-      else {
-        this.held.delete(accountId);
-        this.lost(accountId, 'its lease expired and another worker took it');
-      }
+  private async balanceOnce(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.balance();
+    } catch (e) {
+      this.options.log.warn({ err: e }, 'balancing tenants failed; retrying next tick');
     }
   }
 
   /** Takes free tenants up to the fair share; sheds the surplus above it (draining first). */
   private async balance(): Promise<void> {
     const { leases, directory, workerId, leaseMs, log, tenants } = this.options;
-    const active = (await directory.list()).filter((r) => r.state === 'active').map((r) => r.account_id);
+    const records = await directory.list();
+    const active = records.filter((r) => r.state === 'active').map((r) => r.account_id);
+    // Decommissioned (or failed) tenants need no owner: their leases go back. (One still being
+    // provisioned under a claim is not active yet, and keeps its lease.)
+    const ended = new Set(
+      records.filter((r) => r.state === 'decommissioned' || r.state === 'failed').map((r) => r.account_id),
+    );
+    for (const accountId of this.owned().filter((id) => ended.has(id))) {
+      const lease = this.drop(accountId);
+      if (lease) await leases.release(lease).catch(() => undefined);
+    }
+    // Safety net: a tenant served here without its lease (its provisioning outlived a lost
+    // claim, say) would compete with its owner for deliveries; it is given up.
+    for (const accountId of tenants.served().filter((id) => !this.held.has(id) && active.includes(id))) {
+      log.warn({ account_id: accountId }, 'serving a tenant without its lease; giving it up');
+      await tenants.relinquish(accountId, { drain: false });
+    }
     const members = await leases.members();
-    const share = Math.ceil(active.length / Math.max(1, members.length));
+    // Tenants being provisioned under a claim count too, or the share would shed them.
+    const counted = new Set([...active, ...this.held.keys()]);
+    const share = Math.ceil(counted.size / Math.max(1, members.length));
     const now = Date.now();
     const leaseOf = new Map((await leases.list()).map((l) => [l.account_id, l]));
     for (const accountId of active) {
@@ -132,9 +194,10 @@ export class Ownership {
       const current = leaseOf.get(accountId);
       // Live members keep theirs; a lease of a member that left or died is free once expired.
       if (current && current.expires_at > now && current.holder !== workerId) continue;
+      const asked = Date.now();
       const lease = await leases.acquire(accountId, workerId, leaseMs);
       if (!lease) continue;
-      this.held.set(accountId, lease);
+      this.hold(lease, asked);
       const started = Date.now();
       try {
         const adopted = await tenants.adopt(accountId, lease.epoch);
@@ -158,25 +221,38 @@ export class Ownership {
       }
     }
     // Shed only what is above the share, so two workers do not trade tenants back and forth.
-    const surplus = this.held.size - share;
-    for (const accountId of this.owned().slice(0, Math.max(0, surplus))) {
-      const lease = this.held.get(accountId) as Lease;
-      this.held.delete(accountId);
-      await tenants.relinquish(accountId, { drain: true });
-      await leases.release(lease);
-      log.info({ account_id: accountId, share, members: members.length }, 'tenant handed over (rebalancing)');
-    }
+    // Renewals go on meanwhile (their own loop), so the lease outlives the drain.
+    // Only active tenants are shed: one still being provisioned finishes here first.
+    const sheddable = this.owned().filter((id) => active.includes(id));
+    const surplus = sheddable.slice(0, Math.max(0, this.held.size - share));
+    await Promise.all(
+      surplus.map(async (accountId) => {
+        await tenants.relinquish(accountId, { drain: true });
+        const lease = this.drop(accountId);
+        if (lease) await leases.release(lease);
+        log.info(
+          { account_id: accountId, share, members: members.length },
+          'tenant handed over (rebalancing)',
+        );
+      }),
+    );
   }
 
-  /** Graceful stop: no more ticks; every tenant drained and its lease given back; leaves the members. */
+  /**
+   * Graceful stop: no more balancing; every tenant drained in parallel while its lease is still
+   * renewed, then the leases given back and the members left, so peers take over at once.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.ticking;
-    for (const [accountId, lease] of [...this.held]) {
-      this.held.delete(accountId);
-      await this.options.tenants.relinquish(accountId, { drain: true });
-      await this.options.leases.release(lease).catch(() => undefined);
+    if (this.balanceTimer) clearInterval(this.balanceTimer);
+    await this.balancing;
+    const owned = this.owned();
+    await Promise.all(owned.map((accountId) => this.options.tenants.relinquish(accountId, { drain: true })));
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    await this.renewing;
+    for (const accountId of owned) {
+      const lease = this.drop(accountId);
+      if (lease) await this.options.leases.release(lease).catch(() => undefined);
     }
     await this.options.leases.leave(this.options.workerId).catch(() => undefined);
   }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { openGcpStores, seedPolicies } from '@governor/adapters-gcp';
+import { KafkaBus } from '@governor/adapters-kafka';
 import { FileSpool, openLocalStores, REPO_POLICIES } from '@governor/adapters-local';
 import type {
   ArchiveStore,
@@ -34,8 +35,27 @@ export async function openStores(config: WorkerConfig): Promise<Stores> {
   const gcp = await openGcpStores(config.gcp);
   // First deploy: the bucket has no policies yet; publish the repo's (never over existing ones).
   await seedPolicies(gcp.registry, REPO_POLICIES);
+  const spool = new FileSpool(join(config.dataDir, 'spool', config.workerId));
+  if (!config.kafka) return { ...gcp, spool };
+  // Signals on Kafka; everything else (control, ledger, tenants, leases, archives, policies)
+  // stays on Google Cloud. The Pub/Sub signal bus is never used, and its client closes with gcp.
+  const bus = new KafkaBus({
+    brokers: [...config.kafka.brokers],
+    ...(config.kafka.namespace ? { namespace: config.kafka.namespace } : {}),
+    clientId: `governor-${config.workerId}`,
+    redeliveryDelayMs: config.redeliveryMs,
+  });
   return {
     ...gcp,
-    spool: new FileSpool(join(config.dataDir, 'spool', config.workerId)),
+    bus,
+    spool,
+    async close(): Promise<void> {
+      // The bus first: its consumers commit what was acked and leave their groups.
+      try {
+        await bus.close();
+      } finally {
+        await gcp.close();
+      }
+    },
   };
 }

@@ -67,6 +67,8 @@ export class Worker {
       keys: keyring.entries(),
       drainTimeoutMs: config.drainTimeoutMs,
       onFenced: (accountId) => ownership?.fenced(accountId),
+      // With peers, only while this worker surely still holds the tenant's lease.
+      mayServe: (accountId) => ownership?.mayServe(accountId) ?? true,
     });
     // With peers (leases), this worker takes its share of the tenants, reconciling each one's
     // running actions; alone, it resumes every tenant it ran before a restart or crash.

@@ -309,6 +309,26 @@ describe('governor CLI', () => {
     });
   });
 
+  it('demo --signals needs --backend gcp, and takes pubsub or kafka: one line, exit 2, nothing made', () => {
+    for (const [args, message] of [
+      [['demo', '--signals', 'kafka'], /^governor: --signals kafka needs --backend gcp: /],
+      [
+        ['demo', '--backend', 'local', '--signals', 'pubsub'],
+        /^governor: --signals pubsub needs --backend gcp: /,
+      ],
+      [
+        ['demo', '--backend', 'gcp', '--signals', 'sqs'],
+        /^governor: --signals must be pubsub or kafka, got "sqs"/,
+      ],
+    ] as const) {
+      const r = governor(...args, '--data-dir', 'demo-signals');
+      expect(r).toMatchObject({ code: 2, stdout: '', stderr: expect.stringMatching(message) });
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    expect(existsSync(join(dir, 'demo-signals'))).toBe(false);
+    expect(governor('demo', '--help').stdout).toMatch(/--signals kafka \(with --backend gcp\)/);
+  });
+
   it('--help explains every command', () => {
     const help = governor('--help');
     expect(help.code).toBe(0);

@@ -7,12 +7,12 @@ import { FaultLedger } from '../demo/fault-ledger';
 import { simulatedEndpoint } from '../demo/handlers';
 import { runScenario } from '../demo/scenario';
 import { verifyAll, type DemoReport } from '../demo/verify-all';
-import { backendOption, parseBackend } from '../backend';
+import { backendOption, parseBackend, parseSignals, signalsOption } from '../backend';
 import { EXIT } from '../errors';
 import { REPO_POLICIES } from '../local-stores';
 import { DEMO_WORKER, openGcpDemo, openLocalDemo } from '../demo/stores';
 
-const USAGE = 'governor demo [--backend local|gcp] [--data-dir DIR] [--json]';
+const USAGE = 'governor demo [--backend local|gcp [--signals pubsub|kafka]] [--data-dir DIR] [--json]';
 
 export const demoHelp = `${USAGE}
   Runs every runbook on the embedded default (file ledger, in-process bus; no cloud, no
@@ -33,6 +33,10 @@ export const demoHelp = `${USAGE}
   --data-dir then holds the signing key (keys/signing-key.pem, keys/keys.json for verifiers),
   the safe-mode spool and the exports. Safe mode is still simulated (the ledger is wrapped so
   the demo can take it away); the stderr output names the project to inspect afterwards.
+  --signals kafka (with --backend gcp) carries the tenant signals on Kafka instead of Pub/Sub:
+  KAFKA_BROKERS (comma-separated host:port; default 127.0.0.1:9092, bash infra/local/backends.sh
+  up kafka), topics and consumer groups prefixed with the run's project name, left on the broker
+  afterwards like the project. Everything else stays on the emulators.
   Exit 2, with one line saying what to do, when the emulators are not configured or not up.`;
 
 function table(report: DemoReport): string {
@@ -81,7 +85,7 @@ function table(report: DemoReport): string {
 export async function demoCommand(argv: string[]): Promise<number> {
   const { values } = parse(
     argv,
-    { 'data-dir': { type: 'string' }, json: { type: 'boolean' }, ...backendOption },
+    { 'data-dir': { type: 'string' }, json: { type: 'boolean' }, ...backendOption, ...signalsOption },
     USAGE,
   );
   if (values.help) {
@@ -89,13 +93,16 @@ export async function demoCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const backend = parseBackend(values.backend);
+  const signals = parseSignals(values.signals, backend);
   // Made only once the stores open: a configuration error leaves no empty folder behind.
   const makeDataDir = () =>
     typeof values['data-dir'] === 'string'
       ? resolve(values['data-dir'])
       : mkdtempSync(join(tmpdir(), 'governor-demo-'));
   const say = (line: string) => process.stderr.write(`demo: ${line}\n`);
-  const stores = await (backend === 'gcp' ? openGcpDemo : openLocalDemo)(makeDataDir, say);
+  const stores = await (backend === 'gcp'
+    ? openGcpDemo(makeDataDir, say, signals)
+    : openLocalDemo(makeDataDir, say));
   const { dataDir } = stores;
   const started = Date.now();
   try {

@@ -12,8 +12,9 @@ import type {
   TenantDirectory,
 } from '@governor/governor';
 import type { Keyring, SigningKey } from '@governor/receipts';
+import type { Signals } from '../backend';
 import { CliError } from '../errors';
-import { gcpFailure, openDemoGcp } from '../gcp-stores';
+import { gcpFailure, kafkaBrokers, openDemoGcp, openKafkaBus } from '../gcp-stores';
 import { loadSigningKey } from '@governor/adapters-local';
 import { openLocalStores } from '../local-stores';
 
@@ -62,54 +63,83 @@ export async function openLocalDemo(
 
 /**
  * The demo on the emulators: Firestore, Pub/Sub and Cloud Storage in a project of the run's
- * own, with the signing key, spool and exports in the local data folder.
+ * own, with the signing key, spool and exports in the local data folder. With `signals` kafka
+ * the tenant signals travel on Kafka (KAFKA_BROKERS) instead of Pub/Sub, in topics and consumer
+ * groups prefixed with the project's name: Kafka's names are global to the cluster.
  */
 export async function openGcpDemo(
   makeDataDir: () => string,
   say: (line: string) => void,
+  signals: Signals = 'pubsub',
 ): Promise<DemoStores> {
+  // A bad KAFKA_BROKERS fails before anything is opened.
+  const brokers = signals === 'kafka' ? kafkaBrokers(process.env) : undefined;
   const { stores, config, seeded } = await openDemoGcp(process.env, DEMO_WORKER);
+  const project = config.projectId;
+  let kafka: (SignalBus & { close(): Promise<void> }) | undefined;
   let dataDir: string;
   let key: { signer: SigningKey; keyring: Keyring };
   try {
+    if (brokers) kafka = await openKafkaBus(brokers, project);
     dataDir = makeDataDir();
     await fs.mkdir(dataDir, { recursive: true });
     key = await loadSigningKey(dataDir);
   } catch (e) {
+    await kafka?.close();
     await stores.close();
     throw e;
   }
   const { signer, keyring } = key;
   say(`data in ${dataDir} (signing key, safe-mode spool, exports)`);
-  const project = config.projectId;
   say(
     `project ${project} on the emulators (Firestore ${config.firestoreEmulatorHost ?? ''}, Pub/Sub ${config.pubsubEmulatorHost ?? ''}, Cloud Storage ${config.storageEmulatorHost ?? ''}); ${seeded} policies published to gs://${config.bucket}/policies/`,
   );
+  const topics = `${project}.tenants.{account_id}.signals`;
+  if (brokers) say(`signals on Kafka at ${brokers.join(',')}: topics ${topics}`);
   const keys = join(dataDir, 'keys', 'keys.json');
+  const closeAll = async () => {
+    try {
+      await kafka?.close();
+    } finally {
+      await stores.close();
+    }
+  };
   return {
     dataDir,
     signer,
     keyring,
     ledger: stores.ledger,
     directory: stores.directory,
-    bus: stores.bus,
+    bus: kafka ?? stores.bus,
     archive: stores.archive,
     registry: stores.registry,
     witness: stores.witness,
     spool: new FileSpool(join(dataDir, 'spool')),
     alerts: new LogAlertSink(() => undefined),
-    about: { backend: 'gcp', project, bucket: config.bucket, keys },
+    about: {
+      backend: 'gcp',
+      signals,
+      ...(brokers ? { kafka: { brokers, namespace: project } } : {}),
+      project,
+      bucket: config.bucket,
+      keys,
+    },
     afterwards: [
       `to look at what it wrote: export GOVERNOR_PROJECT=${project} GOVERNOR_BUCKET=${config.bucket}`,
       `  then e.g. governor verify-chain --backend gcp --account-id globex --keys ${keys}`,
+      ...(brokers ? [`the signals stay on Kafka at ${brokers.join(',')} in topics ${topics}`] : []),
     ],
-    failure: (doing, e) =>
+    failure: (doing, e) => {
       // A programming error keeps its stack; anything else is the backends' and gets one line.
-      e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError
-        ? e
-        : e instanceof CliError
-          ? e
-          : gcpFailure(config, doing, e),
-    close: () => stores.close(),
+      if (e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError) return e;
+      if (e instanceof CliError) return e;
+      const failed = gcpFailure(config, doing, e);
+      return brokers
+        ? new CliError(`${failed.message}; with --signals kafka: is Kafka up at ${brokers.join(',')}?`, 2, {
+            cause: e,
+          })
+        : failed;
+    },
+    close: closeAll,
   };
 }

@@ -625,7 +625,7 @@ describe('POST /v1/webhooks/marketplace', () => {
         ),
       );
       expectEnvelope(res, 404, 'NOT_FOUND');
-      await expectNothingTriggered(f, before, ['changePlan']);
+      await expectNothingTriggered(f, before, ['changePlan', 'tenant']);
     });
   });
 

@@ -1,12 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { IngressContext } from '../context';
+import type { Readiness } from '../gateway';
 
 /** Liveness, readiness (store reachable? safe mode? draining?) and Prometheus metrics. */
 export function healthRoutes(app: FastifyInstance, ctx: IngressContext): void {
   app.get('/healthz', () => ({ status: 'ok' }));
 
+  // Readiness probes the store (a write and a read): at most once a second, whoever asks.
+  let last: { at: number; value: Promise<Readiness> } | null = null;
   app.get('/readyz', async (request, reply) => {
-    const readiness = await ctx.gateway.readiness();
+    if (last === null || ctx.now() - last.at >= 1_000)
+      last = { at: ctx.now(), value: ctx.gateway.readiness() };
+    const readiness = await last.value;
     ctx.metrics.safeMode.set(readiness.safe_mode ? 1 : 0);
     if (readiness.ready) return readiness;
     const why = !readiness.store_reachable

@@ -73,6 +73,17 @@ export function webhookRoutes(app: FastifyInstance, ctx: IngressContext): void {
 
 type Log = FastifyRequest['log'];
 
+/**
+ * Whether retrying the same webhook cannot fix a failed provisioning: the plan's policy is
+ * missing or invalid, or does not serve the SKU (the policy step), unless the registry was
+ * merely unreachable. Failures of the stores are worth a retry.
+ */
+function isFinal(receipt: Record<string, unknown> | undefined): boolean {
+  return (
+    receipt?.failed_step === 'policy' && !/UNAVAILABLE|DEADLINE|TIMEOUT/i.test(String(receipt.error_code))
+  );
+}
+
 async function provisioned(
   ctx: IngressContext,
   event: EntitlementEvent,
@@ -84,11 +95,27 @@ async function provisioned(
   const found = await findReceipt(ctx.ledger, chain, (b) => b.receipt_id === result.receipt_id);
   if (!result.ok) {
     log.error({ receipt_id: result.receipt_id, error: result.error }, 'provisioning failed');
-    throw new IngressError(422, 'PROVISIONING_FAILED', `provisioning failed: ${result.error ?? 'unknown'}`, {
+    const details = {
       receipt_id: result.receipt_id,
       operation: result.operation,
       ...(found ? { receipt: found.body } : {}),
-    });
+    };
+    // What the marketplace asked for cannot be served (no such plan, SKU not in the plan): final.
+    // Anything else (a store or registry that failed) is worth a retry, so it is not remembered.
+    if (isFinal(found?.body))
+      throw new IngressError(
+        422,
+        'PROVISIONING_FAILED',
+        `provisioning failed: ${result.error ?? 'unknown'}`,
+        details,
+      );
+    throw new IngressError(
+      503,
+      'UNAVAILABLE',
+      `provisioning failed, retry: ${result.error ?? 'unknown'}`,
+      details,
+      5,
+    );
   }
   log.info({ receipt_id: result.receipt_id }, 'tenant provisioned');
   return {
@@ -109,7 +136,19 @@ async function planChanged(
   log: Log,
 ): Promise<Answer> {
   const result = await ctx.gateway.changePlan(event, cid);
-  if (result === null) throw new IngressError(404, 'NOT_FOUND', `tenant ${event.account_id} is not running`);
+  if (result === null) {
+    const tenant = await ctx.gateway.tenant(event.account_id);
+    // Active but served by no governor here (between owners): try again shortly.
+    if (tenant?.state === 'active')
+      throw new IngressError(
+        503,
+        'UNAVAILABLE',
+        `tenant ${event.account_id} is changing owner; retry`,
+        {},
+        5,
+      );
+    throw new IngressError(404, 'NOT_FOUND', `tenant ${event.account_id} is not running`);
+  }
   if (!result.ok) {
     log.warn({ receipt_id: result.receipt_id, reasons: result.reasons }, 'plan change refused');
     throw new IngressError(
@@ -137,6 +176,14 @@ async function cancelled(
   if (result === null) {
     const tenant = await ctx.gateway.tenant(event.account_id);
     if (tenant === null) throw new IngressError(404, 'NOT_FOUND', `tenant ${event.account_id} is not known`);
+    if (tenant.state === 'active')
+      throw new IngressError(
+        503,
+        'UNAVAILABLE',
+        `tenant ${event.account_id} is changing owner; retry`,
+        {},
+        5,
+      );
     // The same cancellation again (a retry after a restart lost the webhook-id's first answer):
     // the same answer, from the chain. Another entitlement's cancel is a conflict.
     const started =

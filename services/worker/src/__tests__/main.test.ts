@@ -7,8 +7,8 @@ jest.setTimeout(30_000);
 
 const MAIN = join(__dirname, '..', 'main.ts');
 
-function run(env: Record<string, string>, until?: RegExp) {
-  const child = spawnTs(MAIN, env);
+function run(env: Record<string, string>, until?: RegExp, args: string[] = []) {
+  const child = spawnTs(MAIN, env, args);
   let stdout = '';
   let stderr = '';
   let sent = false;
@@ -46,5 +46,12 @@ describe('governor-worker', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain('PUBSUB_EMULATOR_HOST');
+  });
+
+  it('--signals kafka on the embedded default is a configuration error: one line saying why, exit 2', async () => {
+    const r = await run({ GOVERNOR_DATA_DIR: dir }, undefined, ['--signals', 'kafka']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^governor-worker: GOVERNOR_SIGNALS=kafka needs GOVERNOR_BACKEND=gcp: /);
   });
 });
