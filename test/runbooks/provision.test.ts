@@ -113,3 +113,20 @@ describe('runbook 6: an entitlement already active', () => {
     expect(await h.ops('tenants/acme')).toEqual(['entitlement_active', 'action_complete']);
   });
 });
+
+describe('runbook 1: a failed provisioning says whether a retry can fix it', () => {
+  it('a bus that failed is retryable; a plan without a policy is final', async () => {
+    const h = await harness();
+    const createTopic = h.bus.createTopic.bind(h.bus);
+    h.bus.createTopic = () => Promise.reject(new Error('broker not ready'));
+    const failed = await h.provision('acme');
+    expect(failed).toMatchObject({ ok: false, operation: 'entitlement_failed', retryable: true });
+    h.bus.createTopic = createTopic;
+    expect(await h.provision('acme')).toMatchObject({ ok: true, operation: 'entitlement_active' });
+    expect(await h.ops('tenants/acme')).toEqual(['entitlement_failed', 'entitlement_active']);
+    expect(await h.provision('umbrella', 'platinum', 'governor-platinum')).toMatchObject({
+      ok: false,
+      retryable: false,
+    });
+  });
+});

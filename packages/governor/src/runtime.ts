@@ -68,6 +68,12 @@ export interface ProvisionResult {
   readonly receipt_id: string;
   readonly operation: 'entitlement_active' | 'entitlement_failed';
   readonly error?: string;
+  /**
+   * A failed provisioning worth retrying: it failed past the policy step (a store, the bus) or on
+   * a retryable error. One that failed on the plan's policy itself (missing, invalid, SKU not
+   * served) is final.
+   */
+  readonly retryable?: boolean;
 }
 
 export interface PolicyPushResult {
@@ -340,6 +346,7 @@ export class GovernorRuntime {
         receipt_id: emitted.receipt_id,
         operation: 'entitlement_failed',
         error: String(err.message),
+        retryable: step !== 'policy' || isRetryable(e),
       };
     }
   }

@@ -122,6 +122,8 @@ export class ControlGateway implements GovernorGateway {
           receipt_id: body.receipt_id as string,
           operation: 'entitlement_failed',
           error: typeof body.error_message === 'string' ? body.error_message : 'provisioning failed',
+          // Failed past the plan's policy (a store, the bus): worth a retry.
+          retryable: body.failed_step !== 'policy',
         };
   }
 

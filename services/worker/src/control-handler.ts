@@ -59,6 +59,14 @@ export async function applyControl(
         throw e;
       }
       if (!result.ok) await claims?.unclaim(event.account_id);
+      if (!result.ok && result.retryable) {
+        // A store or the bus failed: the message comes back and provisioning runs again.
+        log.error(
+          { ...fields, receipt_id: result.receipt_id, error: result.error },
+          'provisioning failed; retrying',
+        );
+        return 'nack';
+      }
       if (result.ok) log.info({ ...fields, receipt_id: result.receipt_id }, 'tenant provisioned');
       else
         log.error({ ...fields, receipt_id: result.receipt_id, error: result.error }, 'provisioning failed');

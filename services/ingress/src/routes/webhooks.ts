@@ -73,17 +73,6 @@ export function webhookRoutes(app: FastifyInstance, ctx: IngressContext): void {
 
 type Log = FastifyRequest['log'];
 
-/**
- * Whether retrying the same webhook cannot fix a failed provisioning: the plan's policy is
- * missing or invalid, or does not serve the SKU (the policy step), unless the registry was
- * merely unreachable. Failures of the stores are worth a retry.
- */
-function isFinal(receipt: Record<string, unknown> | undefined): boolean {
-  return (
-    receipt?.failed_step === 'policy' && !/UNAVAILABLE|DEADLINE|TIMEOUT/i.test(String(receipt.error_code))
-  );
-}
-
 async function provisioned(
   ctx: IngressContext,
   event: EntitlementEvent,
@@ -102,7 +91,7 @@ async function provisioned(
     };
     // What the marketplace asked for cannot be served (no such plan, SKU not in the plan): final.
     // Anything else (a store or registry that failed) is worth a retry, so it is not remembered.
-    if (isFinal(found?.body))
+    if (result.retryable !== true)
       throw new IngressError(
         422,
         'PROVISIONING_FAILED',
