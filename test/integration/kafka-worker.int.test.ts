@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { KafkaAdapterError, KafkaBus } from '@governor/adapters-kafka';
 import { backends, uniqueName } from '../support/backends';
-import { gcpProject } from '../support/gcp-project';
+import { gcpProject, waitUntil } from '../support/gcp-project';
 import { entitlement, signal } from '../support/worker-fixtures';
 import { startWorker, type WorkerProcess } from '../support/worker-process';
 
@@ -24,20 +24,6 @@ const admin: Admin = new Kafka({
 }).admin();
 beforeAll(() => admin.connect());
 afterAll(() => admin.disconnect());
-
-async function waitUntil<T>(
-  what: string,
-  probe: () => Promise<T | null | undefined | false> | T | null | undefined | false,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /**
  * Publishes one signal per tenant per round onto Kafka, as the ingress would, until told to

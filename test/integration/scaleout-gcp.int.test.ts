@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { gcpProject } from '../support/gcp-project';
+import { gcpProject, waitUntil } from '../support/gcp-project';
 import { ACTION_SECRET, entitlement, signal, slowPolicy } from '../support/worker-fixtures';
 import { startWorker, type WorkerProcess } from '../support/worker-process';
 
@@ -18,20 +18,6 @@ function project() {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitUntil<T>(
-  what: string,
-  probe: () => Promise<T | null | undefined | false> | T | null | undefined | false,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /** An http endpoint for the `hang` action that holds /hang until released, and records calls. */
 async function hangServer() {

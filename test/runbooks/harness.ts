@@ -110,7 +110,23 @@ export async function harness(options: { queueCapacity?: number } = {}) {
       plan_type,
       region: 'us-central1',
     });
+  /** Another runtime on the same stores: a peer worker, or this one after a restart. */
+  const peer = (workerId: string) =>
+    GovernorRuntime.start({
+      workerId,
+      ledger,
+      directory,
+      bus,
+      archive,
+      registry,
+      handlers: { noop: scriptedHandler, http: scriptedHandler },
+      alerts,
+      clock,
+      signer: key,
+      keys,
+    });
   return {
+    peer,
     clock,
     key,
     keys,

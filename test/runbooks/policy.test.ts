@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PolicyInput } from '@governor/contracts';
-import { GovernorRuntime, noopHandler } from '@governor/governor';
 import { harness } from './harness';
 
 const base = JSON.parse(
@@ -42,19 +41,7 @@ describe('runbook 2: upgrade policy', () => {
     const h = await harness();
     await h.provision('acme');
     // A peer worker on the same stores, running globex.
-    const peer = await GovernorRuntime.start({
-      workerId: 'worker-2',
-      ledger: h.ledger,
-      directory: h.directory,
-      bus: h.bus,
-      archive: h.archive,
-      registry: h.registry,
-      handlers: { noop: noopHandler },
-      alerts: h.alerts,
-      clock: h.clock,
-      signer: h.key,
-      keys: h.keys,
-    });
+    const peer = await h.peer('worker-2');
     await peer.provision({
       entitlement_id: 'ent-globex',
       account_id: 'globex',

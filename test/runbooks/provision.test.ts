@@ -1,4 +1,3 @@
-import { GovernorRuntime, noopHandler } from '@governor/governor';
 import { harness } from './harness';
 
 describe('runbooks 1 and 6: provision on entitlement', () => {
@@ -88,19 +87,7 @@ describe('runbook 6: an entitlement already active', () => {
     await h.runtime.submit(h.signal('acme'));
     await h.settle();
     // Another worker on the same stores (or this one after a restart) gets the same entitlement.
-    const other = await GovernorRuntime.start({
-      workerId: 'worker-2',
-      ledger: h.ledger,
-      directory: h.directory,
-      bus: h.bus,
-      archive: h.archive,
-      registry: h.registry,
-      handlers: { noop: noopHandler },
-      alerts: h.alerts,
-      clock: h.clock,
-      signer: h.key,
-      keys: h.keys,
-    });
+    const other = await h.peer('worker-2');
     const again = await other.provision({
       entitlement_id: 'ent-acme',
       account_id: 'acme',

@@ -5,6 +5,21 @@ import { openGcpStores } from '@governor/adapters-gcp';
 import { Keyring, verifyLines } from '@governor/receipts';
 import { backends, uniqueName } from './backends';
 
+/** Polls `probe` every 100 ms until it answers something truthy, which it returns; bounded. */
+export async function waitUntil<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** A receipt body as tests look at it. */
 export interface Body {
   readonly operation: string;
