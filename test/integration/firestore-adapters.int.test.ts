@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { FieldValue, Firestore } from '@google-cloud/firestore';
+import { FieldValue } from '@google-cloud/firestore';
 import { FirestoreDirectory, FirestoreLedger } from '@governor/adapters-gcp';
 import { emptyHead, SigningKey } from '@governor/receipts';
 import {
@@ -9,24 +9,9 @@ import {
   describeTenantDirectoryContract,
   spawnTs,
 } from '@governor/testkit';
-import { backends, uniqueName } from '../support/backends';
+import { firestoreProject } from '../support/firestore-project';
 
-process.env.FIRESTORE_EMULATOR_HOST = backends.firestore;
-
-/** Clients on a project of their own, so each test starts from an empty store. */
-function project() {
-  const projectId = uniqueName('ledger');
-  const clients: Firestore[] = [];
-  const client = () => {
-    const db = new Firestore({ projectId });
-    clients.push(db);
-    return db;
-  };
-  const cleanup = async () => {
-    await Promise.all(clients.map((db) => db.terminate()));
-  };
-  return { client, cleanup };
-}
+const project = () => firestoreProject('ledger');
 
 describeReceiptLedgerContract('FirestoreLedger', () => {
   const { client, cleanup } = project();

@@ -1,24 +1,9 @@
-import { Firestore } from '@google-cloud/firestore';
+import type { Firestore } from '@google-cloud/firestore';
 import { FirestoreLeaseStore } from '@governor/adapters-gcp';
 import { describeLeaseStoreContract } from '@governor/testkit';
-import { backends, uniqueName } from '../support/backends';
+import { firestoreProject } from '../support/firestore-project';
 
-process.env.FIRESTORE_EMULATOR_HOST = backends.firestore;
-
-/** Clients on a project of their own, so each test starts from an empty store. */
-function project() {
-  const projectId = uniqueName('leases');
-  const clients: Firestore[] = [];
-  const client = () => {
-    const db = new Firestore({ projectId });
-    clients.push(db);
-    return db;
-  };
-  const cleanup = async () => {
-    await Promise.all(clients.map((db) => db.terminate()));
-  };
-  return { client, cleanup };
-}
+const project = () => firestoreProject('leases');
 
 // Real time: the emulator cannot be given a fake clock, so the suite waits out short ttls.
 describeLeaseStoreContract('FirestoreLeaseStore', () => {
