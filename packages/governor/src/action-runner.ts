@@ -7,7 +7,7 @@ import {
   type ActionInput,
   type ActionOutcome,
 } from './machines/action.machine';
-import type { ActionHandler, AlertSink, Clock, TenantDirectory } from './ports';
+import type { ActionHandler, ActionLogEntry, AlertSink, Clock, TenantDirectory } from './ports';
 
 /** A signal asking the governor to run one action. */
 export interface ActionSignal {
@@ -22,6 +22,8 @@ export interface ActionResult {
   readonly outcome: ActionOutcome;
   /** Resolves when every receipt of the action is durable. */
   readonly durable: Promise<void>;
+  /** Not run here: a previous owner left it running, and it was reconciled as a timeout. */
+  readonly reconciled?: true;
 }
 
 export interface ActionRunnerDeps {
@@ -213,6 +215,8 @@ export class ActionRunner {
    * back to the log's create-once check.
    */
   private readonly finished = new Set<string>();
+  /** Actions this runner started whose final log entry is not written yet (the log still says running). */
+  private readonly logging = new Set<string>();
   private reserved = 0;
   /** How the actions this runner ran ended, for decommission's counts. */
   readonly outcomes: Record<ActionOutcome, number> = { complete: 0, rolled_back: 0, escalated: 0 };
@@ -230,7 +234,11 @@ export class ActionRunner {
 
   /**
    * Starts one action now and resolves with its outcome once it has settled, or with
-   * 'duplicate' (nothing run, no receipt) when the action log already has this signal's action.
+   * 'duplicate' (nothing run, no receipt) when the action log already has this signal's action
+   * ended, or running here. One the log shows running but nothing here runs was left by a
+   * previous owner of the tenant that lost it mid-action (its lease ran out, it was fenced, it
+   * crashed) after this worker took the tenant over and reconciled the log: it is reconciled
+   * now (`reconciled`), never skipped as a duplicate.
    */
   async run(signal: ActionSignal, action: PolicyAction): Promise<ActionResult | 'duplicate'> {
     const { account_id, directory, clock } = this.deps;
@@ -244,21 +252,32 @@ export class ActionRunner {
     };
     // Counted in flight from here, so a limit check made meanwhile sees it.
     this.reserved += 1;
+    let started = false;
     try {
-      if (this.running.has(action_id) || this.finished.has(action_id)) return 'duplicate';
+      if (this.running.has(action_id) || this.logging.has(action_id) || this.finished.has(action_id))
+        return 'duplicate';
+      // Claimed by this runner from here: a redelivery meanwhile is this one's duplicate.
+      this.logging.add(action_id);
       if (directory) {
-        let started: boolean;
+        let created: boolean;
         try {
-          started = await directory.startAction(account_id, { ...entry, state: 'running' });
+          created = await directory.startAction(account_id, { ...entry, state: 'running' });
         } catch (e) {
           this.unsure.add(action_id);
           throw e;
         }
-        if (!started && !this.unsure.delete(action_id)) return 'duplicate';
-        if (started) this.unsure.delete(action_id);
+        if (!created && !this.unsure.delete(action_id)) {
+          const orphan = (await directory.runningActions(account_id)).find((e) => e.action_id === action_id);
+          if (!orphan) return 'duplicate';
+          const outcome = await this.reconcile(orphan, action);
+          return { action_id, outcome, durable: Promise.resolve(), reconciled: true };
+        }
+        if (created) this.unsure.delete(action_id);
       }
+      started = true;
     } finally {
       this.reserved -= 1;
+      if (!started) this.logging.delete(action_id);
     }
     const result = await this.start(action_id, signal, action);
     this.outcomes[result.outcome] += 1;
@@ -266,9 +285,97 @@ export class ActionRunner {
     // are, the entry stays running and a restart reconciles it, so no action goes unrecorded.
     const durable = result.durable
       .then(() => directory?.putAction(account_id, { ...entry, state: result.outcome }))
-      .then(() => this.remember(action_id));
+      .then(() => this.remember(action_id))
+      .finally(() => this.logging.delete(action_id));
     durable.catch(() => undefined);
     return { ...result, durable };
+  }
+
+  /**
+   * An action the log shows running with no actor any more (XState restores no timers; its
+   * worker stopped, crashed or lost the tenant): it timed out. Same receipts as a live timeout:
+   * action_timeout, then the rollback (recoverable) or an escalation (not); the log entry
+   * then says how it ended. `action` is the policy's entry for its kind, if it still has one.
+   */
+  async reconcile(
+    entry: ActionLogEntry,
+    action: PolicyAction | undefined,
+  ): Promise<'rolled_back' | 'escalated'> {
+    const { account_id, writer, handlers, alerts, clock, directory } = this.deps;
+    const timeoutMs = action?.timeout_ms ?? 0;
+    const base = { account_id, action_id: entry.action_id };
+    const timeout = writer.emit({
+      operation: 'action_timeout',
+      status: 'failed',
+      duration_ms: Math.max(0, clock.now() - (entry.deadline_at - timeoutMs)),
+      ...base,
+      action_kind: entry.kind,
+      timeout_ms: timeoutMs,
+    });
+    const handler = action ? handlers[action.handler] : undefined;
+    let state: 'rolled_back' | 'escalated' = 'escalated';
+    if (entry.recoverable && handler) {
+      const started = clock.now();
+      try {
+        await handler.rollback({
+          ...base,
+          kind: entry.kind,
+          params: {},
+          idempotency_key: `${account_id}:${entry.action_id}`,
+          signal: new AbortController().signal,
+          // The same endpoints a live rollback gets: an http action undoes where it acted.
+          ...(action?.handler === 'http'
+            ? {
+                endpoint: action.endpoint,
+                ...(action.rollback ? { rollback_endpoint: action.rollback.endpoint } : {}),
+              }
+            : {}),
+        });
+        writer.emit({
+          operation: 'action_rolled_back',
+          status: 'rolled_back',
+          duration_ms: 0,
+          ...base,
+          previous_action_receipt_id: timeout.receipt_id,
+          rollback_duration_ms: Math.max(0, clock.now() - started),
+        });
+        state = 'rolled_back';
+      } catch (e) {
+        writer.emit({
+          operation: 'action_failed',
+          status: 'failed',
+          duration_ms: 0,
+          ...base,
+          action_kind: entry.kind,
+          error_code: 'ROLLBACK_FAILED',
+          error_message: String((e as Error).message ?? e).slice(0, 2000),
+          recoverable: true,
+          escalated: true,
+        });
+      }
+    } else {
+      writer.emit({
+        operation: 'action_failed',
+        status: 'failed',
+        duration_ms: 0,
+        ...base,
+        action_kind: entry.kind,
+        error_code: 'ORPHANED',
+        error_message: 'the action was running when its worker stopped',
+        recoverable: entry.recoverable,
+        escalated: true,
+      });
+    }
+    if (state === 'escalated')
+      alerts.alert({
+        severity: 'critical',
+        code: 'ACTION_ESCALATED',
+        message: `orphaned action ${entry.action_id} of ${account_id} needs review`,
+        account_id,
+      });
+    await writer.flush();
+    await directory?.putAction(account_id, { ...entry, state });
+    return state;
   }
 
   private remember(action_id: string): void {

@@ -440,7 +440,8 @@ export class GovernorRuntime {
    * Stops serving a tenant this worker no longer owns (shed to a peer, or its lease lost):
    * its subscription stops, queued signals go back to the transport, and with `drain` its
    * running actions finish first; without, they are left for the new owner to reconcile.
-   * The durable state stays as it is. Returns whether the tenant was served here.
+   * Receipts its chain still holds in the local spool go to the ledger before it returns (see
+   * `landSpool`). The durable state stays as it is. Returns whether the tenant was served here.
    */
   async relinquish(accountId: string, options: { drain: boolean }): Promise<boolean> {
     const governor = this.governors.get(accountId);
@@ -449,97 +450,57 @@ export class GovernorRuntime {
     this.subscriptions.delete(accountId);
     await subscription?.stop();
     governor.releaseQueued();
-    if (options.drain) await governor.drain(this.deps.drainTimeoutMs ?? 30_000);
+    const drainMs = this.deps.drainTimeoutMs ?? 30_000;
+    if (options.drain) await governor.drain(drainMs);
     await governor.writer.flush().catch(() => undefined);
+    await this.landSpool(governor, options.drain ? drainMs : 0);
     this.governors.delete(accountId);
     return true;
   }
 
   /**
-   * An action the log shows running has no actor any more (XState restores no timers): it
-   * timed out with the process. Same receipts as a live timeout: action_timeout, then the
-   * rollback (recoverable) or an escalation (not).
+   * Sends what the tenant's chain still holds in the local spool to the ledger, before the
+   * tenant changes hands. A single commit that failed (a store stalled past its deadline, with
+   * no probe failing) spools the chain until the next good probe; those receipts count as
+   * durable and their signals are acked, so once the next owner claims the chain they could
+   * never land and their signals would be lost. Tries again while this worker surely holds the
+   * tenant, for up to `withinMs`; a fenced chain is alerted by the writer itself, and a spool
+   * that still cannot land is alerted as critical, never dropped silently.
+   */
+  private async landSpool(governor: TenantGovernor, withinMs: number): Promise<void> {
+    const { clock, alerts, mayServe } = this.deps;
+    const { writer, accountId } = governor;
+    const deadline = clock.now() + withinMs;
+    let waitMs = 100;
+    let failure: unknown;
+    while (writer.isSpooling && !writer.isFenced) {
+      try {
+        await writer.recover();
+        continue;
+      } catch (e) {
+        failure = e;
+      }
+      if (clock.now() + waitMs > deadline || mayServe?.(accountId) === false) break;
+      await new Promise<void>((resolve) => clock.setTimeout(resolve, waitMs));
+      waitMs = Math.min(waitMs * 2, 1_000);
+    }
+    if (!writer.isSpooling || writer.isFenced) return;
+    alerts.alert({
+      severity: 'critical',
+      code: 'SPOOL_NOT_LANDED',
+      message: `${accountId} was given up with ${writer.spooled} receipts still in the local spool (their signals were acked): ${(failure as Error | undefined)?.message ?? 'the store did not answer'}`,
+      account_id: accountId,
+      details: { chain: writer.chain, spooled: writer.spooled },
+    });
+  }
+
+  /**
+   * Every action the log shows running has no actor any more (XState restores no timers): it
+   * timed out with the previous owner (see `ActionRunner.reconcile`). Returns how many.
    */
   private async reconcile(governor: TenantGovernor): Promise<number> {
-    const { directory, handlers, alerts, clock } = this.deps;
-    const accountId = governor.accountId;
-    const orphans = await directory.runningActions(accountId);
-    for (const entry of orphans) {
-      const action = governor.policy.actions[entry.kind];
-      const timeoutMs = action?.timeout_ms ?? 0;
-      const base = { account_id: accountId, action_id: entry.action_id };
-      const timeout = governor.emit({
-        operation: 'action_timeout',
-        status: 'failed',
-        duration_ms: Math.max(0, clock.now() - (entry.deadline_at - timeoutMs)),
-        ...base,
-        action_kind: entry.kind,
-        timeout_ms: timeoutMs,
-      });
-      const handler = action ? handlers[action.handler] : undefined;
-      let state: 'rolled_back' | 'escalated' = 'escalated';
-      if (entry.recoverable && handler) {
-        const started = clock.now();
-        try {
-          await handler.rollback({
-            ...base,
-            kind: entry.kind,
-            params: {},
-            idempotency_key: `${accountId}:${entry.action_id}`,
-            signal: new AbortController().signal,
-            // The same endpoints a live rollback gets: an http action undoes where it acted.
-            ...(action?.handler === 'http'
-              ? {
-                  endpoint: action.endpoint,
-                  ...(action.rollback ? { rollback_endpoint: action.rollback.endpoint } : {}),
-                }
-              : {}),
-          });
-          governor.emit({
-            operation: 'action_rolled_back',
-            status: 'rolled_back',
-            duration_ms: 0,
-            ...base,
-            previous_action_receipt_id: timeout.receipt_id,
-            rollback_duration_ms: Math.max(0, clock.now() - started),
-          });
-          state = 'rolled_back';
-        } catch (e) {
-          governor.emit({
-            operation: 'action_failed',
-            status: 'failed',
-            duration_ms: 0,
-            ...base,
-            action_kind: entry.kind,
-            error_code: 'ROLLBACK_FAILED',
-            error_message: String((e as Error).message ?? e).slice(0, 2000),
-            recoverable: true,
-            escalated: true,
-          });
-        }
-      } else {
-        governor.emit({
-          operation: 'action_failed',
-          status: 'failed',
-          duration_ms: 0,
-          ...base,
-          action_kind: entry.kind,
-          error_code: 'ORPHANED',
-          error_message: 'the action was running when its worker stopped',
-          recoverable: entry.recoverable,
-          escalated: true,
-        });
-      }
-      if (state === 'escalated')
-        alerts.alert({
-          severity: 'critical',
-          code: 'ACTION_ESCALATED',
-          message: `orphaned action ${entry.action_id} of ${accountId} needs review`,
-          account_id: accountId,
-        });
-      await governor.writer.flush();
-      await directory.putAction(accountId, { ...entry, state });
-    }
+    const orphans = await this.deps.directory.runningActions(governor.accountId);
+    for (const entry of orphans) await governor.reconcile(entry);
     return orphans.length;
   }
 

@@ -5,7 +5,15 @@ import { ActionRunner } from './action-runner';
 import { isRetryable } from './errors';
 import type { ChainWriter } from './chain-writer';
 import { governorMachine, phaseOf, type GovernorPhase } from './machines/governor.machine';
-import type { ActionHandler, AlertSink, Clock, Delivery, TenantDirectory, TenantRecord } from './ports';
+import type {
+  ActionHandler,
+  ActionLogEntry,
+  AlertSink,
+  Clock,
+  Delivery,
+  TenantDirectory,
+  TenantRecord,
+} from './ports';
 
 export interface TenantGovernorDeps {
   readonly writer: ChainWriter;
@@ -255,6 +263,8 @@ export class TenantGovernor {
               this.duplicates += 1;
               return;
             }
+            // Left running by a previous owner, and reconciled here: counted where it started.
+            if (result.reconciled) this.uncount();
             await result.durable;
           },
           (e: unknown) => {
@@ -529,6 +539,11 @@ export class TenantGovernor {
     const result = await Promise.race([all, timedOut]);
     this.deps.clock.clearTimeout(timer);
     return result;
+  }
+
+  /** Reconciles an action the log shows running that nothing runs any more (see `ActionRunner.reconcile`). */
+  reconcile(entry: ActionLogEntry): Promise<'rolled_back' | 'escalated'> {
+    return this.runner.reconcile(entry, this.policy.actions[entry.kind]);
   }
 
   /** Hands queued, not started, signals back to the transport (a worker stopping): they run elsewhere or later. */
