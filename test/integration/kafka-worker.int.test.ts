@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { KafkaAdapterError, KafkaBus } from '@governor/adapters-kafka';
+import { actionIdOf } from '@governor/governor';
 import { backends, uniqueName } from '../support/backends';
 import { gcpProject, waitUntil } from '../support/gcp-project';
 import { entitlement, signal } from '../support/worker-fixtures';
@@ -146,19 +147,38 @@ async function completed(
   return n;
 }
 
-/** Waits (bounded) until every published signal of every tenant has its action_complete. */
+/**
+ * Waits (bounded) until every published signal of every tenant has its action_complete. If not,
+ * the failure says, per missing signal, what its action's receipts are (none, or a timeout and a
+ * rollback), and what the workers alerted (a lease lost, a chain fenced, a spool left behind).
+ */
 async function allCompleted(
   p: Awaited<ReturnType<typeof gcpProject>>,
   published: ReadonlyMap<string, readonly string[]>,
+  workers: readonly WorkerProcess[],
 ): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const t = await tally(p, published);
     if (t.lost === 0) return;
-    if (Date.now() > deadline)
-      throw new Error(
-        `${t.lost} signals never completed within 60 s (${t.lostIds.slice(0, 10).join(', ')}${t.lost > 10 ? ', ...' : ''}); ${t.duplicates} duplicate receipts`,
+    if (Date.now() > deadline) {
+      const missing: string[] = [];
+      for (const id of t.lostIds.slice(0, 10)) {
+        const tenant = id.slice(0, id.lastIndexOf('-s'));
+        const ops = (await p.bodies(`tenants/${tenant}`))
+          .filter((b) => b.action_id === actionIdOf(id))
+          .map((b) => b.operation);
+        missing.push(`${id}: ${ops.length > 0 ? ops.join(', ') : 'no receipt'}`);
+      }
+      const alerts = workers.flatMap((w, i) =>
+        w.lines
+          .filter((l) => typeof l.alert === 'string' || l.msg === 'tenant taken over')
+          .map((l) => `worker ${i}: ${JSON.stringify([l.alert ?? l.msg, l.account_id])}`),
       );
+      throw new Error(
+        `${t.lost} signals never completed within 60 s (${missing.join('; ')}${t.lost > 10 ? '; ...' : ''}); ${t.duplicates} duplicate receipts; alerts and takeovers: ${alerts.join(', ') || 'none'}`,
+      );
+    }
     await sleep(250);
   }
 }
@@ -389,7 +409,7 @@ describe('Kafka signals: worker processes on the emulators and the local broker'
     expect(leftAt).toBeGreaterThan(joinedAt);
     expect(stream.rounds).toBeGreaterThan(leftAt);
 
-    await allCompleted(p, stream.published);
+    await allCompleted(p, stream.published, workers);
     // Longer than a redelivery (200 ms) and a fetch poll (500 ms): a signal that came back is seen.
     await sleep(1_500);
     expect(await tally(p, stream.published)).toMatchObject({ lost: 0, duplicates: 0, other: [] });
@@ -423,7 +443,7 @@ describe('Kafka signals: worker processes on the emulators and the local broker'
     expect(stream.publishingBetween(goneAt, readyAt)).toBe(true);
     expect(stream.rounds).toBeGreaterThan(backAt);
 
-    await allCompleted(p, stream.published);
+    await allCompleted(p, stream.published, workers);
     await sleep(1_500);
     expect(await tally(p, stream.published)).toMatchObject({ lost: 0, duplicates: 0, other: [] });
     for (const t of tenants) expect(await p.verify(`tenants/${t}`)).toMatchObject({ ok: true, issues: [] });
