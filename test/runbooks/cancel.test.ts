@@ -57,3 +57,65 @@ describe('runbook 7: customer cancels', () => {
     expect(await h.runtime.cancel('acme')).toBeNull();
   });
 });
+
+describe('runbook 7: a tenant cancelled again, and a decommission that fails', () => {
+  it('a second cancellation of the same account on the same day archives under a name of its own: both archives kept, both verify', async () => {
+    const h = await harness();
+    const archives: string[] = [];
+    for (const entitlement of ['ent-acme-1', 'ent-acme-2']) {
+      await h.runtime.provision({
+        entitlement_id: entitlement,
+        account_id: 'acme',
+        sku_id: 'governor-professional',
+        plan_type: 'professional',
+        region: 'us-central1',
+      });
+      await h.runtime.submit(h.signal('acme'));
+      await h.settle();
+      const cancelled = await h.runtime.cancel('acme', 'customer_request');
+      archives.push((await cancelled?.done)?.archive ?? '');
+    }
+    expect(new Set(archives).size).toBe(2);
+    for (const path of archives) {
+      const archive = await h.archive.get(path.replace('memory://', ''));
+      const report = await verifyArchive(Readable.from([archive as Buffer]), {
+        keyring: new Keyring(h.keys),
+        threads: 0,
+      });
+      expect(report.ok).toBe(true);
+    }
+    expect((await h.ops('tenants/acme')).filter((op) => op === 'decommission_complete')).toHaveLength(2);
+    expect(await h.directory.get('acme')).toMatchObject({ state: 'decommissioned' });
+  });
+
+  it('a failure inside the background decommission becomes a decommission_failed receipt and a critical alert, never an unhandled rejection', async () => {
+    const h = await harness();
+    await h.provision('acme');
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      h.archive.put = () => Promise.reject(new Error('the archive store is gone'));
+      const cancelled = await h.runtime.cancel('acme', 'customer_request', 'corr-1');
+      // Nobody awaits `done` (the HTTP edge answers on decommission_start): it must not crash.
+      await h.settle(20);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(unhandled).toEqual([]);
+      await expect(cancelled?.done).rejects.toThrow('the archive store is gone');
+      const failed = (await h.receipts('tenants/acme')).at(-1);
+      expect(failed).toMatchObject({
+        operation: 'decommission_failed',
+        status: 'failed',
+        account_id: 'acme',
+        correlation_id: 'corr-1',
+        error_message: expect.stringContaining('the archive store is gone'),
+      });
+      expect(h.alerts.alerts).toContainEqual(
+        expect.objectContaining({ severity: 'critical', code: 'DECOMMISSION_FAILED', account_id: 'acme' }),
+      );
+      expect((await h.verify('tenants/acme')).ok).toBe(true);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});

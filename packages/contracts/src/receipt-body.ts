@@ -222,6 +222,13 @@ export const receiptBodySchemas = {
     plan_type: z.string().min(1),
     reasons: z.array(text).min(1),
   }),
+  /** A decommission that could not finish in the background (an archive or store failure): the tenant stays draining. */
+  decommission_failed: op('decommission_failed', 'failed', {
+    account_id: AccountId,
+    sku_id: z.string().min(1),
+    error_code: z.string().min(1),
+    error_message: text,
+  }),
 } as const;
 
 export type Operation = keyof typeof receiptBodySchemas;

@@ -870,10 +870,48 @@ export class GovernorRuntime {
       ...(reason ? { cancellation_reason: reason } : {}),
     });
     await start.durable;
-    const done = this.finishDecommission(governor, started, correlationId);
+    const done = this.finishDecommission(governor, started, correlationId).catch((e: unknown) =>
+      this.decommissionFailed(governor, e, correlationId),
+    );
+    // Runs in the background: a failure is a receipt and an alert (above), and rejects `done`
+    // for whoever waits on it, never an unhandled rejection that would take the process down.
+    done.catch(() => undefined);
     this.background.add(done);
-    void done.finally(() => this.background.delete(done));
+    const forget = () => this.background.delete(done);
+    done.then(forget, forget);
     return { receipt_id: start.receipt_id, done };
+  }
+
+  /** The background part of a decommission failed: say so on the chain and to the pager, then rethrow. */
+  private async decommissionFailed(
+    governor: TenantGovernor,
+    error: unknown,
+    correlationId: string | undefined,
+  ): Promise<never> {
+    const { alerts } = this.deps;
+    const message = String((error as Error | undefined)?.message ?? error).slice(0, 2000) || 'unknown error';
+    const code = (error as { code?: unknown } | undefined)?.code;
+    alerts.alert({
+      severity: 'critical',
+      code: 'DECOMMISSION_FAILED',
+      message: `the decommission of ${governor.accountId} did not finish (the tenant stays draining): ${message}`,
+      account_id: governor.accountId,
+    });
+    try {
+      await governor.emit({
+        operation: 'decommission_failed',
+        status: 'failed',
+        duration_ms: 0,
+        ...correlated(correlationId),
+        account_id: governor.accountId,
+        sku_id: governor.record.sku_id,
+        error_code: typeof code === 'string' && code.length > 0 ? code : 'DECOMMISSION_FAILED',
+        error_message: message,
+      }).durable;
+    } catch {
+      // The chain cannot take it either: the alert above is what is left.
+    }
+    throw error;
   }
 
   private async finishDecommission(
@@ -911,8 +949,10 @@ export class GovernorRuntime {
       { chain, records: ledger.read(chain), checkpoints: [note], keys, signer, now: new Date(clock.now()) },
       out,
     );
+    // One archive per decommission: an account provisioned and cancelled again the same day
+    // gets an archive of its own, named by the chain's size at this decommission's checkpoint.
     const date = new Date(clock.now()).toISOString().slice(0, 10);
-    const name = `${accountId}/${date}.tar.gz`;
+    const name = `${accountId}/${date}-${written.manifest.count}.tar.gz`;
     const stored = await archive.put(name, Buffer.concat(chunks));
 
     const subscription = this.subscriptions.get(accountId);

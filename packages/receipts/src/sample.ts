@@ -234,6 +234,16 @@ export function sampleFields(accountId: string, index: number): ReceiptFields {
         archive_gcs_path: `gs://governor-archive/${accountId}/2026-11-23.tar.gz`,
         archive_size_bytes: 524288,
       };
+    case 'decommission_failed':
+      return {
+        ...common,
+        operation,
+        status: 'failed',
+        account_id: accountId,
+        sku_id: 'marketplace-sku-456',
+        error_code: 'ARCHIVE_UNAVAILABLE',
+        error_message: 'storing the archive failed: the bucket did not answer',
+      };
     case 'key_rotated':
       return {
         ...common,

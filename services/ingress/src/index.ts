@@ -13,6 +13,6 @@ export { IngressMetrics } from './metrics';
 export { startGovernor } from './start';
 export type { StartOptions, Started } from './start';
 // Start-up configuration errors (one-line, exit 2), as the worker raises them.
-export { ConfigError } from '@governor/worker';
+export { ConfigError, alertOnUnhandledRejections, logAlerts } from '@governor/worker';
 export { ControlGateway } from './control-gateway';
 export type { ControlGatewayStores, ControlGatewayOptions } from './control-gateway';

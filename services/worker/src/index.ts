@@ -1,4 +1,5 @@
 export { Worker } from './worker';
+export { alertOnUnhandledRejections, logAlerts } from './alerts';
 export { workerConfigFromEnv, ENVIRONMENT_HELP, ConfigError } from './config';
 export type { WorkerConfig } from './config';
 export { openStores } from './stores';

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import pino from 'pino';
+import { alertOnUnhandledRejections, logAlerts } from './alerts';
 import { ConfigError, ENVIRONMENT_HELP, envWithFlags, workerConfigFromEnv } from './config';
 import { Worker } from './worker';
 
@@ -30,6 +31,7 @@ async function main(): Promise<number> {
     throw e;
   }
   const log = pino({ level: config.logLevel, base: { worker_id: config.workerId } });
+  alertOnUnhandledRejections(logAlerts(log));
   // Installed before start-up, so a SIGTERM during start-up still stops the worker cleanly;
   // kept installed, so a repeated SIGTERM while draining does not cut the drain short.
   const stopSignal = new Promise<string>((resolve) => {

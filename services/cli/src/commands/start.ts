@@ -47,8 +47,10 @@ export async function startCommand(argv: string[]): Promise<number> {
     (values['data-dir'] as string | undefined) ?? process.env.GOVERNOR_DATA_DIR ?? '.governor',
   );
 
-  const { startGovernor, SecretsError, ConfigError } = await import('@governor/ingress');
+  const { startGovernor, SecretsError, ConfigError, alertOnUnhandledRejections, logAlerts } =
+    await import('@governor/ingress');
   const log = pino({ level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
+  alertOnUnhandledRejections(logAlerts(log));
   // Installed before start-up, so a signal during start-up still stops cleanly.
   const stopSignal = new Promise<string>((done) => {
     process.on('SIGTERM', () => done('SIGTERM'));
