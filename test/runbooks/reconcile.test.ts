@@ -46,3 +46,53 @@ describe('runbook 5 across a restart: no orphaned action', () => {
     });
   });
 });
+
+describe('action kinds that name built-in object properties, and a malformed action-log entry', () => {
+  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf'])(
+    'a signal with action_kind %s is refused (not_permitted): no quota charged, nothing left running',
+    async (kind) => {
+      const h = await harness();
+      await h.provision('acme');
+      const s = h.signal('acme', { action_kind: kind });
+      await h.runtime.submit(s);
+      await h.settle();
+      expect((await h.receipts('tenants/acme')).at(-1)).toMatchObject({
+        operation: 'action_refused',
+        signal_id: s.signal_id,
+        reason: 'not_permitted',
+      });
+      expect(await h.directory.runningActions('acme')).toEqual([]);
+      expect(await h.directory.get('acme')).toMatchObject({ monthly_actions_used: 0 });
+      expect(h.runtime.get('acme')?.record.monthly_actions_used).toBe(0);
+    },
+  );
+
+  it('a start reconciles a malformed running entry with a receipt saying what it found, and starts', async () => {
+    const h = await harness();
+    await h.provision('acme');
+    await h.runtime.stop({ drain: false });
+    // What an older build left behind: an entry whose kind is no policy's and whose deadline is gone.
+    await h.directory.putAction('acme', {
+      action_id: 'sig-x-a0',
+      kind: 'toString',
+      signal_id: 'sig-x',
+      recoverable: true,
+      deadline_at: null as unknown as number,
+      state: 'running',
+    });
+    const second = await h.peer('worker-2');
+    expect(await second.resume()).toEqual({ tenants: 1, reconciled: 1 });
+    const last = (await h.receipts('tenants/acme')).at(-1);
+    expect(last).toMatchObject({
+      operation: 'action_failed',
+      action_id: 'sig-x-a0',
+      error_code: 'MALFORMED_LOG_ENTRY',
+      escalated: true,
+    });
+    expect(String(last?.error_message)).toContain('deadline_at');
+    expect(await h.directory.runningActions('acme')).toEqual([]);
+    expect((await h.verify('tenants/acme')).ok).toBe(true);
+    // A second start finds nothing left to reconcile, and the tenant takes signals.
+    expect(await (await h.peer('worker-3')).resume()).toEqual({ tenants: 1, reconciled: 0 });
+  });
+});

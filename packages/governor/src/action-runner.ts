@@ -49,6 +49,16 @@ interface Running {
   readonly durables: Promise<void>[];
 }
 
+/** What is wrong with an action log entry that reconcile cannot read; null when nothing. */
+function malformedEntry(entry: ActionLogEntry): string | null {
+  const problems: string[] = [];
+  if (typeof entry.kind !== 'string' || entry.kind.length === 0) problems.push('kind');
+  if (typeof entry.deadline_at !== 'number' || !Number.isFinite(entry.deadline_at))
+    problems.push('deadline_at');
+  if (typeof entry.recoverable !== 'boolean') problems.push('recoverable');
+  return problems.length > 0 ? `${problems.join(', ')} missing or not valid` : null;
+}
+
 /** Every action in flight in this process, by `{account_id}/{action_id}`. */
 const inFlight = new Map<string, Running>();
 const keyOf = (ctx: ActionInput) => `${ctx.account_id}/${ctx.action_id}`;
@@ -302,8 +312,33 @@ export class ActionRunner {
     action: PolicyAction | undefined,
   ): Promise<'rolled_back' | 'escalated'> {
     const { account_id, writer, handlers, alerts, clock, directory } = this.deps;
-    const timeoutMs = action?.timeout_ms ?? 0;
     const base = { account_id, action_id: entry.action_id };
+    const malformed = malformedEntry(entry);
+    if (malformed) {
+      // Written by an older or broken build: say what was found, never fail the start over it.
+      writer.emit({
+        operation: 'action_failed',
+        status: 'failed',
+        duration_ms: 0,
+        ...base,
+        action_kind:
+          typeof entry.kind === 'string' && entry.kind.length > 0 ? entry.kind.slice(0, 200) : 'unknown',
+        error_code: 'MALFORMED_LOG_ENTRY',
+        error_message: `the action log entry cannot be reconciled (${malformed}): ${JSON.stringify(entry).slice(0, 1500)}`,
+        recoverable: false,
+        escalated: true,
+      });
+      alerts.alert({
+        severity: 'critical',
+        code: 'ACTION_ESCALATED',
+        message: `malformed action log entry ${entry.action_id} of ${account_id} needs review: ${malformed}`,
+        account_id,
+      });
+      await writer.flush();
+      await directory?.putAction(account_id, { ...entry, state: 'escalated' });
+      return 'escalated';
+    }
+    const timeoutMs = action?.timeout_ms ?? 0;
     const timeout = writer.emit({
       operation: 'action_timeout',
       status: 'failed',

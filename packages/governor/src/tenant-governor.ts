@@ -1,4 +1,4 @@
-import type { Policy, ReceiptFields } from '@governor/contracts';
+import type { Policy, PolicyAction, ReceiptFields } from '@governor/contracts';
 import { costDelta, validateAgainstState } from '@governor/policy';
 import { createActor, type Actor } from 'xstate';
 import { ActionRunner } from './action-runner';
@@ -175,7 +175,7 @@ export class TenantGovernor {
       return 'queued';
     }
     const kind = signal.action_kind ?? '';
-    if (!this.policy.actions[kind]) {
+    if (!this.actionOf(kind)) {
       this.refuse(delivery, 'not_permitted');
       return 'refused';
     }
@@ -234,7 +234,7 @@ export class TenantGovernor {
       const delivery = this.queue.shift() as Delivery;
       const { signal } = delivery;
       const kind = signal.action_kind ?? '';
-      const action = this.policy.actions[kind];
+      const action = this.actionOf(kind);
       if (!action) {
         this.refuse(delivery, 'not_permitted');
         continue;
@@ -543,7 +543,12 @@ export class TenantGovernor {
 
   /** Reconciles an action the log shows running that nothing runs any more (see `ActionRunner.reconcile`). */
   reconcile(entry: ActionLogEntry): Promise<'rolled_back' | 'escalated'> {
-    return this.runner.reconcile(entry, this.policy.actions[entry.kind]);
+    return this.runner.reconcile(entry, this.actionOf(entry.kind));
+  }
+
+  /** The policy's action of that kind: own keys only, so `toString` or `__proto__` is no action. */
+  private actionOf(kind: string): PolicyAction | undefined {
+    return Object.hasOwn(this.policy.actions, kind) ? this.policy.actions[kind] : undefined;
   }
 
   /** Hands queued, not started, signals back to the transport (a worker stopping): they run elsewhere or later. */
