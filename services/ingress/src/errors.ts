@@ -12,6 +12,7 @@ export type IngressErrorCode =
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'CONFLICT'
+  | 'ENTITLEMENT_MISMATCH'
   | 'DRAINING'
   | 'DECOMMISSIONED'
   | 'QUEUE_FULL'

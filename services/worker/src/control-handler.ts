@@ -73,6 +73,14 @@ export async function applyControl(
       return 'ack';
     }
     case 'entitlement.cancelled': {
+      const running = runtime.get(event.account_id)?.record.entitlement_id;
+      if (running !== undefined && running !== event.entitlement_id) {
+        log.warn(
+          { ...fields, tenant_entitlement_id: running },
+          'cancel names another entitlement than the tenant runs; nothing cancelled',
+        );
+        return 'ack';
+      }
       const cancelled = await runtime.cancel(event.account_id, event.cancellation_reason, correlationId);
       if (!cancelled) {
         log.warn(fields, 'cancel for a tenant this worker does not run (unknown or already cancelled)');

@@ -531,7 +531,7 @@ describe('POST /v1/webhooks/marketplace', () => {
       const res = await f.app.inject(webhook(f, entitlement('entitlement.cancelled', 'acme')));
       expect(res.statusCode).toBe(202);
       expect(res.json()).toEqual(first.json());
-      await expectNothingTriggered(f, before, ['cancel', 'tenant']);
+      await expectNothingTriggered(f, before, ['tenant', 'cancel', 'tenant']);
     });
 
     it("another entitlement's cancellation of a cancelled tenant is 409 DECOMMISSIONED", async () => {
@@ -548,14 +548,26 @@ describe('POST /v1/webhooks/marketplace', () => {
       );
       const env = expectEnvelope(res, 409, 'DECOMMISSIONED');
       expect(env.details).toEqual({ state: 'decommissioned' });
-      await expectNothingTriggered(f, before, ['cancel', 'tenant']);
+      await expectNothingTriggered(f, before, ['tenant', 'cancel', 'tenant']);
+    });
+
+    it("a cancellation naming another entitlement than the tenant's is 409 ENTITLEMENT_MISMATCH and cancels nothing", async () => {
+      await provision(f, 'acme');
+      const before = await snapshot(f, ['acme']);
+      const res = await f.app.inject(
+        webhook(f, entitlement('entitlement.cancelled', 'acme', { entitlement_id: 'ent-someone-else' })),
+      );
+      const env = expectEnvelope(res, 409, 'ENTITLEMENT_MISMATCH');
+      expect(env.details).toEqual({ entitlement_id: 'ent-someone-else', tenant_entitlement_id: 'ent-acme' });
+      await expectNothingTriggered(f, before, ['tenant']);
+      expect((await f.directory.get('acme'))?.state).toBe('active');
     });
 
     it('cancelling an unknown tenant is 404 NOT_FOUND', async () => {
       const before = await snapshot(f, ['ghost']);
       const res = await f.app.inject(webhook(f, entitlement('entitlement.cancelled', 'ghost')));
       expectEnvelope(res, 404, 'NOT_FOUND');
-      await expectNothingTriggered(f, before, ['cancel', 'tenant']);
+      await expectNothingTriggered(f, before, ['tenant']);
     });
   });
 

@@ -161,6 +161,16 @@ async function cancelled(
   cid: string,
   log: Log,
 ): Promise<Answer> {
+  // A cancellation names the entitlement it ends: another one's must not end this tenant.
+  const current = await ctx.gateway.tenant(event.account_id);
+  if (current === null) throw new IngressError(404, 'NOT_FOUND', `tenant ${event.account_id} is not known`);
+  if (current.state === 'active' && current.entitlement_id !== event.entitlement_id)
+    throw new IngressError(
+      409,
+      'ENTITLEMENT_MISMATCH',
+      `tenant ${event.account_id} runs entitlement ${current.entitlement_id}, not ${event.entitlement_id}: nothing cancelled`,
+      { entitlement_id: event.entitlement_id, tenant_entitlement_id: current.entitlement_id },
+    );
   const result = await ctx.gateway.cancel(event, cid);
   if (result === null) {
     const tenant = await ctx.gateway.tenant(event.account_id);

@@ -185,4 +185,20 @@ describe('applyControl', () => {
       ['decommission_complete', 'c-cancel'],
     ]);
   });
+
+  it("a cancel naming another entitlement than the tenant's is acked with a warning and cancels nothing", async () => {
+    const s = await setup();
+    await applyControl(s.runtime, s.entitlement(s.event('entitlement.created', 'acme')), s.log);
+    const cancel = s.event('entitlement.cancelled', 'acme', 'professional', { entitlement_id: 'ent-other' });
+    expect(await applyControl(s.runtime, s.entitlement(cancel), s.log)).toBe('ack');
+    expect((await s.logged()).at(-1)).toMatchObject({
+      level: 40,
+      entitlement_id: 'ent-other',
+      tenant_entitlement_id: 'ent-acme',
+      msg: expect.stringContaining('another entitlement') as unknown,
+    });
+    expect(s.runtime.get('acme')?.phase).toBe('normal');
+    await s.runtime.stop();
+    expect((await s.receipts('tenants/acme')).map((r) => r.operation)).toEqual(['entitlement_active']);
+  });
 });
