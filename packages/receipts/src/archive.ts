@@ -183,6 +183,8 @@ export interface ArchiveVerifyOptions {
   readonly trustArchiveKeys?: boolean;
   readonly mode?: VerifyMode;
   readonly threads?: number;
+  /** An archive with no receipt is INVALID (EMPTY) unless this says it is expected. */
+  readonly allowEmpty?: boolean;
 }
 
 const Digest = z.strictObject({
@@ -286,6 +288,7 @@ export async function verifyArchive(
           ...(manifest ? { expectedChain: manifest.chain } : {}),
           ...(options.mode ? { mode: options.mode } : {}),
           ...(options.threads !== undefined ? { threads: options.threads } : {}),
+          ...(options.allowEmpty !== undefined ? { allowEmpty: options.allowEmpty } : {}),
         });
         const hash = createHash('sha256');
         let size = 0;

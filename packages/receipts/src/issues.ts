@@ -13,6 +13,8 @@ export const IssueCode = {
   ACCOUNT_MISMATCH: 'ACCOUNT_MISMATCH',
   CHECKPOINT_MISMATCH: 'CHECKPOINT_MISMATCH',
   TRUNCATED: 'TRUNCATED',
+  /** No receipt at all: fails closed unless the caller says an empty chain is expected (`allowEmpty`). */
+  EMPTY: 'EMPTY',
   /** Archive only: a manifest that does not match the archive's contents or is not signed by a trusted key. */
   MANIFEST_MISMATCH: 'MANIFEST_MISMATCH',
   /** Archive only: verified against the archive's own keys, which prove integrity but not who signed. */

@@ -33,6 +33,11 @@ export interface VerifyOptions {
   readonly from?: { readonly seq: number; readonly prev_hash: string };
   /** Issues kept in the report; the rest are only counted, so memory stays bounded. */
   readonly maxIssues?: number;
+  /**
+   * An input with no receipt is INVALID (EMPTY) unless this says an empty chain is expected:
+   * an empty or unreadable export must never read as a valid chain.
+   */
+  readonly allowEmpty?: boolean;
 }
 
 export interface VerifyReport {
@@ -416,6 +421,12 @@ export class ChainVerifier {
           `checkpoint at size ${size}: receipts before it are missing or duplicated, so its root cannot be matched`,
         );
     }
+    if (this.count === 0 && this.issues.length === 0 && this.options.allowEmpty !== true)
+      this.report(
+        'EMPTY',
+        null,
+        'no receipts: nothing was verified (an empty chain is valid only when expected)',
+      );
     const issues = [...this.issues].sort((a, b) => (a.seq ?? -1) - (b.seq ?? -1));
     return {
       ok: issues.length === 0 && this.omitted === 0,

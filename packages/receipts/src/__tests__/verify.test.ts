@@ -49,6 +49,16 @@ describe('chain verification: one test per issue code', () => {
     });
   });
 
+  it('EMPTY: no receipt at all fails closed, unless an empty chain is expected', async () => {
+    expect(codes(await verify([]))).toEqual([['EMPTY', null]]);
+    expect(codes(await verify(['', '']))).toEqual([['EMPTY', null]]);
+    expect(await verify([], { allowEmpty: true })).toMatchObject({ ok: true, count: 0, issues: [] });
+    // A checkpoint that covers receipts still says what is missing.
+    expect(codes(await verify([], { checkpoints: [chain.checkpoint], allowEmpty: true }))).toEqual([
+      ['TRUNCATED', 0],
+    ]);
+  });
+
   it('NON_CANONICAL: body bytes that are valid JSON but not canonical', async () => {
     const lines = [...chain.lines];
     const r = JSON.parse(lines[4] as string) as { body: string };

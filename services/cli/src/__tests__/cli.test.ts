@@ -71,6 +71,21 @@ describe('governor CLI', () => {
     expect(json).toMatchObject({ ok: false, issues: [{ code: 'SEQ_GAP', seq: 42 }] });
   });
 
+  it('verify-chain: an empty or receipt-less input is INVALID (EMPTY, exit 1) unless --allow-empty says it is expected', () => {
+    writeFileSync(join(dir, 'empty.jsonl'), '');
+    writeFileSync(join(dir, 'blank.jsonl'), '\n\n');
+    for (const file of ['empty.jsonl', 'blank.jsonl']) {
+      const empty = governor('verify-chain', file, '--keys', 'keys/keys.json');
+      expect(empty.code).toBe(1);
+      expect(empty.stdout).toMatch(/^INVALID: 0 receipts/m);
+      expect(empty.stdout).toMatch(/^EMPTY seq=- no receipts/m);
+    }
+    expect(governor('verify-chain', 'empty.jsonl', '--keys', 'keys/keys.json', '--allow-empty').code).toBe(0);
+    expect(
+      JSON.parse(governor('verify-chain', 'empty.jsonl', '--keys', 'keys/keys.json', '--json').stdout),
+    ).toMatchObject({ ok: false, count: 0, issues: [{ code: 'EMPTY' }] });
+  });
+
   it('verify-archive: 0 for the archive, 1 against keys it was not signed with, 1 on its own keys unless trusted explicitly', () => {
     expect(governor('verify-archive', 'chain.tar.gz', '--keys', 'keys/keys.json').code).toBe(0);
     expect(governor('verify-archive', 'chain.tar.gz')).toMatchObject({

@@ -5,19 +5,26 @@ import { CliError } from '../errors';
 import { printArchiveReport } from '../report';
 import { loadKeyring } from './keys';
 
-const USAGE = 'governor verify-archive FILE.tar.gz --keys keys.json | --trust-archive-keys [--json]';
+const USAGE =
+  'governor verify-archive FILE.tar.gz --keys keys.json | --trust-archive-keys [--allow-empty] [--json]';
 
 export const verifyArchiveHelp = `${USAGE}
   Verifies an archive offline: the manifest's signature and file digests, every receipt, and
   the checkpoints inside, against keys you trust (--keys). With --trust-archive-keys the archive's
   own keys.json is accepted instead: that proves integrity, not who signed it. Without either,
   the archive is checked against its own keys and reported INVALID (KEYS_NOT_ANCHORED).
+  An archive with no receipt is INVALID (EMPTY) unless --allow-empty says it is expected.
   Exit 0 valid, 1 invalid, 2 usage or I/O error.`;
 
 export async function verifyArchiveCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(
     argv,
-    { keys: { type: 'string' }, 'trust-archive-keys': { type: 'boolean' }, json: { type: 'boolean' } },
+    {
+      keys: { type: 'string' },
+      'trust-archive-keys': { type: 'boolean' },
+      'allow-empty': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
     USAGE,
   );
   if (values.help) {
@@ -31,9 +38,9 @@ export async function verifyArchiveCommand(argv: string[]): Promise<number> {
     throw new CliError(`cannot read ${file}: ${e.code ?? e.message}`);
   });
   const keyring = typeof values.keys === 'string' ? await loadKeyring(values.keys) : undefined;
-  const report = await verifyArchive(
-    createReadStream(file),
-    keyring ? { keyring } : { trustArchiveKeys: values['trust-archive-keys'] === true },
-  );
+  const report = await verifyArchive(createReadStream(file), {
+    ...(keyring ? { keyring } : { trustArchiveKeys: values['trust-archive-keys'] === true }),
+    allowEmpty: values['allow-empty'] === true,
+  });
   return printArchiveReport(report, values.json === true);
 }

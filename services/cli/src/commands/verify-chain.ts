@@ -10,7 +10,7 @@ import { chainLines, openChainSource, requireChain, type ChainSource } from '../
 import { loadKeyring } from './keys';
 
 const USAGE =
-  'governor verify-chain FILE.jsonl|- | --account-id ACCOUNT | --chain tenants/ID|workers/ID [--backend local|gcp] [--data-dir DIR] --keys keys.json [--checkpoint FILE.note ...] [--mode full|checkpoint] [--json]';
+  'governor verify-chain FILE.jsonl|- | --account-id ACCOUNT | --chain tenants/ID|workers/ID [--backend local|gcp] [--data-dir DIR] --keys keys.json [--checkpoint FILE.note ...] [--mode full|checkpoint] [--allow-empty] [--json]';
 
 export const verifyChainHelp = `${USAGE}
   Verifies a chain: canonical bytes, schema, leaf hashes, links, seqs, timestamps, signatures and
@@ -24,6 +24,7 @@ export const verifyChainHelp = `${USAGE}
   output says that a cut after its last receipt cannot be detected.
   ${BACKEND_HELP}
   --mode checkpoint checks hashes and links only, trusting signatures on checkpoints (faster).
+  An input with no receipt at all is INVALID (EMPTY) unless --allow-empty says it is expected.
   Exit 0 valid, 1 invalid (one line per issue: CODE seq=N detail), 2 usage or I/O error.`;
 
 /** The stored chain named by --account-id or --chain, or null for a file. */
@@ -108,6 +109,7 @@ export async function verifyChainCommand(argv: string[]): Promise<number> {
       checkpoint: { type: 'string', multiple: true },
       mode: { type: 'string' },
       json: { type: 'boolean' },
+      'allow-empty': { type: 'boolean' },
       'account-id': { type: 'string' },
       chain: { type: 'string' },
       'data-dir': { type: 'string' },
@@ -156,6 +158,7 @@ export async function verifyChainCommand(argv: string[]): Promise<number> {
     keyring,
     checkpoints,
     mode,
+    allowEmpty: values['allow-empty'] === true,
     ...(chain !== null ? { expectedChain: chain } : {}),
   });
   const bar = progress('receipts verified');
