@@ -1,4 +1,9 @@
-import { harness } from './harness';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DirectoryPolicyRegistry, MemoryRegistry } from '@governor/adapters-local';
+import { GovernorRuntime, type PolicyRegistry } from '@governor/governor';
+import { harness, loadPolicies, scriptedHandler } from './harness';
 
 describe('runbooks 1 and 6: provision on entitlement', () => {
   it('creates the governor, record, topic and subscription, and emits entitlement_active with plan, policy and quota', async () => {
@@ -116,4 +121,52 @@ describe('runbook 1: a failed provisioning says whether a retry can fix it', () 
       retryable: false,
     });
   });
+
+  it.each([
+    ['the embedded default (policies in a folder)', 'directory'],
+    ['an in-memory registry', 'memory'],
+  ] as const)(
+    'a plan with no published policy is PLAN_UNKNOWN in the answer and the receipt, with no file-system detail (%s)',
+    async (_what, kind) => {
+      const h = await harness();
+      const dir = await mkdtemp(join(tmpdir(), 'governor-policies-'));
+      try {
+        let registry: PolicyRegistry = new MemoryRegistry();
+        if (kind === 'directory') registry = new DirectoryPolicyRegistry(dir);
+        else await loadPolicies(registry as MemoryRegistry);
+        const runtime = await GovernorRuntime.start({
+          workerId: 'worker-2',
+          ledger: h.ledger,
+          directory: h.directory,
+          bus: h.bus,
+          archive: h.archive,
+          registry,
+          handlers: { noop: scriptedHandler, http: scriptedHandler },
+          alerts: h.alerts,
+          clock: h.clock,
+          signer: h.key,
+          keys: h.keys,
+        });
+        const result = await runtime.provision({
+          entitlement_id: 'ent-initech',
+          account_id: 'initech',
+          sku_id: 'governor-platinum',
+          plan_type: 'platinum',
+          region: 'us-central1',
+        });
+        expect(result).toMatchObject({ ok: false, operation: 'entitlement_failed', retryable: false });
+        expect(result.error).toBe('no policy is published for plan platinum');
+        const [failed] = await h.receipts('tenants/initech');
+        expect(failed).toMatchObject({
+          operation: 'entitlement_failed',
+          failed_step: 'policy',
+          error_code: 'PLAN_UNKNOWN',
+          error_message: 'no policy is published for plan platinum',
+        });
+        expect(JSON.stringify(failed)).not.toContain(dir);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

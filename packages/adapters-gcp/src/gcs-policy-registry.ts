@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Bucket, Storage } from '@google-cloud/storage';
-import type { PolicyRegistry } from '@governor/governor';
+import { planUnknown, type PolicyRegistry } from '@governor/governor';
 import { latestVersion, planNameProblem, storedPolicyMismatch, versionProblem } from '@governor/policy';
 import {
   listFolder,
@@ -107,12 +107,7 @@ export class GcsPolicyRegistry implements PolicyRegistry {
     const folder = `${this.prefix}${plan}/`;
     const names = await listFolder(this.bucket, folder, `the policies of plan ${plan}`);
     const newest = latestVersion(names);
-    if (newest === undefined)
-      throw new GcsAdapterError(
-        'POLICY_NOT_FOUND',
-        `no policy for plan ${plan} (no MAJOR.MINOR.PATCH.json under ${gsUri(this.bucketName, folder)}); publish one first`,
-        false,
-      );
+    if (newest === undefined) throw planUnknown(plan);
     return this.get(plan, newest);
   }
 

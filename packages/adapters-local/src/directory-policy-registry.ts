@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { latestVersion, planNameProblem, storedPolicyMismatch, versionProblem } from '@governor/policy';
-import type { PolicyRegistry } from '@governor/governor';
+import { planUnknown, type PolicyRegistry } from '@governor/governor';
 import { DurableDirectories } from './durable-dirs';
 import { isErrno, readTextIfPresent, writeFileAtomic } from './durable-fs';
 import { corrupt, invalidArgument, unavailable } from './errors';
@@ -75,13 +75,11 @@ export class DirectoryPolicyRegistry implements PolicyRegistry {
     try {
       names = await readdir(join(this.root, plan));
     } catch (e) {
-      if (isErrno(e, 'ENOENT'))
-        throw invalidArgument(`no policy for plan ${plan} (no ${join(this.root, plan)})`);
+      if (isErrno(e, 'ENOENT')) throw planUnknown(plan);
       throw unavailable(`listing the policies of plan ${plan}`, e);
     }
     const newest = latestVersion(names);
-    if (newest === undefined)
-      throw invalidArgument(`no policy for plan ${plan} (no version in ${join(this.root, plan)})`);
+    if (newest === undefined) throw planUnknown(plan);
     return this.get(plan, newest);
   }
 

@@ -1,5 +1,5 @@
 import { compareSemver } from '@governor/policy';
-import type { PolicyRegistry } from '@governor/governor';
+import { planUnknown, type PolicyRegistry } from '@governor/governor';
 
 /** In-process policy registry: `latest` is the highest semantic version stored for a plan. */
 export class MemoryRegistry implements PolicyRegistry {
@@ -15,9 +15,7 @@ export class MemoryRegistry implements PolicyRegistry {
   latest(plan: string): Promise<unknown> {
     const versions = [...(this.plans.get(plan)?.keys() ?? [])].sort(compareSemver);
     const newest = versions[versions.length - 1];
-    return newest === undefined
-      ? Promise.reject(new Error(`no policy for plan ${plan}`))
-      : this.get(plan, newest);
+    return newest === undefined ? Promise.reject(planUnknown(plan)) : this.get(plan, newest);
   }
 
   put(plan: string, version: string, policy: unknown): Promise<void> {

@@ -9,6 +9,8 @@ export const GovernorErrorCode = {
    */
   LEDGER_FENCED: 'LEDGER_FENCED',
   SPOOL_FAILED: 'SPOOL_FAILED',
+  /** No policy is published for the plan: final, and said without where the registry looked. */
+  PLAN_UNKNOWN: 'PLAN_UNKNOWN',
 } as const;
 export type GovernorErrorCode = (typeof GovernorErrorCode)[keyof typeof GovernorErrorCode];
 
@@ -22,6 +24,11 @@ export class GovernorError extends Error {
   ) {
     super(message, options);
   }
+}
+
+/** What every policy registry throws for a plan with no published policy (never a path or a URI). */
+export function planUnknown(plan: string): GovernorError {
+  return new GovernorError(GovernorErrorCode.PLAN_UNKNOWN, `no policy is published for plan ${plan}`, false);
 }
 
 /**

@@ -22,7 +22,7 @@ export type {
   ControlMessage,
   ControlChannel,
 } from './ports';
-export { GovernorError, GovernorErrorCode } from './errors';
+export { GovernorError, GovernorErrorCode, planUnknown } from './errors';
 export type { Lease, LeaseStore } from './lease-store';
 export { ChainWriter } from './chain-writer';
 export type { Emitted, ChainWriterOptions } from './chain-writer';

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { compareSemver } from '@governor/policy';
 import { Keyring, SigningKey, verifyLines, type VerifyReport } from '@governor/receipts';
 import { SimulatedClock } from 'xstate';
+import { planUnknown } from '../errors';
 import { MemorySpool } from '../memory-spool';
 import type {
   ActionHandler,
@@ -148,9 +149,7 @@ export class FakeRegistry implements PolicyRegistry {
       return Promise.reject(e);
     }
     const newest = [...(this.plans.get(plan)?.keys() ?? [])].sort(compareSemver).at(-1);
-    return newest === undefined
-      ? Promise.reject(new Error(`no policy for plan ${plan}`))
-      : this.get(plan, newest);
+    return newest === undefined ? Promise.reject(planUnknown(plan)) : this.get(plan, newest);
   }
 
   put(plan: string, version: string, policy: unknown): Promise<void> {
