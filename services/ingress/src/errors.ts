@@ -13,6 +13,7 @@ export type IngressErrorCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'ENTITLEMENT_MISMATCH'
+  | 'WEBHOOK_ID_REUSED'
   | 'DRAINING'
   | 'DECOMMISSIONED'
   | 'QUEUE_FULL'

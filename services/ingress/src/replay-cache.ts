@@ -8,13 +8,15 @@ export interface Answer {
 }
 
 /**
- * Remembers the first answer to each `webhook-id`, so a redelivery gets that answer and
- * triggers nothing. A redelivery that arrives while the first is still being answered waits
- * for it. Entries live twice the signature tolerance: past that a replayed request's
- * timestamp is refused anyway. Bounded, oldest evicted first.
+ * Remembers the first answer to each `webhook-id`, with a digest of the body it answered, so a
+ * redelivery (same id, same body) gets that answer and triggers nothing, and the same id with
+ * another body is told apart (`reused`), never answered with another request's answer. A
+ * redelivery that arrives while the first is still being answered waits for it. Entries live
+ * twice the signature tolerance: past that a replayed request's timestamp is refused anyway.
+ * Bounded, oldest evicted first.
  */
 export class ReplayCache {
-  private readonly entries = new Map<string, { answer: Promise<Answer>; at: number }>();
+  private readonly entries = new Map<string, { answer: Promise<Answer>; digest: string; at: number }>();
 
   constructor(
     private readonly now: () => number,
@@ -23,13 +25,20 @@ export class ReplayCache {
     private readonly ttlMs = (2 * TOLERANCE_S + 60) * 1000,
   ) {}
 
-  /** The first answer for `key`, computing it with `answer` if this is the first delivery. */
-  once(key: string, answer: () => Promise<Answer>): { replay: boolean; answer: Promise<Answer> } {
+  /**
+   * The first answer for `key`, computing it with `answer` if this is the first delivery;
+   * `reused` (and no answer) when `key` was first answered for a body of another `digest`.
+   */
+  once(
+    key: string,
+    digest: string,
+    answer: () => Promise<Answer>,
+  ): { replay: boolean; answer: Promise<Answer> } | { reused: true } {
     this.expire();
     const known = this.entries.get(key);
-    if (known) return { replay: true, answer: known.answer };
+    if (known) return known.digest === digest ? { replay: true, answer: known.answer } : { reused: true };
     const pending = answer();
-    this.entries.set(key, { answer: pending, at: this.now() });
+    this.entries.set(key, { answer: pending, digest, at: this.now() });
     // A failure that is ours (not an answer) must not be cached: the sender retries it.
     pending.catch(() => this.entries.delete(key));
     while (this.entries.size > this.capacity) {

@@ -251,13 +251,29 @@ describe('ReplayCache', () => {
   });
   const answer = (status: number, body: unknown = { status }) =>
     jest.fn(() => Promise.resolve<Answer>({ status, body }));
+  /** A delivery of the same body (digest) each time; a reused id would throw here. */
+  const once = (cache: ReplayCache, key: string, fn: () => Promise<Answer>, digest = 'same-body') => {
+    const r = cache.once(key, digest, fn);
+    if ('reused' in r) throw new Error(`${key} reported as reused`);
+    return r;
+  };
+
+  it('tells the same id with another body apart (reused), and computes nothing for it', async () => {
+    const cache = new ReplayCache(clock);
+    const first = answer(200);
+    await once(cache, 'm:1', first, 'body-a').answer;
+    const other = answer(200);
+    expect(cache.once('m:1', 'body-b', other)).toEqual({ reused: true });
+    expect(other).not.toHaveBeenCalled();
+    expect(once(cache, 'm:1', answer(500), 'body-a').replay).toBe(true);
+  });
 
   it('computes the first answer once and gives it to every redelivery', async () => {
     const cache = new ReplayCache(clock);
     const first = answer(200);
     const again = answer(500);
-    const a = cache.once('m:1', first);
-    const b = cache.once('m:1', again);
+    const a = once(cache, 'm:1', first);
+    const b = once(cache, 'm:1', again);
     expect(a.replay).toBe(false);
     expect(b.replay).toBe(true);
     expect(await b.answer).toEqual({ status: 200, body: { status: 200 } });
@@ -269,8 +285,8 @@ describe('ReplayCache', () => {
     const cache = new ReplayCache(clock);
     let release!: (a: Answer) => void;
     const slow = new Promise<Answer>((resolve) => (release = resolve));
-    const first = cache.once('m:1', () => slow);
-    const second = cache.once('m:1', answer(201));
+    const first = once(cache, 'm:1', () => slow);
+    const second = once(cache, 'm:1', answer(201));
     expect(second.replay).toBe(true);
     let settled = false;
     void second.answer.then(() => (settled = true));
@@ -283,57 +299,57 @@ describe('ReplayCache', () => {
 
   it('keeps keys apart', async () => {
     const cache = new ReplayCache(clock);
-    cache.once('marketplace:1', answer(200));
-    const other = cache.once('policy:1', answer(409));
+    once(cache, 'marketplace:1', answer(200));
+    const other = once(cache, 'policy:1', answer(409));
     expect(other.replay).toBe(false);
     expect((await other.answer).status).toBe(409);
   });
 
   it('does not remember a failure (the sender retries it)', async () => {
     const cache = new ReplayCache(clock);
-    const failed = cache.once('m:1', () => Promise.reject(new Error('store down')));
+    const failed = once(cache, 'm:1', () => Promise.reject(new Error('store down')));
     await expect(failed.answer).rejects.toThrow('store down');
-    const retried = cache.once('m:1', answer(200));
+    const retried = once(cache, 'm:1', answer(200));
     expect(retried.replay).toBe(false);
     expect((await retried.answer).status).toBe(200);
   });
 
   it('remembers an answer for its time to live, then forgets it', async () => {
     const cache = new ReplayCache(clock, 100, 10_000);
-    await cache.once('m:1', answer(200)).answer;
+    await once(cache, 'm:1', answer(200)).answer;
     now += 10_000;
-    expect(cache.once('m:1', answer(201)).replay).toBe(true);
+    expect(once(cache, 'm:1', answer(201)).replay).toBe(true);
     now += 1;
-    const late = cache.once('m:1', answer(201));
+    const late = once(cache, 'm:1', answer(201));
     expect(late.replay).toBe(false);
     expect((await late.answer).status).toBe(201);
   });
 
   it('by default remembers for twice the signature tolerance, plus a minute of margin', () => {
     const cache = new ReplayCache(clock);
-    void cache.once('m:1', answer(200));
+    void once(cache, 'm:1', answer(200));
     now += (2 * TOLERANCE_S + 60) * 1000;
-    expect(cache.once('m:1', answer(200)).replay).toBe(true);
+    expect(once(cache, 'm:1', answer(200)).replay).toBe(true);
     now += 1;
-    expect(cache.once('m:1', answer(200)).replay).toBe(false);
+    expect(once(cache, 'm:1', answer(200)).replay).toBe(false);
   });
 
   it('expires only the entries past their time to live', () => {
     const cache = new ReplayCache(clock, 100, 10_000);
-    void cache.once('old', answer(200));
+    void once(cache, 'old', answer(200));
     now += 5_000;
-    void cache.once('young', answer(200));
+    void once(cache, 'young', answer(200));
     now += 5_001;
-    expect(cache.once('young', answer(200)).replay).toBe(true);
-    expect(cache.once('old', answer(200)).replay).toBe(false);
+    expect(once(cache, 'young', answer(200)).replay).toBe(true);
+    expect(once(cache, 'old', answer(200)).replay).toBe(false);
   });
 
   it('is bounded: past its capacity the oldest entry is forgotten first', () => {
     const cache = new ReplayCache(clock, 2);
-    for (const key of ['a', 'b', 'c']) void cache.once(key, answer(200));
-    expect(cache.once('c', answer(200)).replay).toBe(true);
-    expect(cache.once('b', answer(200)).replay).toBe(true);
-    expect(cache.once('a', answer(200)).replay).toBe(false);
+    for (const key of ['a', 'b', 'c']) void once(cache, key, answer(200));
+    expect(once(cache, 'c', answer(200)).replay).toBe(true);
+    expect(once(cache, 'b', answer(200)).replay).toBe(true);
+    expect(once(cache, 'a', answer(200)).replay).toBe(false);
   });
 });
 

@@ -141,6 +141,28 @@ describe('POST /v1/webhooks/marketplace', () => {
       await expectNothingTriggered(f, before);
     });
 
+    it('a webhook-id reused with another body is 409 WEBHOOK_ID_REUSED and triggers nothing; the first answer stays', async () => {
+      const created = await f.app.inject(
+        webhook(f, entitlement('entitlement.created', 'acme'), { id: 'msg_reused' }),
+      );
+      expect(created.statusCode).toBe(200);
+      const before = await snapshot(f, ['acme']);
+      const cancel = await f.app.inject(
+        webhook(f, entitlement('entitlement.cancelled', 'acme'), { id: 'msg_reused' }),
+      );
+      const env = expectEnvelope(cancel, 409, 'WEBHOOK_ID_REUSED');
+      expect(env.details).toEqual({ webhook_id: 'msg_reused' });
+      expect(cancel.headers['webhook-replayed']).toBeUndefined();
+      await expectNothingTriggered(f, before);
+      expect((await f.directory.get('acme'))?.state).toBe('active');
+      // The same body under that id is still a plain redelivery.
+      const again = await f.app.inject(
+        webhook(f, entitlement('entitlement.created', 'acme'), { id: 'msg_reused' }),
+      );
+      expect(again.headers['webhook-replayed']).toBe('true');
+      expect(again.body).toBe(created.body);
+    });
+
     it('a redelivery under another x-correlation-id is answered under the first one (its receipts carry it)', async () => {
       const first = await f.app.inject(
         webhook(f, entitlement('entitlement.created', 'acme'), {
@@ -159,7 +181,7 @@ describe('POST /v1/webhooks/marketplace', () => {
       expect(first.json<{ receipt: { correlation_id: string } }>().receipt.correlation_id).toBe('corr-first');
     });
 
-    it('a replay whose body differs still gets the first answer and triggers nothing', async () => {
+    it('a replay whose body differs (another account) is 409 WEBHOOK_ID_REUSED and triggers nothing', async () => {
       const first = await f.app.inject(
         webhook(f, entitlement('entitlement.created', 'acme'), { id: 'msg_fixed' }),
       );
@@ -168,9 +190,7 @@ describe('POST /v1/webhooks/marketplace', () => {
       const again = await f.app.inject(
         webhook(f, entitlement('entitlement.created', 'other'), { id: 'msg_fixed' }),
       );
-      expect(again.statusCode).toBe(200);
-      expect(again.headers['webhook-replayed']).toBe('true');
-      expect(again.body).toBe(first.body);
+      expectEnvelope(again, 409, 'WEBHOOK_ID_REUSED');
       expect(f.runtime.get('other')).toBeUndefined();
       await expectNothingTriggered(f, before);
     });

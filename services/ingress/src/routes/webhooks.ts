@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { EntitlementEventSchema, tenantChain } from '@governor/contracts';
 import type { EntitlementEvent } from '@governor/governor';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -21,7 +22,8 @@ export async function answerSigned(
 ): Promise<unknown> {
   const raw = rawBody(request);
   const { id } = verifyWebhook(request.headers, raw, secrets, ctx.now());
-  const { replay, answer } = ctx.replays.once(`${namespace}:${id}`, async () => {
+  const digest = createHash('sha256').update(raw).digest('hex');
+  const once = ctx.replays.once(`${namespace}:${id}`, digest, async () => {
     try {
       return { ...(await handle(parseJson(raw))), correlationId: request.id };
     } catch (e) {
@@ -30,6 +32,14 @@ export async function answerSigned(
       throw e;
     }
   });
+  if ('reused' in once)
+    throw new IngressError(
+      409,
+      'WEBHOOK_ID_REUSED',
+      `webhook-id ${id} was already answered for another body: a new message needs a new webhook-id`,
+      { webhook_id: id },
+    );
+  const { replay, answer } = once;
   const { status, body, correlationId } = await answer;
   if (replay) {
     ctx.metrics.webhookReplays.inc();
