@@ -112,7 +112,7 @@ describe('handing a tenant over to a peer', () => {
               : (Reflect.get(target, key, receiver) as unknown),
         }),
     });
-    const s = h.signal('acme');
+    const s = h.signal('acme', { correlation_id: 'corr-orphan' });
     await a.submit(s);
     await h.settle(10);
     // The old owner's lease ran out: it gives the tenant up without draining, and the peer
@@ -129,6 +129,11 @@ describe('handing a tenant over to a peer', () => {
     await h.settle(20);
 
     expect(await outcomes(s.signal_id)).toEqual(['action_timeout', 'action_rolled_back']);
+    // Reconciled on the redelivered signal's behalf: its correlation id is in both receipts.
+    const reconciled = (await h.receipts('tenants/acme')).filter(
+      (r) => r.action_id === actionIdOf(s.signal_id),
+    );
+    expect(reconciled.map((r) => r.correlation_id)).toEqual(['corr-orphan', 'corr-orphan']);
     expect(await h.directory.runningActions('acme')).toEqual([]);
     expect(h.bus.outstanding).toBe(0);
     expect(await h.verify('tenants/acme')).toMatchObject({ ok: true, issues: [] });

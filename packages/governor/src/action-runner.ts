@@ -279,7 +279,7 @@ export class ActionRunner {
         if (!created && !this.unsure.delete(action_id)) {
           const orphan = (await directory.runningActions(account_id)).find((e) => e.action_id === action_id);
           if (!orphan) return 'duplicate';
-          const outcome = await this.reconcile(orphan, action);
+          const outcome = await this.reconcile(orphan, action, signal.correlation_id);
           return { action_id, outcome, durable: Promise.resolve(), reconciled: true };
         }
         if (created) this.unsure.delete(action_id);
@@ -305,14 +305,20 @@ export class ActionRunner {
    * An action the log shows running with no actor any more (XState restores no timers; its
    * worker stopped, crashed or lost the tenant): it timed out. Same receipts as a live timeout:
    * action_timeout, then the rollback (recoverable) or an escalation (not); the log entry
-   * then says how it ended. `action` is the policy's entry for its kind, if it still has one.
+   * then says how it ended. `action` is the policy's entry for its kind, if it still has one;
+   * `correlationId` is the request's it is reconciled on behalf of (a redelivered signal's).
    */
   async reconcile(
     entry: ActionLogEntry,
     action: PolicyAction | undefined,
+    correlationId?: string,
   ): Promise<'rolled_back' | 'escalated'> {
     const { account_id, writer, handlers, alerts, clock, directory } = this.deps;
-    const base = { account_id, action_id: entry.action_id };
+    const base = {
+      account_id,
+      action_id: entry.action_id,
+      ...(correlationId ? { correlation_id: correlationId } : {}),
+    };
     const malformed = malformedEntry(entry);
     if (malformed) {
       // Written by an older or broken build: say what was found, never fail the start over it.

@@ -171,7 +171,10 @@ export class TenantGovernor {
       return 'unavailable';
     }
     if (signal.type === 'scale') {
-      this.settle(delivery, this.scale(signal.concurrency ?? this.record.concurrency, 'signal'));
+      this.settle(
+        delivery,
+        this.scale(signal.concurrency ?? this.record.concurrency, 'signal', signal.correlation_id),
+      );
       return 'queued';
     }
     const kind = signal.action_kind ?? '';
@@ -282,8 +285,12 @@ export class TenantGovernor {
     this.record = { ...this.record, monthly_actions_used: this.record.monthly_actions_used - 1 };
   }
 
-  /** Runbook 3: apply a new in-flight limit within quota, with its cost, or refuse it. */
-  async scale(requested: number, trigger: 'lag' | 'signal'): Promise<void> {
+  /**
+   * Runbook 3: apply a new in-flight limit within quota, with its cost, or refuse it. The
+   * request's `correlationId` (a scale signal's) goes into the receipt.
+   */
+  async scale(requested: number, trigger: 'lag' | 'signal', correlationId?: string): Promise<void> {
+    const correlation = correlationId ? { correlation_id: correlationId } : {};
     const previous = this.record.concurrency;
     const max = this.policy.quotas.max_concurrent_actions;
     const started = this.deps.clock.now();
@@ -292,6 +299,7 @@ export class TenantGovernor {
         operation: 'quota_exceeded',
         status: 'refused',
         duration_ms: 0,
+        ...correlation,
         account_id: this.accountId,
         concurrency: { previous, requested: Math.max(0, requested) },
         max_concurrent_actions: max,
@@ -310,6 +318,7 @@ export class TenantGovernor {
       operation: 'governor_scaled',
       status: 'success',
       duration_ms: Math.max(0, this.deps.clock.now() - started),
+      ...correlation,
       account_id: this.accountId,
       concurrency: { previous, new: requested },
       quota_check: 'passed',

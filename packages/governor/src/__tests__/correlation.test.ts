@@ -81,6 +81,22 @@ describe('correlation ids reach the receipts of every operation they start', () 
     ]);
   });
 
+  it("scale signals: governor_scaled and quota_exceeded carry the request's correlation id", async () => {
+    const h = await runtimeHarness();
+    await h.provision('acme');
+    await h.runtime.submit(
+      h.signal('acme', { type: 'scale', concurrency: 30, correlation_id: 'corr-scale' }),
+    );
+    await h.runtime.submit(
+      h.signal('acme', { type: 'scale', concurrency: 9999, correlation_id: 'corr-over' }),
+    );
+    await h.settle();
+    expect((await correlations(h, 'tenants/acme')).slice(1)).toEqual([
+      ['governor_scaled', 'corr-scale'],
+      ['quota_exceeded', 'corr-over'],
+    ]);
+  });
+
   it.each([
     ['empty', ''],
     ['longer than 128 characters', 'c'.repeat(129)],
