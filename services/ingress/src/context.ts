@@ -36,11 +36,57 @@ export function rawBody(request: FastifyRequest): Buffer {
 export function parseJson(raw: Buffer): unknown {
   if (raw.length === 0)
     throw new IngressError(400, 'INVALID_JSON', 'the request has no body; send a JSON object');
+  const text = raw.toString('utf8');
+  let value: unknown;
   try {
-    return JSON.parse(raw.toString('utf8')) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch (e) {
     throw new IngressError(400, 'INVALID_JSON', `the body is not JSON: ${(e as Error).message}`);
   }
+  // JSON.parse keeps the last of two equal keys; a reader that keeps the first would see
+  // another request. Such a body is refused, never read one way here and another elsewhere.
+  const duplicate = duplicateKey(text);
+  if (duplicate !== null)
+    throw new IngressError(
+      400,
+      'INVALID_JSON',
+      `the body has the key "${duplicate.slice(0, 80)}" twice in one object`,
+    );
+  return value;
+}
+
+/**
+ * The first key that appears twice in one object of `text`, which must be valid JSON; null when
+ * none does. One pass over the text, tracking the keys of each open object.
+ */
+export function duplicateKey(text: string): string | null {
+  const open: (Set<string> | null)[] = []; // a Set per open object, null per open array
+  let keyNext = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      if (keyNext) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        const keys = open[open.length - 1] as Set<string>;
+        if (keys.has(key)) return key;
+        keys.add(key);
+        keyNext = false;
+      }
+      i = end;
+    } else if (c === '{') {
+      open.push(new Set());
+      keyNext = true;
+    } else if (c === '[') {
+      open.push(null);
+      keyNext = false;
+    } else if (c === '}' || c === ']') {
+      open.pop();
+      keyNext = false;
+    } else if (c === ',') keyNext = open[open.length - 1] instanceof Set;
+  }
+  return null;
 }
 
 /** Strict zod parsing into a 422 INVALID_BODY carrying the issues in `details`. */

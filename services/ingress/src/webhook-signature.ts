@@ -20,8 +20,16 @@ export function parseSecrets(values: readonly string[], name: string): Buffer[] 
   });
 }
 
-/** `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, what a sender puts in webhook-signature. */
-export function signWebhook(secret: Buffer, id: string, timestamp: number, body: Buffer | string): string {
+/**
+ * `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, what a sender puts in webhook-signature.
+ * The timestamp is signed as it is written in the header (a string is used as sent).
+ */
+export function signWebhook(
+  secret: Buffer,
+  id: string,
+  timestamp: number | string,
+  body: Buffer | string,
+): string {
   const mac = createHmac('sha256', secret).update(`${id}.${timestamp}.`).update(body).digest('base64');
   return `v1,${mac}`;
 }
@@ -95,7 +103,8 @@ export function verifyWebhook(
     .filter((s) => s.startsWith('v1,'))
     .map((s) => Buffer.from(s.slice(3), 'base64'));
   for (const secret of secrets) {
-    const expected = Buffer.from(signWebhook(secret, id as string, timestamp, body).slice(3), 'base64');
+    // Over the header as sent: a zero-padded timestamp a sender signed is its own bytes.
+    const expected = Buffer.from(signWebhook(secret, id as string, ts as string, body).slice(3), 'base64');
     for (const candidate of offered)
       if (candidate.length === expected.length && timingSafeEqual(candidate, expected))
         return { id: id as string, timestamp };

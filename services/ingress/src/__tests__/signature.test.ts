@@ -232,6 +232,19 @@ describe('webhook-signature', () => {
       expect(verifyWebhook(headersFor(KEY, BODY, 'msg_1', ts), BODY, [KEY], NOW_MS).timestamp).toBe(ts);
     });
 
+    it('checks the signature over the webhook-timestamp exactly as sent (a zero-padded one a sender signed verifies)', () => {
+      const ts = `00${NOW_S}`;
+      const headers = {
+        'webhook-id': 'msg_pad',
+        'webhook-timestamp': ts,
+        'webhook-signature': signWebhook(KEY, 'msg_pad', ts, BODY),
+      };
+      expect(verifyWebhook(headers, BODY, [KEY], NOW_MS)).toEqual({ id: 'msg_pad', timestamp: NOW_S });
+      // Signed over the number instead of the header as sent: refused.
+      const renumbered = { ...headers, 'webhook-signature': signWebhook(KEY, 'msg_pad', NOW_S, BODY) };
+      expect(refusal(() => verifyWebhook(renumbered, BODY, [KEY], NOW_MS)).code).toBe('BAD_SIGNATURE');
+    });
+
     it('checks the timestamp before the signature (a stale request with a bad signature is STALE_TIMESTAMP)', () => {
       const headers = headersFor(OTHER_KEY, BODY, 'msg_1', NOW_S - 3600);
       expect(refusal(() => verifyWebhook(headers, BODY, [KEY], NOW_MS)).code).toBe('STALE_TIMESTAMP');

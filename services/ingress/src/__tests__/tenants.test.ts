@@ -337,6 +337,12 @@ describe('operator and auditor API', () => {
       ['limit=1001', 'limit'],
       ['after_seq=-2', 'after_seq'],
       ['after_seq=1.5', 'after_seq'],
+      ['after_seq=', 'after_seq'],
+      ['after_seq=0x10', 'after_seq'],
+      ['limit=0x10', 'limit'],
+      ['limit=1e3', 'limit'],
+      ['limit=+5', 'limit'],
+      ['limit=%2010', 'limit'],
       ['limit=1&page=2', ''],
     ])('a bad query (%s) is 422 INVALID_BODY', async (query, path) => {
       const before = await snapshot(f, ['acme']);

@@ -439,6 +439,20 @@ describe('POST /v1/webhooks/marketplace', () => {
       await expectNothingTriggered(f, before);
     });
 
+    it('a body with a duplicate key, signed correctly, is 400 INVALID_JSON (never last-wins)', async () => {
+      const before = await snapshot(f, ['acme', 'evil']);
+      const event = entitlement('entitlement.created', 'acme');
+      const raw = JSON.stringify(event).replace(
+        '"account_id":"acme"',
+        '"account_id":"acme","account_id":"evil"',
+      );
+      expect(raw).toContain('"account_id":"evil"');
+      const res = await f.app.inject(webhook(f, null, { raw }));
+      const env = expectEnvelope(res, 400, 'INVALID_JSON');
+      expect(env.message).toContain('account_id');
+      await expectNothingTriggered(f, before);
+    });
+
     it('an empty body, signed correctly, is 400 INVALID_JSON', async () => {
       const before = await snapshot(f);
       const res = await f.app.inject(webhook(f, null, { raw: '' }));

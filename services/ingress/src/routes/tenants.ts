@@ -24,9 +24,17 @@ const SignalBody = z
     path: ['concurrency'],
   });
 
+/** A query parameter that must be a plain decimal integer ("", "0x10", "1e3", "+5" are not). */
+const decimal = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^-?\d{1,16}$/, 'must be a decimal integer')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
 const ReceiptPage = z.strictObject({
-  after_seq: z.coerce.number().int().min(-1).max(Number.MAX_SAFE_INTEGER).default(-1),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  after_seq: decimal(-1, Number.MAX_SAFE_INTEGER).default(-1),
+  limit: decimal(1, 1000).default(100),
 });
 
 const READERS: readonly Role[] = ['operator', 'auditor'];
