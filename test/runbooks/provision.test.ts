@@ -169,4 +169,44 @@ describe('runbook 1: a failed provisioning says whether a retry can fix it', () 
       }
     },
   );
+
+  const created = (account_id: string, entitlement_id: string) => ({
+    entitlement_id,
+    account_id,
+    sku_id: 'governor-professional',
+    plan_type: 'professional',
+    region: 'us-central1',
+  });
+
+  it("another account sent with an entitlement id already seen is provisioned on its own, never answered with the other's receipt", async () => {
+    const h = await harness();
+    const a = await h.runtime.provision(created('acme', 'ent-shared'));
+    const b = await h.runtime.provision(created('globex', 'ent-shared'));
+    expect(b).toMatchObject({ ok: true, operation: 'entitlement_active' });
+    expect(b.receipt_id).not.toBe(a.receipt_id);
+    expect((await h.receipts('tenants/globex'))[0]).toMatchObject({
+      operation: 'entitlement_active',
+      receipt_id: b.receipt_id,
+      account_id: 'globex',
+    });
+    expect(h.runtime.get('globex')?.phase).toBe('normal');
+  });
+
+  it('50 concurrent creates for one account with 50 entitlement ids: one is provisioned, the others get the conflict a sequential one gets', async () => {
+    const h = await harness();
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) => h.runtime.provision(created('acme', `ent-${i}`))),
+    );
+    const ok = results.filter((r) => r.status === 'fulfilled' && r.value.ok);
+    const refused = results.filter((r) => r.status === 'rejected');
+    expect(ok).toHaveLength(1);
+    expect(refused).toHaveLength(49);
+    for (const r of refused)
+      expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'ENTITLEMENT_CONFLICT' });
+    // Sequentially, the same.
+    await expect(h.runtime.provision(created('acme', 'ent-late'))).rejects.toMatchObject({
+      code: 'ENTITLEMENT_CONFLICT',
+    });
+    expect((await h.ops('tenants/acme')).filter((op) => op === 'entitlement_active')).toHaveLength(1);
+  });
 });

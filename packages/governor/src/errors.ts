@@ -11,6 +11,8 @@ export const GovernorErrorCode = {
   SPOOL_FAILED: 'SPOOL_FAILED',
   /** No policy is published for the plan: final, and said without where the registry looked. */
   PLAN_UNKNOWN: 'PLAN_UNKNOWN',
+  /** The account already runs (or is being provisioned under) another entitlement: final. */
+  ENTITLEMENT_CONFLICT: 'ENTITLEMENT_CONFLICT',
 } as const;
 export type GovernorErrorCode = (typeof GovernorErrorCode)[keyof typeof GovernorErrorCode];
 

@@ -3,7 +3,7 @@ import { receiptEnvelope, tenantChain, type Policy, type PublicKeyEntry } from '
 import { checkCompatibility, validatePolicy } from '@governor/policy';
 import { canonicalize, writeArchive, type SigningKey } from '@governor/receipts';
 import { ChainWriter } from './chain-writer';
-import { isRetryable } from './errors';
+import { GovernorError, GovernorErrorCode, isRetryable } from './errors';
 import type {
   ActionHandler,
   AlertSink,
@@ -107,6 +107,20 @@ function badCorrelationId(correlationId: string | undefined): TypeError | null {
   return new TypeError(`correlation_id must be 1 to 128 characters, got ${correlationId.length}`);
 }
 
+/** Provisioning answers are per (account, entitlement): one account's id never answers another's. */
+function entitlementKey(accountId: string, entitlementId: string): string {
+  return `${accountId}\u0000${entitlementId}`;
+}
+
+/** Another entitlement than the one the account runs (or is being provisioned under). */
+function entitlementConflict(ent: Entitlement, running: string): GovernorError {
+  return new GovernorError(
+    GovernorErrorCode.ENTITLEMENT_CONFLICT,
+    `account ${ent.account_id} already runs entitlement ${running}; ${ent.entitlement_id} was not provisioned`,
+    false,
+  );
+}
+
 function checkCorrelationId(correlationId: string | undefined): void {
   const bad = badCorrelationId(correlationId);
   if (bad) throw bad;
@@ -126,8 +140,13 @@ interface Subscription {
 export class GovernorRuntime {
   private readonly governors = new Map<string, TenantGovernor>();
   private readonly subscriptions = new Map<string, Subscription>();
+  /** The answer to each provisioned entitlement, by `entitlementKey` (account and entitlement). */
   private readonly entitlements = new Map<string, ProvisionResult>();
-  private readonly provisioning = new Map<string, Promise<ProvisionResult>>();
+  /** The provisioning under way per account, with the entitlement it is for. */
+  private readonly provisioning = new Map<
+    string,
+    { readonly entitlement_id: string; readonly run: Promise<ProvisionResult> }
+  >();
   private degradedSince: number | null = null;
   private readonly background = new Set<Promise<unknown>>();
 
@@ -197,12 +216,15 @@ export class GovernorRuntime {
   provision(ent: Entitlement, options: { epoch?: number } = {}): Promise<ProvisionResult> {
     const bad = badCorrelationId(ent.correlation_id);
     if (bad) return Promise.reject(bad);
-    const known = this.entitlements.get(ent.entitlement_id);
+    const known = this.entitlements.get(entitlementKey(ent.account_id, ent.entitlement_id));
     if (known) return Promise.resolve(known);
     const inProgress = this.provisioning.get(ent.account_id);
-    if (inProgress) return inProgress;
+    if (inProgress)
+      return inProgress.entitlement_id === ent.entitlement_id
+        ? inProgress.run
+        : Promise.reject(entitlementConflict(ent, inProgress.entitlement_id));
     const run = this.runProvision(ent, options.epoch).finally(() => this.provisioning.delete(ent.account_id));
-    this.provisioning.set(ent.account_id, run);
+    this.provisioning.set(ent.account_id, { entitlement_id: ent.entitlement_id, run });
     return run;
   }
 
@@ -210,6 +232,13 @@ export class GovernorRuntime {
     const { directory, bus, registry, clock } = this.deps;
     const started = clock.now();
     const existing = await directory.get(ent.account_id);
+    // One entitlement per account at a time: another one for a running tenant is a conflict,
+    // concurrently (above) as sequentially. A cancelled or failed one may be followed by a new one.
+    if (
+      (existing?.state === 'active' || existing?.state === 'draining') &&
+      existing.entitlement_id !== ent.entitlement_id
+    )
+      throw entitlementConflict(ent, existing.entitlement_id);
     if (existing?.state === 'active' && existing.entitlement_id === ent.entitlement_id) {
       // Provisioned before (a redelivery after a restart, or a tenant between two owners): it
       // is taken (over), never provisioned a second time, and answered from its chain.
@@ -302,7 +331,7 @@ export class GovernorRuntime {
         receipt_id: emitted.receipt_id,
         operation: 'entitlement_active',
       };
-      this.entitlements.set(ent.entitlement_id, result);
+      this.entitlements.set(entitlementKey(ent.account_id, ent.entitlement_id), result);
       return result;
     } catch (e) {
       const undone: string[] = [];
@@ -369,7 +398,7 @@ export class GovernorRuntime {
           receipt_id: body.receipt_id as string,
           operation: 'entitlement_active',
         };
-        this.entitlements.set(record.entitlement_id, result);
+        this.entitlements.set(entitlementKey(record.account_id, record.entitlement_id), result);
         return result;
       }
     }
@@ -737,7 +766,7 @@ export class GovernorRuntime {
     checkCorrelationId(ev.correlation_id);
     const started = this.deps.clock.now();
     // An event that overtakes the tenant's provisioning waits for it rather than being lost.
-    await this.provisioning.get(ev.account_id)?.catch(() => undefined);
+    await this.provisioning.get(ev.account_id)?.run.catch(() => undefined);
     const governor = this.governors.get(ev.account_id);
     if (!governor || (governor.phase !== 'normal' && governor.phase !== 'degraded')) return null;
     return governor.changePlan(

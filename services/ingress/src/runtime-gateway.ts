@@ -1,13 +1,14 @@
 import { tenantChain } from '@governor/contracts';
-import type {
-  EntitlementEvent,
-  GovernorRuntime,
-  PolicyPushResult,
-  ProvisionResult,
-  ReceiptLedger,
-  TenantDirectory,
-  TenantGovernor,
-  TenantRecord,
+import {
+  GovernorErrorCode,
+  type EntitlementEvent,
+  type GovernorRuntime,
+  type PolicyPushResult,
+  type ProvisionResult,
+  type ReceiptLedger,
+  type TenantDirectory,
+  type TenantGovernor,
+  type TenantRecord,
 } from '@governor/governor';
 import { findReceipt } from './context';
 import { IngressError } from './errors';
@@ -113,6 +114,9 @@ export class RuntimeGateway implements GovernorGateway {
       );
     } catch (e) {
       await claims?.unclaim(event.account_id);
+      // Another entitlement got there first (concurrent creates): the answer a sequential one gets.
+      if ((e as { code?: unknown }).code === GovernorErrorCode.ENTITLEMENT_CONFLICT)
+        throw new IngressError(409, 'CONFLICT', (e as Error).message, {});
       throw e;
     }
     if (!result.ok) await claims?.unclaim(event.account_id);

@@ -1,4 +1,4 @@
-import type { ControlMessage, GovernorRuntime } from '@governor/governor';
+import { GovernorErrorCode, type ControlMessage, type GovernorRuntime } from '@governor/governor';
 import type { Logger } from 'pino';
 
 /**
@@ -56,6 +56,14 @@ export async function applyControl(
         result = await runtime.provision(entitlement, epoch === undefined ? {} : { epoch });
       } catch (e) {
         await claims?.unclaim(event.account_id);
+        // Another entitlement of the account runs: final, so acked (never retried) and said.
+        if ((e as { code?: unknown }).code === GovernorErrorCode.ENTITLEMENT_CONFLICT) {
+          log.warn(
+            { ...fields, err: e },
+            'create for an account that runs another entitlement; nothing provisioned',
+          );
+          return 'ack';
+        }
         throw e;
       }
       if (!result.ok) await claims?.unclaim(event.account_id);

@@ -83,6 +83,21 @@ describe('POST /v1/webhooks/marketplace', () => {
       await expectNothingTriggered(f, before, ['provision']);
     });
 
+    it('concurrent creates for one account with different entitlements: one 200, every other 409 CONFLICT, as sequentially', async () => {
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          f.app.inject(
+            webhook(f, entitlement('entitlement.created', 'acme', { entitlement_id: `ent-${i}` })),
+          ),
+        ),
+      );
+      expect(answers.map((r) => r.statusCode).sort()).toEqual([200, ...Array<number>(9).fill(409)]);
+      for (const r of answers.filter((a) => a.statusCode === 409)) expectEnvelope(r, 409, 'CONFLICT');
+      expect((await chainBodies(f, 'acme')).filter((b) => b.operation === 'entitlement_active')).toHaveLength(
+        1,
+      );
+    });
+
     it('a failed provisioning (plan without a policy) is 422 PROVISIONING_FAILED naming the entitlement_failed receipt', async () => {
       const res = await f.app.inject(
         webhook(

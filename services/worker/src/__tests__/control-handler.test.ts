@@ -201,4 +201,14 @@ describe('applyControl', () => {
     await s.runtime.stop();
     expect((await s.receipts('tenants/acme')).map((r) => r.operation)).toEqual(['entitlement_active']);
   });
+
+  it('a create for an account that runs another entitlement is acked with a warning, and provisions nothing', async () => {
+    const s = await setup();
+    await applyControl(s.runtime, s.entitlement(s.event('entitlement.created', 'acme')), s.log);
+    const other = s.event('entitlement.created', 'acme', 'professional', { entitlement_id: 'ent-other' });
+    expect(await applyControl(s.runtime, s.entitlement(other), s.log)).toBe('ack');
+    expect((await s.logged()).at(-1)).toMatchObject({ level: 40, entitlement_id: 'ent-other' });
+    await s.runtime.stop();
+    expect((await s.receipts('tenants/acme')).map((r) => r.operation)).toEqual(['entitlement_active']);
+  });
 });
