@@ -164,7 +164,10 @@ describe('Cloud Storage adapters, beyond the contracts', () => {
     const registry = new GcsPolicyRegistry({ storage, bucket: bucketName, prefix });
     expect(await registry.latest('starter')).toEqual({ policy_version: '1.10.0' });
     await expect(registry.get('starter', '0.1.0')).rejects.toMatchObject({ code: 'POLICY_NOT_FOUND' });
-    await expect(registry.latest('enterprise')).rejects.toMatchObject({ code: 'POLICY_NOT_FOUND' });
+    await expect(registry.latest('enterprise')).rejects.toMatchObject({
+      code: 'PLAN_UNKNOWN',
+      message: 'no policy is published for plan enterprise',
+    });
   });
 
   it('a stored policy that is not JSON or names another version is POLICY_CORRUPT', async () => {

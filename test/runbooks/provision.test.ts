@@ -198,11 +198,10 @@ describe('runbook 1: a failed provisioning says whether a retry can fix it', () 
       Array.from({ length: 50 }, (_, i) => h.runtime.provision(created('acme', `ent-${i}`))),
     );
     const ok = results.filter((r) => r.status === 'fulfilled' && r.value.ok);
-    const refused = results.filter((r) => r.status === 'rejected');
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(ok).toHaveLength(1);
     expect(refused).toHaveLength(49);
-    for (const r of refused)
-      expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'ENTITLEMENT_CONFLICT' });
+    for (const r of refused) expect(r.reason).toMatchObject({ code: 'ENTITLEMENT_CONFLICT' });
     // Sequentially, the same.
     await expect(h.runtime.provision(created('acme', 'ent-late'))).rejects.toMatchObject({
       code: 'ENTITLEMENT_CONFLICT',

@@ -72,10 +72,11 @@ export async function gcpProject(prefix: string, env: Record<string, string> = {
   };
   /** The keys the worker signed with (its development key in the data dir). */
   const keyring = async () => Keyring.fromJson(await readFile(join(dataDir, 'keys', 'keys.json'), 'utf8'));
-  const verify = async (chain: string) => {
+  /** Verifies a stored chain; an empty one is INVALID (EMPTY) unless `allowEmpty` says it is expected. */
+  const verify = async (chain: string, options: { allowEmpty?: boolean } = {}) => {
     const lines: string[] = [];
     for await (const r of stores.ledger.read(chain)) lines.push(JSON.stringify(r));
-    return verifyLines(lines, { keyring: await keyring(), threads: 0, expectedChain: chain });
+    return verifyLines(lines, { keyring: await keyring(), threads: 0, expectedChain: chain, ...options });
   };
   const cleanup = async () => {
     await stores.close();
