@@ -89,8 +89,38 @@ export function duplicateKey(text: string): string | null {
   return null;
 }
 
-/** Strict zod parsing into a 422 INVALID_BODY carrying the issues in `details`. */
+/** With the u flag a surrogate pair is one code point, so this matches only a lone surrogate. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * The path of the first string (or key) in `value` that is not well-formed Unicode (a lone
+ * UTF-16 surrogate, as JSON's \ud800 escapes allow): such a string has no canonical bytes, so it
+ * could never be written into a receipt. Null when every one is well formed.
+ */
+export function illFormedPath(value: unknown, path: string[] = []): string | null {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? path.join('.') : null;
+  if (typeof value !== 'object' || value === null) return null;
+  for (const [key, child] of Object.entries(value)) {
+    if (LONE_SURROGATE.test(key)) return [...path, '(a key)'].join('.');
+    const found = illFormedPath(child, [...path, key]);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+/**
+ * Strict zod parsing into a 422 INVALID_BODY carrying the issues in `details`. A string that is
+ * not well-formed Unicode is refused first, before anything acts on the body.
+ */
 export function parseBody<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const illFormed = illFormedPath(value);
+  if (illFormed !== null)
+    throw new IngressError(
+      422,
+      'INVALID_BODY',
+      `${what} is not valid: ${illFormed || 'the body'} is not well-formed Unicode (a lone surrogate); it could not be written into a receipt`,
+      { issues: [{ path: illFormed, message: 'not well-formed Unicode (a lone UTF-16 surrogate)' }] },
+    );
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));

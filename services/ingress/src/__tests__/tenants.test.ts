@@ -141,6 +141,12 @@ describe('operator and auditor API', () => {
       ['an unknown type', { type: 'reboot', action_kind: 'noop' }, 'type'],
       ['params that are not an object', { type: 'action', action_kind: 'noop', params: 'fast' }, 'params'],
       ['an empty action_kind', { type: 'action', action_kind: '' }, 'action_kind'],
+      ['a lone surrogate in action_kind', { type: 'action', action_kind: 'noop\ud800' }, 'action_kind'],
+      [
+        'a lone surrogate in a param',
+        { type: 'action', action_kind: 'noop', params: { a: '\udfff' } },
+        'params.a',
+      ],
     ])('%s is 422 INVALID_BODY and triggers nothing', async (_what, body, path) => {
       const before = await snapshot(f, ['acme']);
       const res = await signal('acme', body);

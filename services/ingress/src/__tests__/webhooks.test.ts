@@ -468,6 +468,28 @@ describe('POST /v1/webhooks/marketplace', () => {
       await expectNothingTriggered(f, before);
     });
 
+    it.each([
+      ['entitlement.created', 'entitlement_id'],
+      ['entitlement.created', 'sku_id'],
+      ['entitlement.created', 'region'],
+      ['entitlement.cancelled', 'cancellation_reason'],
+    ] as const)(
+      'a lone UTF-16 surrogate in %s %s is 422 INVALID_BODY, and the tenant is left as it was',
+      async (type, field) => {
+        if (type === 'entitlement.cancelled') await provision(f, 'acme');
+        const before = await snapshot(f, ['acme']);
+        const raw = JSON.stringify(entitlement(type, 'acme', { [field]: 'x\ud800y' }));
+        expect(raw).toContain('\\ud800');
+        const env = expectEnvelope(await f.app.inject(webhook(f, null, { raw })), 422, 'INVALID_BODY');
+        expect(env.details.issues).toEqual([expect.objectContaining({ path: field })]);
+        await expectNothingTriggered(f, before);
+        if (type === 'entitlement.cancelled') {
+          expect((await f.directory.get('acme'))?.state).toBe('active');
+          expect(f.runtime.get('acme')?.phase).toBe('normal');
+        }
+      },
+    );
+
     it('an empty body, signed correctly, is 400 INVALID_JSON', async () => {
       const before = await snapshot(f);
       const res = await f.app.inject(webhook(f, null, { raw: '' }));
