@@ -119,3 +119,18 @@ describe('runbook 7: a tenant cancelled again, and a decommission that fails', (
     }
   });
 });
+
+describe('runbook 7: a cancel that cannot be recorded', () => {
+  it('a cancellation_reason that cannot be written into a receipt throws and leaves the tenant active', async () => {
+    const h = await harness();
+    await h.provision('acme');
+    await expect(h.runtime.cancel('acme', 'x\ud800y')).rejects.toThrow();
+    expect(h.runtime.get('acme')?.phase).toBe('normal');
+    expect(await h.directory.get('acme')).toMatchObject({ state: 'active' });
+    expect(await h.ops('tenants/acme')).toEqual(['entitlement_active']);
+    // And it can still be cancelled properly.
+    const cancelled = await h.runtime.cancel('acme', 'customer_request');
+    await cancelled?.done;
+    expect((await h.ops('tenants/acme')).at(-1)).toBe('decommission_complete');
+  });
+});

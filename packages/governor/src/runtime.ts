@@ -887,7 +887,8 @@ export class GovernorRuntime {
     const governor = this.governors.get(accountId);
     if (!governor || (governor.phase !== 'normal' && governor.phase !== 'degraded')) return null;
     const started = this.deps.clock.now();
-    governor.actor.send({ type: 'CANCEL' });
+    // The receipt is made (emit is synchronous and throws on a body it cannot write) before the
+    // tenant changes state, so a cancel that cannot be recorded leaves the tenant as it was.
     const start = governor.emit({
       operation: 'decommission_start',
       status: 'in_progress',
@@ -898,6 +899,7 @@ export class GovernorRuntime {
       in_flight_actions: governor.inFlight,
       ...(reason ? { cancellation_reason: reason } : {}),
     });
+    governor.actor.send({ type: 'CANCEL' });
     await start.durable;
     const done = this.finishDecommission(governor, started, correlationId).catch((e: unknown) =>
       this.decommissionFailed(governor, e, correlationId),
