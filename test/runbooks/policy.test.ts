@@ -65,9 +65,9 @@ describe('runbook 2: upgrade policy', () => {
       outcome: 'upgraded',
       governors_updated: 0,
     });
-    // Same version, other content: refused as before.
+    // Same version, other content: refused (a published version is immutable).
     const changed = version('1.1.0', (p) => (p.quotas.monthly_actions = 30000));
-    expect(await h.runtime.pushPolicy(changed)).toMatchObject({ outcome: 'skipped' });
+    expect(await h.runtime.pushPolicy(changed)).toMatchObject({ outcome: 'refused' });
   });
 
   it('an incompatible policy is skipped with a receipt and needs --force, which escalates', async () => {
@@ -99,6 +99,35 @@ describe('runbook 2: upgrade policy', () => {
     });
     expect(h.alerts.alerts.map((a) => a.code)).toContain('POLICY_FORCED');
   });
+
+  it.each([
+    ['the published version again with an action removed', '1.0.0', /already published/],
+    ['a lower version', '0.9.0', /lower than the published 1\.0\.0/],
+  ])(
+    '%s is refused, force or not: a published version is immutable and versions only increase',
+    async (_what, v, why) => {
+      const h = await harness();
+      await h.provision('acme');
+      const changed = version(v, (p) => delete p.actions.report);
+      for (const force of [false, true]) {
+        const result = await h.runtime.pushPolicy(changed, { force });
+        expect(result).toMatchObject({ outcome: 'refused', policy_version: v, governors_updated: 0 });
+        expect(result.reasons).toEqual([expect.stringMatching(why)]);
+        expect((await h.receipts('workers/worker-1')).at(-1)).toMatchObject({
+          operation: 'policy_upgrade_skipped',
+          policy_version: v,
+          reasons: [expect.stringMatching(why)],
+        });
+      }
+      expect(await h.registry.latest('professional')).toMatchObject({ policy_version: '1.0.0' });
+      expect(Object.keys((await h.registry.get('professional', '1.0.0')) as object)).toContain('actions');
+      expect(((await h.registry.get('professional', '1.0.0')) as PolicyInput).actions).toHaveProperty(
+        'report',
+      );
+      expect(h.runtime.get('acme')?.policy.actions).toHaveProperty('report');
+      expect(h.alerts.alerts.map((a) => a.code)).not.toContain('POLICY_FORCED');
+    },
+  );
 
   it('an invalid policy is refused with policy_validation_failed naming the fields', async () => {
     const h = await harness();

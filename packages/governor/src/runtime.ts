@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { receiptEnvelope, tenantChain, type Policy, type PublicKeyEntry } from '@governor/contracts';
-import { checkCompatibility, validatePolicy } from '@governor/policy';
+import { checkCompatibility, validatePolicy, versionRefusal } from '@governor/policy';
 import { canonicalize, writeArchive, type SigningKey } from '@governor/receipts';
 import { ChainWriter } from './chain-writer';
 import { GovernorError, GovernorErrorCode, isRetryable } from './errors';
@@ -77,7 +77,8 @@ export interface ProvisionResult {
 }
 
 export interface PolicyPushResult {
-  readonly outcome: 'invalid' | 'skipped' | 'upgraded';
+  /** `refused`: a published version again with other content, or a lower one (never forced). */
+  readonly outcome: 'invalid' | 'refused' | 'skipped' | 'upgraded';
   readonly policy_version: string;
   readonly previous_version: string | null;
   readonly compatibility_check: 'passed' | 'failed' | 'forced';
@@ -672,6 +673,32 @@ export class GovernorRuntime {
       previous.policy_version === next.policy_version &&
       canonicalize(previous) === canonicalize(next);
     if (published && options.force) compatibility = 'forced';
+    const refusal = previous && versionRefusal(previous, next, published);
+    if (previous && refusal) {
+      const emitted = this.worker.emit({
+        operation: 'policy_upgrade_skipped',
+        status: 'skipped',
+        duration_ms: elapsed(),
+        ...correlation,
+        plan_type: next.plan_type,
+        policy_version: next.policy_version,
+        previous_version: previous.policy_version,
+        compatibility_check: 'failed',
+        reasons: [refusal],
+      });
+      await emitted.durable;
+      return {
+        outcome: 'refused',
+        policy_version: next.policy_version,
+        previous_version: previous.policy_version,
+        compatibility_check: 'failed',
+        governors_updated: 0,
+        governors_failed: 0,
+        duration_ms: elapsed(),
+        reasons: [refusal],
+        receipt_id: emitted.receipt_id,
+      };
+    }
     if (previous && !published) {
       const check = checkCompatibility(previous, next);
       if (!check.compatible && !options.force) {

@@ -33,3 +33,18 @@ export function checkCompatibility(current: Policy, next: Policy): Compatibility
   }
   return { compatible: reasons.length === 0, reasons };
 }
+
+/**
+ * Whether `next` may be published over `current` at all, force or not: a published version is
+ * immutable, and versions only increase. `sameContent` says `next` is exactly the policy
+ * published as `current` (a GitOps re-run, or the broadcast reaching another worker): that is
+ * no new version, and passes. Null when it may be published; otherwise why not.
+ */
+export function versionRefusal(current: Policy, next: Policy, sameContent: boolean): string | null {
+  const order = compareSemver(next.policy_version, current.policy_version);
+  if (order === 0 && !sameContent)
+    return `version ${next.policy_version} is already published with other content; a published version is immutable: publish the change as a new version`;
+  if (order < 0)
+    return `version ${next.policy_version} is lower than the published ${current.policy_version}; versions only increase, force or not`;
+  return null;
+}

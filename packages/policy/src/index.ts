@@ -3,7 +3,7 @@ export { validatePolicy, validatePolicyText } from './validate';
 export type { PolicyIssue, PolicyValidation } from './validate';
 export { compareSemver, parseSemver, isMajorBump } from './semver';
 export type { SemverParts } from './semver';
-export { checkCompatibility } from './compatibility';
+export { checkCompatibility, versionRefusal } from './compatibility';
 export type { Compatibility } from './compatibility';
 export { validateAgainstState } from './state';
 export type { GovernorUsage, StateValidation } from './state';

@@ -9,7 +9,8 @@ import type {
   SignalBus,
   TenantDirectory,
 } from '@governor/governor';
-import { checkCompatibility, validatePolicy } from '@governor/policy';
+import { checkCompatibility, validatePolicy, versionRefusal } from '@governor/policy';
+import { canonicalize } from '@governor/receipts';
 import { findReceipt } from './context';
 import { IngressError } from './errors';
 import {
@@ -203,8 +204,20 @@ export class ControlGateway implements GovernorGateway {
     const next = validated.value;
     const latest = validatePolicy(await this.stores.registry.latest(next.plan_type).catch(() => null));
     const previous = latest.ok ? latest.value : null;
-    const check = previous ? checkCompatibility(previous, next) : { compatible: true, reasons: [] };
     const base = { policy_version: next.policy_version, previous_version: previous?.policy_version ?? null };
+    const refusal = previous && versionRefusal(previous, next, canonicalize(previous) === canonicalize(next));
+    if (refusal)
+      return {
+        outcome: 'refused',
+        ...base,
+        compatibility_check: 'failed',
+        governors_updated: 0,
+        governors_failed: 0,
+        duration_ms: elapsed(),
+        reasons: [refusal],
+        receipt_id: null,
+      };
+    const check = previous ? checkCompatibility(previous, next) : { compatible: true, reasons: [] };
     if (!check.compatible && !options.force)
       return {
         outcome: 'skipped',

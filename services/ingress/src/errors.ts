@@ -21,6 +21,7 @@ export type IngressErrorCode =
   | 'PROVISIONING_FAILED'
   | 'POLICY_INCOMPATIBLE'
   | 'POLICY_INVALID'
+  | 'POLICY_VERSION_EXISTS'
   | 'INTERNAL';
 
 /** The one error envelope every HTTP edge answers with (DESIGN.md section 6). */

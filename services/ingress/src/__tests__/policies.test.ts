@@ -58,6 +58,20 @@ describe('POST /v1/policies', () => {
     expect(upgraded).toMatchObject({ policy_version: '1.1.0', correlation_id: 'corr-policy-1' });
   });
 
+  it.each([
+    ['the published 1.0.0 with an action removed', '1.0.0'],
+    ['a lower 0.9.0', '0.9.0'],
+  ])('%s is 409 POLICY_VERSION_EXISTS, also with force, and nothing changes', async (_what, v) => {
+    const policy = { ...starter(v), actions: { noop: (STARTER.actions as Record<string, unknown>).noop } };
+    for (const force of [false, true]) {
+      const res = await push({ policy, force });
+      const env = expectEnvelope(res, 409, 'POLICY_VERSION_EXISTS');
+      expect(env.details).toMatchObject({ policy_version: v, governors_updated: 0 });
+    }
+    expect(await f.registry.latest('starter')).toMatchObject({ policy_version: '1.0.0' });
+    expect((await f.registry.latest('starter')) as { actions: object }).toHaveProperty('actions.webhook');
+  });
+
   it('defaults compatibility_check and force when only the policy is sent', async () => {
     const res = await push({ policy: starter('1.0.1') });
     expect(res.statusCode).toBe(200);

@@ -32,6 +32,13 @@ export function policyRoutes(app: FastifyInstance, ctx: IngressContext): void {
           ...summary,
           issues: result.reasons,
         });
+      if (result.outcome === 'refused')
+        throw new IngressError(
+          409,
+          'POLICY_VERSION_EXISTS',
+          `policy ${result.policy_version} was not published: ${result.reasons.join('; ')}`,
+          { ...summary, reasons: result.reasons },
+        );
       if (result.outcome === 'skipped')
         throw new IngressError(
           409,
