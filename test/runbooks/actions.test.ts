@@ -1,3 +1,4 @@
+import { GovernorRuntime } from '@governor/governor';
 import { harness } from './harness';
 
 describe('runbook 5: actions, timeouts and rollback', () => {
@@ -82,5 +83,48 @@ describe('runbook 5: actions, timeouts and rollback', () => {
       await h.settle(1);
     }
     expect(outcomes.filter((o) => o === 'queue_full')).toHaveLength(1);
+  });
+});
+
+describe('runbook 5: a rollback endpoint that never answers', () => {
+  it("a live rollback is bounded by the action's timeout too: the action is escalated, the slot freed", async () => {
+    const h = await harness();
+    const hanging = {
+      run: () => new Promise<void>(() => undefined),
+      rollback: () => new Promise<void>(() => undefined),
+    };
+    const runtime = await GovernorRuntime.start({
+      workerId: 'worker-2',
+      ledger: h.ledger,
+      directory: h.directory,
+      bus: h.bus,
+      archive: h.archive,
+      registry: h.registry,
+      handlers: { noop: hanging, http: hanging },
+      alerts: h.alerts,
+      clock: h.clock,
+      signer: h.key,
+      keys: h.keys,
+    });
+    await runtime.provision({
+      entitlement_id: 'ent-acme',
+      account_id: 'acme',
+      sku_id: 'governor-professional',
+      plan_type: 'professional',
+      region: 'us-central1',
+    });
+    await runtime.submit(h.signal('acme', { action_kind: 'webhook' }));
+    await h.settle();
+    h.clock.increment(500); // the action times out; its rollback starts and hangs
+    await h.settle();
+    expect(await h.ops('tenants/acme')).toEqual(['entitlement_active', 'action_timeout']);
+    h.clock.increment(500); // the rollback's own bound
+    await h.settle(20);
+    expect((await h.receipts('tenants/acme')).at(-1)).toMatchObject({
+      operation: 'action_failed',
+      error_code: 'ROLLBACK_FAILED',
+      escalated: true,
+    });
+    expect(runtime.get('acme')?.inFlight).toBe(0);
   });
 });

@@ -96,3 +96,44 @@ describe('action kinds that name built-in object properties, and a malformed act
     expect(await (await h.peer('worker-3')).resume()).toEqual({ tenants: 1, reconciled: 0 });
   });
 });
+
+describe('reconcile with a rollback endpoint that never answers', () => {
+  it("is bounded by the action's timeout: the start goes on, and the action is escalated (ROLLBACK_FAILED)", async () => {
+    const h = await harness();
+    await h.provision('acme');
+    await h.runtime.submit(h.signal('acme', { action_kind: 'webhook', params: { mode: 'slow' } }));
+    await h.settle();
+    await h.runtime.stop({ drain: false });
+    const hanging = {
+      run: () => Promise.resolve(),
+      rollback: () => new Promise<void>(() => undefined),
+    };
+    const second = await GovernorRuntime.start({
+      workerId: 'worker-2',
+      ledger: h.ledger,
+      directory: h.directory,
+      bus: h.bus,
+      archive: h.archive,
+      registry: h.registry,
+      handlers: { noop: hanging, http: hanging },
+      alerts: h.alerts,
+      clock: h.clock,
+      signer: h.key,
+      keys: h.keys,
+    });
+    let done = false;
+    const resuming = second.resume().then((r) => ((done = true), r));
+    for (let i = 0; i < 20 && !done; i++) {
+      await h.settle();
+      h.clock.increment(100);
+    }
+    expect(done).toBe(true);
+    expect(await resuming).toEqual({ tenants: 1, reconciled: 1 });
+    expect((await h.receipts('tenants/acme')).at(-1)).toMatchObject({
+      operation: 'action_failed',
+      error_code: 'ROLLBACK_FAILED',
+      escalated: true,
+      error_message: expect.stringContaining('500 ms') as unknown,
+    });
+  });
+});

@@ -7,7 +7,14 @@ import {
   type ActionInput,
   type ActionOutcome,
 } from './machines/action.machine';
-import type { ActionHandler, ActionLogEntry, AlertSink, Clock, TenantDirectory } from './ports';
+import {
+  ActionError,
+  type ActionHandler,
+  type ActionLogEntry,
+  type AlertSink,
+  type Clock,
+  type TenantDirectory,
+} from './ports';
 
 /** A signal asking the governor to run one action. */
 export interface ActionSignal {
@@ -57,6 +64,33 @@ function malformedEntry(entry: ActionLogEntry): string | null {
     problems.push('deadline_at');
   if (typeof entry.recoverable !== 'boolean') problems.push('recoverable');
   return problems.length > 0 ? `${problems.join(', ')} missing or not valid` : null;
+}
+
+/**
+ * Runs an outbound call (a rollback) for at most `ms` of the injected clock: past that its
+ * signal is aborted and it fails with ROLLBACK_TIMEOUT, so an endpoint that never answers
+ * cannot hold a rollback, a reconcile or a start forever. `parent` aborts it earlier.
+ */
+export function withinMs(
+  clock: Clock,
+  ms: number,
+  call: (signal: AbortSignal) => Promise<void>,
+  parent?: AbortSignal,
+): Promise<void> {
+  const abort = new AbortController();
+  const onParent = () => abort.abort(parent?.reason);
+  parent?.addEventListener('abort', onParent, { once: true });
+  let timer: unknown;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = clock.setTimeout(() => {
+      abort.abort();
+      reject(new ActionError('ROLLBACK_TIMEOUT', `no answer within ${ms} ms`));
+    }, ms);
+  });
+  return Promise.race([call(abort.signal), timedOut]).finally(() => {
+    clock.clearTimeout(timer);
+    parent?.removeEventListener('abort', onParent);
+  });
 }
 
 /** Every action in flight in this process, by `{account_id}/{action_id}`. */
@@ -137,9 +171,17 @@ function provideMachine() {
               Object.assign(new Error(`no handler for action kind ${input.kind}`), { code: 'NO_HANDLER' }),
             );
       }),
-      rollback: fromPromise<void, ActionInput>(
-        ({ input, signal: abort }) => handlerOf(input)?.rollback(request(input, abort)) ?? Promise.resolve(),
-      ),
+      // Bounded like the action itself: a rollback endpoint that never answers escalates.
+      rollback: fromPromise<void, ActionInput>(({ input, signal: abort }) => {
+        const handler = handlerOf(input);
+        if (!handler) return Promise.resolve();
+        return withinMs(
+          stateOf(input).deps.clock,
+          input.timeout_ms,
+          (signal) => handler.rollback(request(input, signal)),
+          abort,
+        );
+      }),
     },
     actions: {
       emitComplete: ({ context }) =>
@@ -358,20 +400,22 @@ export class ActionRunner {
     if (entry.recoverable && handler) {
       const started = clock.now();
       try {
-        await handler.rollback({
-          ...base,
-          kind: entry.kind,
-          params: {},
-          idempotency_key: `${account_id}:${entry.action_id}`,
-          signal: new AbortController().signal,
-          // The same endpoints a live rollback gets: an http action undoes where it acted.
-          ...(action?.handler === 'http'
-            ? {
-                endpoint: action.endpoint,
-                ...(action.rollback ? { rollback_endpoint: action.rollback.endpoint } : {}),
-              }
-            : {}),
-        });
+        await withinMs(clock, timeoutMs, (signal) =>
+          handler.rollback({
+            ...base,
+            kind: entry.kind,
+            params: {},
+            idempotency_key: `${account_id}:${entry.action_id}`,
+            signal,
+            // The same endpoints a live rollback gets: an http action undoes where it acted.
+            ...(action?.handler === 'http'
+              ? {
+                  endpoint: action.endpoint,
+                  ...(action.rollback ? { rollback_endpoint: action.rollback.endpoint } : {}),
+                }
+              : {}),
+          }),
+        );
         writer.emit({
           operation: 'action_rolled_back',
           status: 'rolled_back',
