@@ -31,6 +31,26 @@ describe('governor start on the embedded default', () => {
     expect((await stat(join(dir, 'data', 'dev-secrets.json'))).mode & 0o777).toBe(0o600);
   });
 
+  it('a second governor start or demo on the same data dir refuses at once: exit 2, one line naming the pid and URL', async () => {
+    for (const args of [
+      ['start', '--port', '0', '--data-dir', join(dir, 'data')],
+      ['demo', '--data-dir', join(dir, 'data')],
+    ]) {
+      const second = await cli(args);
+      expect(second.code).toBe(2);
+      // start says only that; demo has said where its data is first.
+      const lines = second.stderr.trim().split('\n');
+      expect(lines).toHaveLength(args[0] === 'start' ? 1 : 2);
+      expect(lines.at(-1)).toMatch(
+        new RegExp(
+          `is in use: already running: pid ${String(governor.pid)}, ${governor.url.replace(/[.]/g, '\\.')} `,
+        ),
+      );
+    }
+    // The running one is unaffected.
+    expect((await fetch(`${governor.url}/readyz`)).status).toBe(200);
+  });
+
   it('webhook send → verified entitlement_active; policy push → upgraded; signal send → verified action receipt; cancel → decommission_complete', async () => {
     const common = ['--url', governor.url, '--data-dir', join(dir, 'data')];
     const created = await cli([

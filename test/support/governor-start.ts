@@ -18,6 +18,8 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
 
 export interface StartedGovernor {
   readonly url: string;
+  /** The governor's process id (what a second start on its data dir names). */
+  readonly pid: number;
   readonly secrets: EdgeSecrets;
   readonly stdout: () => string;
   readonly stderr: () => string;
@@ -57,6 +59,7 @@ export async function startGovernorProcess(
   };
   return {
     url,
+    pid: run.child.pid as number,
     secrets: {
       webhookSecrets: env.GOVERNOR_WEBHOOK_SECRETS ? [env.GOVERNOR_WEBHOOK_SECRETS] : file.webhook_secrets,
       policySecrets: file.policy_secrets,

@@ -1,3 +1,6 @@
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { URL_FILE } from '@governor/adapters-local';
 import { Worker, workerConfigFromEnv } from '@governor/worker';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -62,9 +65,12 @@ export async function startGovernor(options: StartOptions): Promise<Started> {
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
+  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+  // Beside the data dir's lock: a second start on this dir names where this one listens.
+  await fs.writeFile(join(config.dataDir, URL_FILE), `${url}\n`).catch(() => undefined);
   let closing: Promise<void> | null = null;
   return {
-    url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
+    url,
     worker,
     app,
     secrets,

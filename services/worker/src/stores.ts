@@ -1,7 +1,13 @@
 import { join } from 'node:path';
 import { openGcpStores, seedPolicies } from '@governor/adapters-gcp';
 import { KafkaBus } from '@governor/adapters-kafka';
-import { FileSpool, openLocalStores, REPO_POLICIES } from '@governor/adapters-local';
+import {
+  DataDirInUse,
+  FileSpool,
+  lockDataDir,
+  openLocalStores,
+  REPO_POLICIES,
+} from '@governor/adapters-local';
 import type {
   ArchiveStore,
   CheckpointWitness,
@@ -13,7 +19,7 @@ import type {
   SignalBus,
   TenantDirectory,
 } from '@governor/governor';
-import type { WorkerConfig } from './config';
+import { ConfigError, type WorkerConfig } from './config';
 
 export interface Stores {
   readonly ledger: ReceiptLedger;
@@ -31,7 +37,7 @@ export interface Stores {
 }
 
 export async function openStores(config: WorkerConfig): Promise<Stores> {
-  if (!config.gcp) return openLocalStores(config.dataDir);
+  if (!config.gcp) return openEmbedded(config.dataDir);
   const gcp = await openGcpStores(config.gcp);
   // First deploy: the bucket has no policies yet; publish the repo's (never over existing ones).
   await seedPolicies(gcp.registry, REPO_POLICIES);
@@ -58,4 +64,31 @@ export async function openStores(config: WorkerConfig): Promise<Stores> {
       }
     },
   };
+}
+
+/** The embedded default's stores, with the data dir held by this process until they close. */
+async function openEmbedded(dataDir: string): Promise<Stores> {
+  let lock: { release(): Promise<void> };
+  try {
+    lock = await lockDataDir(dataDir);
+  } catch (e) {
+    if (e instanceof DataDirInUse) throw new ConfigError(e.message);
+    throw e;
+  }
+  try {
+    const stores = await openLocalStores(dataDir);
+    return {
+      ...stores,
+      async close(): Promise<void> {
+        try {
+          await stores.close();
+        } finally {
+          await lock.release();
+        }
+      },
+    };
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
 }

@@ -1,0 +1,46 @@
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { LockFile } from './lock-file';
+
+const LOCK = 'governor.lock';
+/** Where a running `governor start` says where it listens, for the next one's refusal. */
+export const URL_FILE = 'governor.url';
+
+/** Another live process runs on this data dir: what it is, and what to do. */
+export class DataDirInUse extends Error {
+  override readonly name = 'DataDirInUse';
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number | null,
+    readonly url: string | null,
+  ) {
+    super(
+      `${dataDir} is in use: already running: ${pid === null ? 'another process' : `pid ${pid}`}${url ? `, ${url}` : ''} (stop it, or pass another --data-dir)`,
+    );
+  }
+}
+
+/**
+ * Holds a data dir for one process (a worker, `governor start`, `governor demo`) until released:
+ * taken before any tenant is resumed or reconciled, so a second process on the same dir refuses
+ * at once instead of serving chains another process owns. A lock left by a process that died
+ * (killed, crashed, machine rebooted) is taken over (see LockFile).
+ */
+export async function lockDataDir(dataDir: string): Promise<{ release(): Promise<void> }> {
+  await fs.mkdir(dataDir, { recursive: true });
+  const path = join(dataDir, LOCK);
+  try {
+    return await LockFile.acquire(path, 0);
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== 'LOCK_TIMEOUT') throw e;
+    const holder = await fs.readFile(path, 'utf8').then(
+      (text) => (JSON.parse(text) as { pid?: unknown }).pid,
+      () => null,
+    );
+    const url = await fs.readFile(join(dataDir, URL_FILE), 'utf8').then(
+      (text) => text.trim() || null,
+      () => null,
+    );
+    throw new DataDirInUse(dataDir, typeof holder === 'number' ? holder : null, url);
+  }
+}
