@@ -1,4 +1,3 @@
-import { GovernorRuntime } from '@governor/governor';
 import { harness } from './harness';
 
 describe('runbook 5: actions, timeouts and rollback', () => {
@@ -93,19 +92,7 @@ describe('runbook 5: a rollback endpoint that never answers', () => {
       run: () => new Promise<void>(() => undefined),
       rollback: () => new Promise<void>(() => undefined),
     };
-    const runtime = await GovernorRuntime.start({
-      workerId: 'worker-2',
-      ledger: h.ledger,
-      directory: h.directory,
-      bus: h.bus,
-      archive: h.archive,
-      registry: h.registry,
-      handlers: { noop: hanging, http: hanging },
-      alerts: h.alerts,
-      clock: h.clock,
-      signer: h.key,
-      keys: h.keys,
-    });
+    const runtime = await h.peer('worker-2', { handlers: { noop: hanging, http: hanging } });
     await runtime.provision({
       entitlement_id: 'ent-acme',
       account_id: 'acme',

@@ -1,6 +1,6 @@
-import { GovernorRuntime, MemorySpool, actionIdOf, type TenantDirectory } from '@governor/governor';
+import { MemorySpool, actionIdOf, type TenantDirectory } from '@governor/governor';
 import type { MemoryLedger } from '@governor/adapters-local';
-import { harness, scriptedHandler } from './harness';
+import { harness } from './harness';
 
 // A tenant changing hands between two workers on the same stores (scale-out): what the old owner
 // acknowledged must be on the chain before the new owner claims it. Each worker has its own
@@ -9,21 +9,7 @@ describe('handing a tenant over to a peer', () => {
   async function twoWorkers(options: { directoryA?: (d: TenantDirectory) => TenantDirectory } = {}) {
     const h = await harness();
     const start = (workerId: string, ledger: MemoryLedger, directory: TenantDirectory = h.directory) =>
-      GovernorRuntime.start({
-        workerId,
-        ledger,
-        directory,
-        bus: h.bus,
-        archive: h.archive,
-        registry: h.registry,
-        handlers: { noop: scriptedHandler, http: scriptedHandler },
-        alerts: h.alerts,
-        clock: h.clock,
-        signer: h.key,
-        keys: h.keys,
-        spool: new MemorySpool(),
-        drainTimeoutMs: 2_000,
-      });
+      h.peer(workerId, { ledger, directory, spool: new MemorySpool(), drainTimeoutMs: 2_000 });
     const ledgerA = h.ledger.connect();
     const a = await start('worker-a', ledgerA, options.directoryA?.(h.directory));
     const b = await start('worker-b', h.ledger.connect());

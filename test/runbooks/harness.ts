@@ -13,6 +13,7 @@ import {
   GovernorRuntime,
   MemorySpool,
   type ActionHandler,
+  type RuntimeDeps,
   type Signal,
 } from '@governor/governor';
 import { Keyring, SigningKey, verifyLines, type VerifyReport } from '@governor/receipts';
@@ -110,8 +111,11 @@ export async function harness(options: { queueCapacity?: number } = {}) {
       plan_type,
       region: 'us-central1',
     });
-  /** Another runtime on the same stores: a peer worker, or this one after a restart. */
-  const peer = (workerId: string) =>
+  /**
+   * Another runtime on the same stores: a peer worker, or this one after a restart. `parts`
+   * replaces some of its parts (its own ledger client, handlers, registry, spool, ...).
+   */
+  const peer = (workerId: string, parts: Partial<RuntimeDeps> = {}) =>
     GovernorRuntime.start({
       workerId,
       ledger,
@@ -124,6 +128,7 @@ export async function harness(options: { queueCapacity?: number } = {}) {
       clock,
       signer: key,
       keys,
+      ...parts,
     });
   return {
     peer,

@@ -2,8 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DirectoryPolicyRegistry, MemoryRegistry } from '@governor/adapters-local';
-import { GovernorRuntime, type PolicyRegistry } from '@governor/governor';
-import { harness, loadPolicies, scriptedHandler } from './harness';
+import type { PolicyRegistry } from '@governor/governor';
+import { harness, loadPolicies } from './harness';
 
 describe('runbooks 1 and 6: provision on entitlement', () => {
   it('creates the governor, record, topic and subscription, and emits entitlement_active with plan, policy and quota', async () => {
@@ -134,19 +134,7 @@ describe('runbook 1: a failed provisioning says whether a retry can fix it', () 
         let registry: PolicyRegistry = new MemoryRegistry();
         if (kind === 'directory') registry = new DirectoryPolicyRegistry(dir);
         else await loadPolicies(registry as MemoryRegistry);
-        const runtime = await GovernorRuntime.start({
-          workerId: 'worker-2',
-          ledger: h.ledger,
-          directory: h.directory,
-          bus: h.bus,
-          archive: h.archive,
-          registry,
-          handlers: { noop: scriptedHandler, http: scriptedHandler },
-          alerts: h.alerts,
-          clock: h.clock,
-          signer: h.key,
-          keys: h.keys,
-        });
+        const runtime = await h.peer('worker-2', { registry });
         const result = await runtime.provision({
           entitlement_id: 'ent-initech',
           account_id: 'initech',

@@ -1,5 +1,4 @@
-import { GovernorRuntime } from '@governor/governor';
-import { harness, scriptedHandler } from './harness';
+import { harness } from './harness';
 
 describe('runbook 5 across a restart: no orphaned action', () => {
   it('a new runtime on the same stores reconciles what the log shows running: timeout, rollback, contiguous chain', async () => {
@@ -12,19 +11,7 @@ describe('runbook 5 across a restart: no orphaned action', () => {
     // The first worker dies here: its subscription goes with it, and no clock tick ever
     // reaches its actions again. A second worker takes over the same stores.
     await h.runtime.stop({ drain: false });
-    const second = await GovernorRuntime.start({
-      workerId: 'worker-2',
-      ledger: h.ledger,
-      directory: h.directory,
-      bus: h.bus,
-      archive: h.archive,
-      registry: h.registry,
-      handlers: { noop: scriptedHandler, http: scriptedHandler },
-      alerts: h.alerts,
-      clock: h.clock,
-      signer: h.key,
-      keys: h.keys,
-    });
+    const second = await h.peer('worker-2');
     expect(await second.resume()).toEqual({ tenants: 1, reconciled: 2 });
     const receipts = await h.receipts('tenants/acme');
     expect(receipts.map((r) => [r.operation, r.action_kind ?? null, r.error_code ?? null])).toEqual([
@@ -108,19 +95,7 @@ describe('reconcile with a rollback endpoint that never answers', () => {
       run: () => Promise.resolve(),
       rollback: () => new Promise<void>(() => undefined),
     };
-    const second = await GovernorRuntime.start({
-      workerId: 'worker-2',
-      ledger: h.ledger,
-      directory: h.directory,
-      bus: h.bus,
-      archive: h.archive,
-      registry: h.registry,
-      handlers: { noop: hanging, http: hanging },
-      alerts: h.alerts,
-      clock: h.clock,
-      signer: h.key,
-      keys: h.keys,
-    });
+    const second = await h.peer('worker-2', { handlers: { noop: hanging, http: hanging } });
     let done = false;
     const resuming = second.resume().then((r) => ((done = true), r));
     for (let i = 0; i < 20 && !done; i++) {

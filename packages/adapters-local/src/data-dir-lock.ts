@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { openLocalStores } from './local-stores';
 import { LockFile } from './lock-file';
 
 const LOCK = 'governor.lock';
@@ -42,5 +43,32 @@ export async function lockDataDir(dataDir: string): Promise<{ release(): Promise
       () => null,
     );
     throw new DataDirInUse(dataDir, typeof holder === 'number' ? holder : null, url);
+  }
+}
+
+/**
+ * The embedded default's stores for a process that runs tenants (a worker, `governor start`,
+ * `governor demo`): the data dir is held from before they open until they close. Throws
+ * DataDirInUse when another live process holds it.
+ */
+export async function openLockedLocalStores(
+  dataDir: string,
+): Promise<Awaited<ReturnType<typeof openLocalStores>>> {
+  const lock = await lockDataDir(dataDir);
+  try {
+    const stores = await openLocalStores(dataDir);
+    return {
+      ...stores,
+      async close(): Promise<void> {
+        try {
+          await stores.close();
+        } finally {
+          await lock.release();
+        }
+      },
+    };
+  } catch (e) {
+    await lock.release();
+    throw e;
   }
 }

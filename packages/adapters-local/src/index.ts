@@ -18,7 +18,7 @@ export { checkChainId } from './chain-id';
 export { storedRecord } from './records';
 export { MemoryControl } from './memory-control';
 export { openLocalStores, REPO_POLICIES } from './local-stores';
-export { DataDirInUse, lockDataDir, URL_FILE } from './data-dir-lock';
+export { DataDirInUse, lockDataDir, openLockedLocalStores, URL_FILE } from './data-dir-lock';
 export { loadSigningKey, KEY_FILE, KEYS_FILE } from './signing-key-files';
 // The lease rules every LeaseStore applies, shared with the cloud lease stores.
 export {

@@ -673,8 +673,9 @@ export class GovernorRuntime {
       previous.policy_version === next.policy_version &&
       canonicalize(previous) === canonicalize(next);
     if (published && options.force) compatibility = 'forced';
-    const refusal = previous && versionRefusal(previous, next, published);
-    if (previous && refusal) {
+    // Not applied (a version that may not be published, or an incompatible one unforced): a
+    // policy_upgrade_skipped receipt on the worker chain says why, and nothing else changes.
+    const notApplied = async (outcome: 'refused' | 'skipped', from: Policy, reasons: string[]) => {
       const emitted = this.worker.emit({
         operation: 'policy_upgrade_skipped',
         status: 'skipped',
@@ -682,50 +683,28 @@ export class GovernorRuntime {
         ...correlation,
         plan_type: next.plan_type,
         policy_version: next.policy_version,
-        previous_version: previous.policy_version,
+        previous_version: from.policy_version,
         compatibility_check: 'failed',
-        reasons: [refusal],
+        reasons,
       });
       await emitted.durable;
       return {
-        outcome: 'refused',
+        outcome,
         policy_version: next.policy_version,
-        previous_version: previous.policy_version,
-        compatibility_check: 'failed',
+        previous_version: from.policy_version,
+        compatibility_check: 'failed' as const,
         governors_updated: 0,
         governors_failed: 0,
         duration_ms: elapsed(),
-        reasons: [refusal],
+        reasons,
         receipt_id: emitted.receipt_id,
       };
-    }
+    };
+    const refusal = previous && versionRefusal(previous, next, published);
+    if (previous && refusal) return notApplied('refused', previous, [refusal]);
     if (previous && !published) {
       const check = checkCompatibility(previous, next);
-      if (!check.compatible && !options.force) {
-        const emitted = this.worker.emit({
-          operation: 'policy_upgrade_skipped',
-          status: 'skipped',
-          duration_ms: elapsed(),
-          ...correlation,
-          plan_type: next.plan_type,
-          policy_version: next.policy_version,
-          previous_version: previous.policy_version,
-          compatibility_check: 'failed',
-          reasons: check.reasons,
-        });
-        await emitted.durable;
-        return {
-          outcome: 'skipped',
-          policy_version: next.policy_version,
-          previous_version: previous.policy_version,
-          compatibility_check: 'failed',
-          governors_updated: 0,
-          governors_failed: 0,
-          duration_ms: elapsed(),
-          reasons: check.reasons,
-          receipt_id: emitted.receipt_id,
-        };
-      }
+      if (!check.compatible && !options.force) return notApplied('skipped', previous, check.reasons);
       if (!check.compatible) {
         compatibility = 'forced';
         const emitted = this.worker.emit({

@@ -1,13 +1,7 @@
 import { join } from 'node:path';
 import { openGcpStores, seedPolicies } from '@governor/adapters-gcp';
 import { KafkaBus } from '@governor/adapters-kafka';
-import {
-  DataDirInUse,
-  FileSpool,
-  lockDataDir,
-  openLocalStores,
-  REPO_POLICIES,
-} from '@governor/adapters-local';
+import { DataDirInUse, FileSpool, openLockedLocalStores, REPO_POLICIES } from '@governor/adapters-local';
 import type {
   ArchiveStore,
   CheckpointWitness,
@@ -66,29 +60,12 @@ export async function openStores(config: WorkerConfig): Promise<Stores> {
   };
 }
 
-/** The embedded default's stores, with the data dir held by this process until they close. */
+/** The embedded default's stores, the data dir held by this process; held elsewhere is a configuration error. */
 async function openEmbedded(dataDir: string): Promise<Stores> {
-  let lock: { release(): Promise<void> };
   try {
-    lock = await lockDataDir(dataDir);
+    return await openLockedLocalStores(dataDir);
   } catch (e) {
     if (e instanceof DataDirInUse) throw new ConfigError(e.message);
-    throw e;
-  }
-  try {
-    const stores = await openLocalStores(dataDir);
-    return {
-      ...stores,
-      async close(): Promise<void> {
-        try {
-          await stores.close();
-        } finally {
-          await lock.release();
-        }
-      },
-    };
-  } catch (e) {
-    await lock.release();
     throw e;
   }
 }

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { DataDirInUse, FileSpool, LogAlertSink, lockDataDir } from '@governor/adapters-local';
+import { DataDirInUse, FileSpool, LogAlertSink } from '@governor/adapters-local';
 import type {
   AlertSink,
   ArchiveStore,
@@ -49,15 +49,14 @@ export async function openLocalDemo(
 ): Promise<DemoStores> {
   const dataDir = makeDataDir();
   say(`data in ${dataDir}`);
-  // Held for the demo's run: never two processes on one data dir.
-  let lock: { release(): Promise<void> };
+  let stores: Awaited<ReturnType<typeof openLocalStores>>;
   try {
-    lock = await lockDataDir(dataDir);
+    // Held for the demo's run: never two processes on one data dir.
+    stores = await openLocalStores(dataDir, { lock: true });
   } catch (e) {
     if (e instanceof DataDirInUse) throw new CliError(e.message);
     throw e;
   }
-  const stores = await openLocalStores(dataDir);
   return {
     ...stores,
     dataDir,
@@ -65,7 +64,6 @@ export async function openLocalDemo(
     about: { backend: 'local' },
     afterwards: [],
     failure: (_doing, e) => e,
-    close: () => lock.release(),
   };
 }
 
