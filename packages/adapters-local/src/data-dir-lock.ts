@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { openLocalStores } from './local-stores';
-import { LockFile } from './lock-file';
+import { LockFile, LockHeld } from './lock-file';
 
 const LOCK = 'governor.lock';
 /** Where a running `governor start` says where it listens, for the next one's refusal. */
@@ -33,16 +33,12 @@ export async function lockDataDir(dataDir: string): Promise<{ release(): Promise
   try {
     return await LockFile.acquire(path, 0);
   } catch (e) {
-    if ((e as { code?: unknown }).code !== 'LOCK_TIMEOUT') throw e;
-    const holder = await fs.readFile(path, 'utf8').then(
-      (text) => (JSON.parse(text) as { pid?: unknown }).pid,
-      () => null,
-    );
+    if (!(e instanceof LockHeld)) throw e;
     const url = await fs.readFile(join(dataDir, URL_FILE), 'utf8').then(
       (text) => text.trim() || null,
       () => null,
     );
-    throw new DataDirInUse(dataDir, typeof holder === 'number' ? holder : null, url);
+    throw new DataDirInUse(dataDir, e.holderPid, url);
   }
 }
 

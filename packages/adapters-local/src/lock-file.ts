@@ -170,6 +170,23 @@ async function breakStale(path: string, raw: string): Promise<void> {
   }
 }
 
+/** The lock is held by a live process (LOCK_TIMEOUT): `holderPid` says which, when its file says. */
+export class LockHeld extends LocalAdapterError {
+  constructor(
+    path: string,
+    readonly holderPid: number | null,
+    timeoutMs: number,
+    holder: LockOwner | null,
+  ) {
+    super(
+      'LOCK_TIMEOUT',
+      holder === null
+        ? `${path} is held (unreadable lock file) after waiting ${timeoutMs} ms`
+        : `${path} is held by pid ${holder.pid} on ${holder.host} since ${holder.acquired_at}, waited ${timeoutMs} ms`,
+    );
+  }
+}
+
 /**
  * An exclusive, cross-process lock: a file created with `open(..., 'wx')` that names its holder.
  * A lock whose holder is dead (process gone, pid reused, machine rebooted) is broken and taken.
@@ -193,13 +210,7 @@ export class LockFile {
       if (!(await isLive(seen))) {
         await breakStale(path, seen.raw);
       } else if (Date.now() >= deadline) {
-        const holder = seen.owner;
-        throw new LocalAdapterError(
-          'LOCK_TIMEOUT',
-          holder === null
-            ? `${path} is held (unreadable lock file) after waiting ${timeoutMs} ms`
-            : `${path} is held by pid ${holder.pid} on ${holder.host} since ${holder.acquired_at}, waited ${timeoutMs} ms`,
-        );
+        throw new LockHeld(path, seen.owner?.pid ?? null, timeoutMs, seen.owner);
       }
       await sleep(pause);
       pause = Math.min(pause * 2, 20);

@@ -361,101 +361,83 @@ export class ActionRunner {
       action_id: entry.action_id,
       ...(correlationId ? { correlation_id: correlationId } : {}),
     };
+    // An escalation: the action did not end well and a person must look at it.
+    const failed = (action_kind: string, error_code: string, error_message: string, recoverable: boolean) =>
+      writer.emit({
+        operation: 'action_failed',
+        status: 'failed',
+        duration_ms: 0,
+        ...base,
+        action_kind,
+        error_code,
+        error_message,
+        recoverable,
+        escalated: true,
+      });
+    let state: 'rolled_back' | 'escalated' = 'escalated';
     const malformed = malformedEntry(entry);
     if (malformed) {
       // Written by an older or broken build: say what was found, never fail the start over it.
-      writer.emit({
-        operation: 'action_failed',
-        status: 'failed',
-        duration_ms: 0,
-        ...base,
-        action_kind:
-          typeof entry.kind === 'string' && entry.kind.length > 0 ? entry.kind.slice(0, 200) : 'unknown',
-        error_code: 'MALFORMED_LOG_ENTRY',
-        error_message: `the action log entry cannot be reconciled (${malformed}): ${JSON.stringify(entry).slice(0, 1500)}`,
-        recoverable: false,
-        escalated: true,
-      });
-      alerts.alert({
-        severity: 'critical',
-        code: 'ACTION_ESCALATED',
-        message: `malformed action log entry ${entry.action_id} of ${account_id} needs review: ${malformed}`,
-        account_id,
-      });
-      await writer.flush();
-      await directory?.putAction(account_id, { ...entry, state: 'escalated' });
-      return 'escalated';
-    }
-    const timeoutMs = action?.timeout_ms ?? 0;
-    const timeout = writer.emit({
-      operation: 'action_timeout',
-      status: 'failed',
-      duration_ms: Math.max(0, clock.now() - (entry.deadline_at - timeoutMs)),
-      ...base,
-      action_kind: entry.kind,
-      timeout_ms: timeoutMs,
-    });
-    const handler = action ? handlers[action.handler] : undefined;
-    let state: 'rolled_back' | 'escalated' = 'escalated';
-    if (entry.recoverable && handler) {
-      const started = clock.now();
-      try {
-        await withinMs(clock, timeoutMs, (signal) =>
-          handler.rollback({
-            ...base,
-            kind: entry.kind,
-            params: {},
-            idempotency_key: `${account_id}:${entry.action_id}`,
-            signal,
-            // The same endpoints a live rollback gets: an http action undoes where it acted.
-            ...(action?.handler === 'http'
-              ? {
-                  endpoint: action.endpoint,
-                  ...(action.rollback ? { rollback_endpoint: action.rollback.endpoint } : {}),
-                }
-              : {}),
-          }),
-        );
-        writer.emit({
-          operation: 'action_rolled_back',
-          status: 'rolled_back',
-          duration_ms: 0,
-          ...base,
-          previous_action_receipt_id: timeout.receipt_id,
-          rollback_duration_ms: Math.max(0, clock.now() - started),
-        });
-        state = 'rolled_back';
-      } catch (e) {
-        writer.emit({
-          operation: 'action_failed',
-          status: 'failed',
-          duration_ms: 0,
-          ...base,
-          action_kind: entry.kind,
-          error_code: 'ROLLBACK_FAILED',
-          error_message: String((e as Error).message ?? e).slice(0, 2000),
-          recoverable: true,
-          escalated: true,
-        });
-      }
+      const kind =
+        typeof entry.kind === 'string' && entry.kind.length > 0 ? entry.kind.slice(0, 200) : 'unknown';
+      failed(
+        kind,
+        'MALFORMED_LOG_ENTRY',
+        `the action log entry cannot be reconciled (${malformed}): ${JSON.stringify(entry).slice(0, 1500)}`,
+        false,
+      );
     } else {
-      writer.emit({
-        operation: 'action_failed',
+      const timeoutMs = action?.timeout_ms ?? 0;
+      const timeout = writer.emit({
+        operation: 'action_timeout',
         status: 'failed',
-        duration_ms: 0,
+        duration_ms: Math.max(0, clock.now() - (entry.deadline_at - timeoutMs)),
         ...base,
         action_kind: entry.kind,
-        error_code: 'ORPHANED',
-        error_message: 'the action was running when its worker stopped',
-        recoverable: entry.recoverable,
-        escalated: true,
+        timeout_ms: timeoutMs,
       });
+      const handler = action ? handlers[action.handler] : undefined;
+      if (entry.recoverable && handler) {
+        const started = clock.now();
+        try {
+          await withinMs(clock, timeoutMs, (signal) =>
+            handler.rollback({
+              ...base,
+              kind: entry.kind,
+              params: {},
+              idempotency_key: `${account_id}:${entry.action_id}`,
+              signal,
+              // The same endpoints a live rollback gets: an http action undoes where it acted.
+              ...(action?.handler === 'http'
+                ? {
+                    endpoint: action.endpoint,
+                    ...(action.rollback ? { rollback_endpoint: action.rollback.endpoint } : {}),
+                  }
+                : {}),
+            }),
+          );
+          writer.emit({
+            operation: 'action_rolled_back',
+            status: 'rolled_back',
+            duration_ms: 0,
+            ...base,
+            previous_action_receipt_id: timeout.receipt_id,
+            rollback_duration_ms: Math.max(0, clock.now() - started),
+          });
+          state = 'rolled_back';
+        } catch (e) {
+          failed(entry.kind, 'ROLLBACK_FAILED', String((e as Error).message ?? e).slice(0, 2000), true);
+        }
+      } else
+        failed(entry.kind, 'ORPHANED', 'the action was running when its worker stopped', entry.recoverable);
     }
     if (state === 'escalated')
       alerts.alert({
         severity: 'critical',
         code: 'ACTION_ESCALATED',
-        message: `orphaned action ${entry.action_id} of ${account_id} needs review`,
+        message: malformed
+          ? `malformed action log entry ${entry.action_id} of ${account_id} needs review: ${malformed}`
+          : `orphaned action ${entry.action_id} of ${account_id} needs review`,
         account_id,
       });
     await writer.flush();

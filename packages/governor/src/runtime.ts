@@ -494,13 +494,13 @@ export class GovernorRuntime {
    * no probe failing) spools the chain until the next good probe; those receipts count as
    * durable and their signals are acked, so once the next owner claims the chain they could
    * never land and their signals would be lost. Tries again while this worker surely holds the
-   * tenant, for up to `withinMs`; a fenced chain is alerted by the writer itself, and a spool
+   * tenant, for up to `forMs`; a fenced chain is alerted by the writer itself, and a spool
    * that still cannot land is alerted as critical, never dropped silently.
    */
-  private async landSpool(governor: TenantGovernor, withinMs: number): Promise<void> {
+  private async landSpool(governor: TenantGovernor, forMs: number): Promise<void> {
     const { clock, alerts, mayServe } = this.deps;
     const { writer, accountId } = governor;
-    const deadline = clock.now() + withinMs;
+    const deadline = clock.now() + forMs;
     let waitMs = 100;
     let failure: unknown;
     while (writer.isSpooling && !writer.isFenced) {
