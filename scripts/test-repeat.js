@@ -136,7 +136,7 @@ async function main() {
   const { vars, startedHere } = needsBackends ? backends() : { vars: {}, startedHere: false };
   fs.mkdirSync(o.keep, { recursive: true });
   console.log(
-    `test:repeat: ${files.join(', ')} × ${o.times}${o.load ? `; ${o.load} load processes beside the last ${o.loadRuns} runs` : ''}`,
+    `test:repeat: ${files.join(', ')} × ${o.times}${o.load ? `; ${o.load} CPU-bound process(es) beside the last ${o.loadRuns} run(s)` : ''}`,
   );
   let passed = 0;
   let failed = 0;
