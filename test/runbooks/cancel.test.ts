@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { Keyring, verifyArchive } from '@governor/receipts';
+import type { TenantRecord } from '@governor/governor';
 import { harness } from './harness';
 
 describe('runbook 7: customer cancels', () => {
@@ -117,6 +118,44 @@ describe('runbook 7: a tenant cancelled again, and a decommission that fails', (
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+  it('a decommission that failed is recorded as draining and started again by the next runtime (a restart), which finishes it', async () => {
+    const h = await harness();
+    await h.provision('acme');
+    const put = h.archive.put.bind(h.archive);
+    h.archive.put = () => Promise.reject(new Error('the archive store is gone'));
+    const cancelled = await h.runtime.cancel('acme', 'customer_request');
+    await expect(cancelled?.done).rejects.toThrow('the archive store is gone');
+    expect(await h.directory.get('acme')).toMatchObject({ state: 'draining' });
+    await h.runtime.stop({ drain: false });
+
+    h.archive.put = put;
+    const restarted = await h.peer('worker-1');
+    expect(await restarted.resume()).toEqual({ tenants: 1, reconciled: 0 });
+    expect(restarted.get('acme')?.phase).toBe('draining');
+    expect(restarted.served()).toEqual([]);
+    await restarted.stop();
+    expect(await h.directory.get('acme')).toMatchObject({ state: 'decommissioned' });
+    expect(await h.ops('tenants/acme')).toEqual([
+      'entitlement_active',
+      'decommission_start',
+      'decommission_failed',
+      'decommission_start',
+      'decommission_complete',
+    ]);
+    expect((await h.verify('tenants/acme')).ok).toBe(true);
+    // And a create for the account while it drains is refused, not provisioned over it.
+    await h.directory.put({ ...((await h.directory.get('acme')) as TenantRecord), state: 'draining' });
+    const fresh = await h.peer('worker-1');
+    await expect(
+      fresh.provision({
+        entitlement_id: 'ent-acme',
+        account_id: 'acme',
+        sku_id: 'governor-professional',
+        plan_type: 'professional',
+        region: 'us-central1',
+      }),
+    ).rejects.toMatchObject({ code: 'ENTITLEMENT_CONFLICT' });
   });
 });
 

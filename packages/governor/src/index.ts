@@ -35,7 +35,7 @@ export { ActionRunner, actionIdOf } from './action-runner';
 export type { ActionSignal, ActionResult, ActionRunnerDeps } from './action-runner';
 export { TenantGovernor } from './tenant-governor';
 export type { TenantGovernorDeps, Accepted, PlanChange, PlanPolicyLoader } from './tenant-governor';
-export { GovernorRuntime } from './runtime';
+export { GovernorRuntime, needsOwner, type Decommission } from './runtime';
 export type {
   Entitlement,
   RuntimeDeps,

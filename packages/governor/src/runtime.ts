@@ -113,6 +113,17 @@ function entitlementKey(accountId: string, entitlementId: string): string {
   return `${accountId}\u0000${entitlementId}`;
 }
 
+/** Active tenants are served; draining ones have a decommission to finish. Both need an owner. */
+export function needsOwner(record: TenantRecord): boolean {
+  return record.state === 'active' || record.state === 'draining';
+}
+
+/** A decommission under way: its start receipt is durable, `done` settles when it finishes. */
+export interface Decommission {
+  readonly receipt_id: string;
+  readonly done: Promise<{ receipt_id: string; archive: string; name: string }>;
+}
+
 /** Another entitlement than the one the account runs (or is being provisioned under). */
 function entitlementConflict(ent: Entitlement, running: string): GovernorError {
   return new GovernorError(
@@ -235,9 +246,10 @@ export class GovernorRuntime {
     const existing = await directory.get(ent.account_id);
     // One entitlement per account at a time: another one for a running tenant is a conflict,
     // concurrently (above) as sequentially. A cancelled or failed one may be followed by a new one.
+    // One being decommissioned is neither: it finishes first (after a restart too, see resume).
     if (
-      (existing?.state === 'active' || existing?.state === 'draining') &&
-      existing.entitlement_id !== ent.entitlement_id
+      existing?.state === 'draining' ||
+      (existing?.state === 'active' && existing.entitlement_id !== ent.entitlement_id)
     )
       throw entitlementConflict(ent, existing.entitlement_id);
     if (existing?.state === 'active' && existing.entitlement_id === ent.entitlement_id) {
@@ -409,14 +421,15 @@ export class GovernorRuntime {
   /**
    * Takes over the tenants recorded as active (after a restart or a crash): reopens each chain
    * at its stored head, reloads the plan and policy version the record names (a plan change
-   * stores both), reconciles every action the log still shows running, and resubscribes.
-   * Returns how many actions were reconciled.
+   * stores both), reconciles every action the log still shows running, and resubscribes. A
+   * tenant recorded as draining (its decommission started and did not finish) has its
+   * decommission started again instead. Returns how many actions were reconciled.
    */
   async resume(): Promise<{ tenants: number; reconciled: number }> {
     let reconciled = 0;
     let tenants = 0;
     for (const record of await this.deps.directory.list()) {
-      if (record.state !== 'active' || this.governors.has(record.account_id)) continue;
+      if (!needsOwner(record) || this.governors.has(record.account_id)) continue;
       const adopted = await this.resumeTenant(record);
       if (adopted === null) continue;
       reconciled += adopted.reconciled;
@@ -428,12 +441,13 @@ export class GovernorRuntime {
   /**
    * Takes one tenant over under a lease `epoch` (scale-out: its previous worker died, stopped
    * or shed it): as `resume()` does for one tenant, with its chain claimed at `epoch` first, so
-   * the previous owner's late commits are refused. Null when the tenant is not active.
+   * the previous owner's late commits are refused. Null when the tenant needs no owner (neither
+   * active nor draining).
    */
   async adopt(accountId: string, epoch: number): Promise<{ reconciled: number } | null> {
     if (this.governors.has(accountId)) return { reconciled: 0 };
     const record = await this.deps.directory.get(accountId);
-    if (record === null || record.state !== 'active') return null;
+    if (record === null || !needsOwner(record)) return null;
     return this.resumeTenant(record, epoch);
   }
 
@@ -455,6 +469,10 @@ export class GovernorRuntime {
     this.governors.set(record.account_id, governor);
     try {
       const reconciled = await this.reconcile(governor);
+      if (record.state === 'draining') {
+        await this.decommission(governor, undefined, undefined);
+        return { reconciled };
+      }
       // An in-process bus does not outlive the process; a durable one still has the topic.
       if (!(await bus.topicExists(record.account_id))) await bus.createTopic(record.account_id);
       await this.subscribe(record.account_id, loaded.value);
@@ -881,17 +899,24 @@ export class GovernorRuntime {
    * drain (up to 30 s), archive export, topic deletion and `decommission_complete` continue in
    * the background (`decommissioned(accountId)` waits for them).
    */
-  async cancel(
-    accountId: string,
-    reason?: string,
-    correlationId?: string,
-  ): Promise<{
-    receipt_id: string;
-    done: Promise<{ receipt_id: string; archive: string; name: string }>;
-  } | null> {
+  async cancel(accountId: string, reason?: string, correlationId?: string): Promise<Decommission | null> {
     checkCorrelationId(correlationId);
     const governor = this.governors.get(accountId);
     if (!governor || (governor.phase !== 'normal' && governor.phase !== 'degraded')) return null;
+    return this.decommission(governor, reason, correlationId);
+  }
+
+  /**
+   * Starts runbook 7 for `governor`: `decommission_start` durable, then the tenant recorded as
+   * draining (so a restart, or the next owner, starts the decommission again rather than
+   * serving the tenant), then the rest in the background.
+   */
+  private async decommission(
+    governor: TenantGovernor,
+    reason: string | undefined,
+    correlationId: string | undefined,
+  ): Promise<Decommission> {
+    const accountId = governor.accountId;
     const started = this.deps.clock.now();
     // The receipt is made (emit is synchronous and throws on a body it cannot write) before the
     // tenant changes state, so a cancel that cannot be recorded leaves the tenant as it was.
@@ -907,6 +932,7 @@ export class GovernorRuntime {
     });
     governor.actor.send({ type: 'CANCEL' });
     await start.durable;
+    await this.deps.directory.put({ ...governor.record, state: 'draining' });
     const done = this.finishDecommission(governor, started, correlationId).catch((e: unknown) =>
       this.decommissionFailed(governor, e, correlationId),
     );
@@ -931,7 +957,7 @@ export class GovernorRuntime {
     alerts.alert({
       severity: 'critical',
       code: 'DECOMMISSION_FAILED',
-      message: `the decommission of ${governor.accountId} did not finish (the tenant stays draining): ${message}`,
+      message: `the decommission of ${governor.accountId} did not finish (the tenant stays draining; it starts again when a worker next takes the tenant over, e.g. on restart): ${message}`,
       account_id: governor.accountId,
     });
     try {

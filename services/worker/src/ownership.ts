@@ -1,4 +1,10 @@
-import type { AlertSink, Lease, LeaseStore, TenantDirectory } from '@governor/governor';
+import {
+  needsOwner,
+  type AlertSink,
+  type Lease,
+  type LeaseStore,
+  type TenantDirectory,
+} from '@governor/governor';
 import type { Logger } from 'pino';
 
 /** What ownership needs of the runtime: take a tenant over under an epoch, and give it back. */
@@ -182,6 +188,8 @@ export class Ownership {
     const { leases, directory, workerId, leaseMs, log, tenants } = this.options;
     const records = await directory.list();
     const active = records.filter((r) => r.state === 'active').map((r) => r.account_id);
+    // A draining tenant (a decommission that did not finish) needs an owner too, to finish it.
+    const owned = records.filter(needsOwner).map((r) => r.account_id);
     // Decommissioned (or failed) tenants need no owner: their leases go back. (One still being
     // provisioned under a claim is not active yet, and keeps its lease.)
     const ended = new Set(
@@ -199,11 +207,11 @@ export class Ownership {
     }
     const members = await leases.members();
     // Tenants being provisioned under a claim count too, or the share would shed them.
-    const counted = new Set([...active, ...this.held.keys()]);
+    const counted = new Set([...owned, ...this.held.keys()]);
     const share = Math.ceil(counted.size / Math.max(1, members.length));
     const now = Date.now();
     const leaseOf = new Map((await leases.list()).map((l) => [l.account_id, l]));
-    for (const accountId of active) {
+    for (const accountId of owned) {
       if (this.stopped || this.held.size >= share) break;
       if (this.held.has(accountId)) continue;
       const current = leaseOf.get(accountId);

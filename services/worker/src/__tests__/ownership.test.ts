@@ -88,3 +88,32 @@ describe('Ownership: leases renewed while the store is slow', () => {
     await stopping;
   });
 });
+
+describe('Ownership: a tenant whose decommission did not finish', () => {
+  it('takes a draining tenant as it takes an active one (its decommission is finished by whoever adopts it), and leaves ended ones alone', async () => {
+    const directory = new MemoryDirectory();
+    await directory.put(record('live'));
+    await directory.put({ ...record('half-cancelled'), state: 'draining' });
+    await directory.put({ ...record('gone'), state: 'decommissioned' });
+    const adopted: string[] = [];
+    const ownership = new Ownership({
+      workerId: 'worker-a',
+      leases: new MemoryLeaseStore(),
+      directory,
+      tenants: {
+        adopt: (id) => {
+          adopted.push(id);
+          return Promise.resolve({ reconciled: 0 });
+        },
+        relinquish: () => Promise.resolve(true),
+        served: () => [],
+      },
+      alerts: new LogAlertSink(() => undefined),
+      log: pino({ enabled: false }),
+      leaseMs: LEASE_MS,
+    });
+    await ownership.start();
+    await ownership.stop();
+    expect(adopted.sort()).toEqual(['half-cancelled', 'live']);
+  });
+});
