@@ -215,6 +215,10 @@ export class ObservingDirectory implements TenantDirectory {
     return this.inner.list();
   }
 
+  actionsStartedSince(accountId: string, since: number): Promise<number> {
+    return this.inner.actionsStartedSince(accountId, since);
+  }
+
   async putAction(accountId: string, entry: ActionLogEntry): Promise<void> {
     const start = performance.now();
     await this.failures.watch(this.inner.putAction(accountId, entry));

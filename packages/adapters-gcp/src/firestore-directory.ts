@@ -26,7 +26,15 @@ const RECORD_FIELDS = [
   'monthly_actions_used',
 ] as const;
 
-const ACTION_FIELDS = ['action_id', 'kind', 'signal_id', 'state', 'deadline_at', 'recoverable'] as const;
+const ACTION_FIELDS = [
+  'action_id',
+  'kind',
+  'signal_id',
+  'state',
+  'deadline_at',
+  'recoverable',
+  'started_at',
+] as const;
 
 /**
  * A document id for any action id. Ids come from signal ids (any non-empty string) and
@@ -128,6 +136,13 @@ export class FirestoreDirectory implements TenantDirectory {
     const query = this.actions(accountId).where('state', '==', 'running');
     const snapshot = await this.call(`reading the action log of ${accountId}`, () => query.get());
     return snapshot.docs.map((d) => pick<ActionLogEntry>(d.data(), ACTION_FIELDS));
+  }
+
+  /** A count aggregation over the `started_at` index: no documents are read. */
+  async actionsStartedSince(accountId: string, since: number): Promise<number> {
+    const query = this.actions(accountId).where('started_at', '>=', since).count();
+    const snapshot = await this.call(`counting the actions of ${accountId}`, () => query.get());
+    return snapshot.data().count;
   }
 }
 

@@ -175,6 +175,15 @@ export class FileDirectory implements TenantDirectory {
   }
 
   async runningActions(accountId: string): Promise<ActionLogEntry[]> {
+    return (await this.actionLog(accountId)).filter((e) => e.state === 'running');
+  }
+
+  /** Reads every entry of the tenant's log (one file each): fine at the embedded default's scale. */
+  async actionsStartedSince(accountId: string, since: number): Promise<number> {
+    return (await this.actionLog(accountId)).filter((e) => (e.started_at ?? -Infinity) >= since).length;
+  }
+
+  private async actionLog(accountId: string): Promise<ActionLogEntry[]> {
     checkAccountId(accountId);
     const dir = join(this.root, ACTIONS, accountId);
     let names: string[];
@@ -187,7 +196,7 @@ export class FileDirectory implements TenantDirectory {
     // Temporary files of writes in flight end in `.tmp`, and start with a dot.
     const files = names.filter((n) => n.endsWith('.json') && !n.startsWith('.')).sort();
     const entries = await mapLimited(files, READ_PARALLELISM, (name) => this.readAction(dir, name));
-    return entries.filter((e): e is ActionLogEntry => e !== null && e.state === 'running');
+    return entries.filter((e): e is ActionLogEntry => e !== null);
   }
 
   private async readTenant(accountId: string): Promise<TenantRecord | null> {

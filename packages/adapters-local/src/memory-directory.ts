@@ -41,4 +41,9 @@ export class MemoryDirectory implements TenantDirectory {
       [...(this.actions.get(accountId)?.values() ?? [])].filter((a) => a.state === 'running'),
     );
   }
+
+  actionsStartedSince(accountId: string, since: number): Promise<number> {
+    const entries = [...(this.actions.get(accountId)?.values() ?? [])];
+    return Promise.resolve(entries.filter((a) => (a.started_at ?? -Infinity) >= since).length);
+  }
 }

@@ -301,6 +301,7 @@ export class ActionRunner {
       signal_id: signal.signal_id,
       recoverable: action.recoverable,
       deadline_at: clock.now() + action.timeout_ms,
+      started_at: clock.now(),
     };
     // Counted in flight from here, so a limit check made meanwhile sees it.
     this.reserved += 1;

@@ -206,6 +206,11 @@ export interface ActionLogEntry {
   readonly state: 'running' | 'complete' | 'rolled_back' | 'escalated';
   readonly deadline_at: number;
   readonly recoverable: boolean;
+  /**
+   * When the action started (ms since the epoch): what the monthly quota counts. Entries written
+   * before it was kept lack it, and are not counted.
+   */
+  readonly started_at?: number;
 }
 
 export interface TenantDirectory {
@@ -220,6 +225,11 @@ export interface TenantDirectory {
    */
   startAction(accountId: string, entry: ActionLogEntry): Promise<boolean>;
   runningActions(accountId: string): Promise<ActionLogEntry[]>;
+  /**
+   * How many of the tenant's actions started at or after `since` (ms since the epoch): the
+   * monthly quota's usage, durable with the actions it counts (one entry per started action).
+   */
+  actionsStartedSince(accountId: string, since: number): Promise<number>;
 }
 
 /** Archives of decommissioned chains (`gs://{bucket}/{account_id}/{YYYY-MM-DD}.tar.gz`), never overwritten. */

@@ -19,7 +19,13 @@ import type {
   TenantDirectory,
   TenantRecord,
 } from './ports';
-import { TenantGovernor, correlated, type Accepted, type PlanChangeResult } from './tenant-governor';
+import {
+  TenantGovernor,
+  correlated,
+  monthStart,
+  type Accepted,
+  type PlanChangeResult,
+} from './tenant-governor';
 
 export type { PlanChangeResult } from './tenant-governor';
 
@@ -275,6 +281,8 @@ export class GovernorRuntime {
         });
 
       step = 'tenant_record';
+      // An account provisioned again within a month keeps that month's usage.
+      const used = await directory.actionsStartedSince(ent.account_id, monthStart(started));
       const record: TenantRecord = {
         account_id: ent.account_id,
         sku_id: ent.sku_id,
@@ -284,7 +292,7 @@ export class GovernorRuntime {
         policy_version: policy.policy_version,
         state: 'provisioning',
         concurrency: policy.quotas.concurrent_actions,
-        monthly_actions_used: 0,
+        monthly_actions_used: used,
       };
       await directory.put(record);
       undo.push({ step, run: () => directory.delete(ent.account_id) });
@@ -451,8 +459,11 @@ export class GovernorRuntime {
     return this.resumeTenant(record, epoch);
   }
 
-  private async resumeTenant(record: TenantRecord, epoch?: number): Promise<{ reconciled: number } | null> {
-    const { registry, bus } = this.deps;
+  private async resumeTenant(stored: TenantRecord, epoch?: number): Promise<{ reconciled: number } | null> {
+    const { registry, bus, directory, clock } = this.deps;
+    // The stored counter is a snapshot (written on scale and policy swaps); the log is the truth.
+    const used = await directory.actionsStartedSince(stored.account_id, monthStart(clock.now()));
+    const record = { ...stored, monthly_actions_used: used };
     const loaded = validatePolicy(await registry.get(record.plan_type, record.policy_version));
     if (!loaded.ok) {
       this.deps.alerts.alert({

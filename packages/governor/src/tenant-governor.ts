@@ -86,6 +86,12 @@ export function correlated(correlationId: string | undefined): { correlation_id?
  * One tenant's governor: its lifecycle actor, policy, in-flight limit, bounded queue, and the
  * runbooks that act on a single tenant (actions, scale, per-governor policy swap, drain).
  */
+/** The start (ms, UTC) of the calendar month `ms` falls in: the monthly quota's period. */
+export function monthStart(ms: number): number {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+}
+
 export class TenantGovernor {
   readonly actor: Actor<typeof governorMachine>;
   private readonly queue: Delivery[] = [];
@@ -98,12 +104,19 @@ export class TenantGovernor {
   private lastScaleUp: { previous: number; lag: number } | null = null;
   /** Policy swaps (upgrades, plan changes) run one at a time, each checked against the state the last one left. */
   private swaps: Promise<unknown> = Promise.resolve();
+  /** The month `record.monthly_actions_used` counts (see `monthStart`). */
+  private usageMonth: number;
 
+  /**
+   * `record.monthly_actions_used` must be this month's count of the tenant's action log (see
+   * `TenantDirectory.actionsStartedSince`): the counter lives here, its truth in the log.
+   */
   constructor(
     public record: TenantRecord,
     public policy: Policy,
     private readonly deps: TenantGovernorDeps,
   ) {
+    this.usageMonth = monthStart(deps.clock.now());
     this.actor = createActor(governorMachine).start();
     this.runner = new ActionRunner({
       account_id: record.account_id,
@@ -182,7 +195,7 @@ export class TenantGovernor {
       this.refuse(delivery, 'not_permitted');
       return 'refused';
     }
-    if (this.record.monthly_actions_used >= this.policy.quotas.monthly_actions) {
+    if (this.quotaExhausted()) {
       this.refuse(delivery, 'quota_exhausted');
       return 'refused';
     }
@@ -243,7 +256,7 @@ export class TenantGovernor {
         continue;
       }
       // Checked again at start, not only on arrival: the queue may hold more than the quota has left.
-      if (this.record.monthly_actions_used >= this.policy.quotas.monthly_actions) {
+      if (this.quotaExhausted()) {
         this.refuse(delivery, 'quota_exhausted');
         continue;
       }
@@ -282,7 +295,17 @@ export class TenantGovernor {
   }
 
   private uncount(): void {
-    this.record = { ...this.record, monthly_actions_used: this.record.monthly_actions_used - 1 };
+    this.record = { ...this.record, monthly_actions_used: Math.max(0, this.record.monthly_actions_used - 1) };
+  }
+
+  /** Whether this month's actions used up the quota; a new month starts the count again. */
+  private quotaExhausted(): boolean {
+    const month = monthStart(this.deps.clock.now());
+    if (month !== this.usageMonth) {
+      this.usageMonth = month;
+      this.record = { ...this.record, monthly_actions_used: 0 };
+    }
+    return this.record.monthly_actions_used >= this.policy.quotas.monthly_actions;
   }
 
   /**

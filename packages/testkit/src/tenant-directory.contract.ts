@@ -124,6 +124,25 @@ export function describeTenantDirectoryContract(name: string, make: () => Promis
       }
     });
 
+    it('actionsStartedSince counts the entries started at or after a time, whatever their state, per tenant', async () => {
+      await directory.put(tenant('acme'));
+      await directory.put(tenant('globex'));
+      const month = Date.parse('2026-12-01T00:00:00.000Z');
+      await directory.startAction('acme', action('before', { started_at: month - 1 }));
+      await directory.startAction('acme', action('at', { started_at: month }));
+      await directory.startAction('acme', action('after', { started_at: month + 5_000, state: 'complete' }));
+      await directory.putAction('acme', action('legacy'));
+      await directory.startAction('globex', action('other', { started_at: month + 1 }));
+      // A later write of an entry (its outcome) keeps its start.
+      await directory.putAction('acme', action('at', { started_at: month, state: 'rolled_back' }));
+      for (const reader of await readers()) {
+        expect(await reader.actionsStartedSince('acme', month)).toBe(2);
+        expect(await reader.actionsStartedSince('acme', month - 1)).toBe(3);
+        expect(await reader.actionsStartedSince('globex', month)).toBe(1);
+        expect(await reader.actionsStartedSince('initech', month)).toBe(0);
+      }
+    });
+
     it('putAction replaces an entry: the latest write wins, in either direction', async () => {
       await directory.put(tenant('acme'));
       await directory.putAction('acme', action('a1'));

@@ -25,6 +25,7 @@ function actionLog(): TenantDirectory & { entries: Map<string, ActionLogEntry> }
     startAction: (_a, e) =>
       Promise.resolve(!entries.has(e.action_id) && Boolean(entries.set(e.action_id, e))),
     runningActions: () => Promise.resolve([...entries.values()].filter((e) => e.state === 'running')),
+    actionsStartedSince: unused,
   };
 }
 

@@ -64,6 +64,11 @@ export class FakeDirectory implements TenantDirectory {
     return true;
   }
 
+  actionsStartedSince(accountId: string, since: number): Promise<number> {
+    const entries = [...(this.actions.get(accountId)?.values() ?? [])];
+    return Promise.resolve(entries.filter((a) => (a.started_at ?? -Infinity) >= since).length);
+  }
+
   runningActions(accountId: string): Promise<ActionLogEntry[]> {
     return Promise.resolve(
       [...(this.actions.get(accountId)?.values() ?? [])].filter((a) => a.state === 'running'),
