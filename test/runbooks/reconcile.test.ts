@@ -34,6 +34,37 @@ describe('runbook 5 across a restart: no orphaned action', () => {
   });
 });
 
+describe('runbook 5 across a restart: an action whose outcome is on the chain but not in the log', () => {
+  it('is not timed out and rolled back after it completed: the log catches up with the chain, and nothing is said twice', async () => {
+    const h = await harness();
+    await h.provision('acme');
+    await h.runtime.submit(h.signal('acme', { signal_id: 'done' }));
+    await h.settle();
+    expect(await h.ops('tenants/acme')).toEqual(['entitlement_active', 'action_complete']);
+    // The worker died after action_complete was durable and before the log said so.
+    const actionId = (await h.receipts('tenants/acme'))[1]?.action_id as string;
+    await h.directory.putAction('acme', {
+      action_id: actionId,
+      kind: 'noop',
+      signal_id: 'done',
+      recoverable: true,
+      deadline_at: h.clock.now() + 500,
+      started_at: h.clock.now(),
+      started_seq: 1,
+      state: 'running',
+    });
+    await h.runtime.stop({ drain: false });
+    const second = await h.peer('worker-2');
+    expect(await second.resume()).toEqual({ tenants: 1, reconciled: 1 });
+    expect(await h.ops('tenants/acme')).toEqual(['entitlement_active', 'action_complete']);
+    expect(await h.directory.runningActions('acme')).toEqual([]);
+    // Redelivered, it is a duplicate: nothing runs again.
+    await second.submit(h.signal('acme', { signal_id: 'done' }));
+    await h.settle();
+    expect(await h.ops('tenants/acme')).toEqual(['entitlement_active', 'action_complete']);
+  });
+});
+
 describe('action kinds that name built-in object properties, and a malformed action-log entry', () => {
   it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf'])(
     'a signal with action_kind %s is refused (not_permitted): no quota charged, nothing left running',

@@ -34,6 +34,7 @@ const ACTION_FIELDS = [
   'deadline_at',
   'recoverable',
   'started_at',
+  'started_seq',
 ] as const;
 
 /**

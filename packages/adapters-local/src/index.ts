@@ -2,6 +2,7 @@ export { MemoryLedger } from './memory-ledger';
 export { FileLedger } from './file-ledger';
 export type { FileLedgerOptions } from './file-ledger';
 export { LocalAdapterError, LocalAdapterErrorCode } from './errors';
+export { FileBus } from './file-bus';
 export { MemoryBus } from './memory-bus';
 export { MemoryDirectory } from './memory-directory';
 export { MemoryArchive } from './memory-archive';

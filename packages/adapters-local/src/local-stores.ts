@@ -5,7 +5,7 @@ import { DirectoryPolicyRegistry } from './directory-policy-registry';
 import { FileDirectory } from './file-directory';
 import { FileLedger } from './file-ledger';
 import { FileSpool } from './file-spool';
-import { MemoryBus } from './memory-bus';
+import { FileBus } from './file-bus';
 import { MemoryControl } from './memory-control';
 
 /** The repo's plan policies: what a registry starts from when it has none. */
@@ -14,7 +14,8 @@ export const REPO_POLICIES = join(__dirname, '..', '..', '..', 'policies');
 /**
  * The embedded default's stores in one data directory: a durable file ledger, tenant directory,
  * archive, policy registry (seeded from the repo's policies/, never over existing files) and
- * spool; signals and control messages on in-process channels.
+ * spool; signals written ahead to a file log per tenant (a 202 is on disk) and delivered in
+ * process; control messages on an in-process channel.
  */
 export async function openLocalStores(dataDir: string, policiesDir: string = REPO_POLICIES) {
   await fs.mkdir(dataDir, { recursive: true });
@@ -25,14 +26,15 @@ export async function openLocalStores(dataDir: string, policiesDir: string = REP
     errorOnExist: false,
     filter: (src) => !src.endsWith('.md'),
   });
+  const bus = new FileBus(join(dataDir, 'signals'));
   return {
     ledger: await FileLedger.open(join(dataDir, 'ledger')),
     directory: new FileDirectory(join(dataDir, 'directory')),
-    bus: new MemoryBus(),
+    bus,
     control: new MemoryControl(),
     archive: new DirectoryArchive(join(dataDir, 'archive')),
     registry: new DirectoryPolicyRegistry(registryDir),
     spool: new FileSpool(join(dataDir, 'spool')),
-    close: () => Promise.resolve(),
+    close: () => bus.close(),
   };
 }

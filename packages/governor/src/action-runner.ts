@@ -302,6 +302,7 @@ export class ActionRunner {
       recoverable: action.recoverable,
       deadline_at: clock.now() + action.timeout_ms,
       started_at: clock.now(),
+      started_seq: this.deps.writer.size,
     };
     // Counted in flight from here, so a limit check made meanwhile sees it.
     this.reserved += 1;
@@ -355,8 +356,15 @@ export class ActionRunner {
     entry: ActionLogEntry,
     action: PolicyAction | undefined,
     correlationId?: string,
-  ): Promise<'rolled_back' | 'escalated'> {
+  ): Promise<ActionOutcome> {
     const { account_id, writer, handlers, alerts, clock, directory } = this.deps;
+    // Its outcome may be on the chain already: the previous owner stopped after the receipt
+    // and before the log entry said so. Then the log catches up, and nothing is run or said again.
+    const ended = await this.outcomeOnChain(entry);
+    if (ended) {
+      await directory?.putAction(account_id, { ...entry, state: ended });
+      return ended;
+    }
     const base = {
       account_id,
       action_id: entry.action_id,
@@ -444,6 +452,18 @@ export class ActionRunner {
     await writer.flush();
     await directory?.putAction(account_id, { ...entry, state });
     return state;
+  }
+
+  /** The outcome receipt of `entry`'s action on the chain since it started, if there is one. */
+  private async outcomeOnChain(entry: ActionLogEntry): Promise<ActionOutcome | null> {
+    if (typeof entry.started_seq !== 'number' || !Number.isSafeInteger(entry.started_seq)) return null;
+    for await (const body of this.deps.writer.bodiesFrom(Math.max(0, entry.started_seq))) {
+      if (body.action_id !== entry.action_id) continue;
+      if (body.operation === 'action_complete') return 'complete';
+      if (body.operation === 'action_rolled_back') return 'rolled_back';
+      if (body.operation === 'action_failed') return 'escalated';
+    }
+    return null;
   }
 
   private remember(action_id: string): void {

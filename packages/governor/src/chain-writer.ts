@@ -146,6 +146,12 @@ export class ChainWriter {
     return this.head;
   }
 
+  /** The bodies of this chain's receipts in the ledger from `seq` on, in order. */
+  async *bodiesFrom(seq: number): AsyncIterable<Record<string, unknown>> {
+    for await (const record of this.ledger.read(this.chain, { afterSeq: seq - 1 }))
+      yield JSON.parse(record.body) as Record<string, unknown>;
+  }
+
   /** True while receipts go to the local spool because the ledger is unavailable. */
   get isSpooling(): boolean {
     return this.spooling;

@@ -211,6 +211,11 @@ export interface ActionLogEntry {
    * before it was kept lack it, and are not counted.
    */
   readonly started_at?: number;
+  /**
+   * The size of the tenant's chain when the action started: its outcome, if it has one, is a
+   * receipt from there on (what reconcile looks for before it calls an action timed out).
+   */
+  readonly started_seq?: number;
 }
 
 export interface TenantDirectory {

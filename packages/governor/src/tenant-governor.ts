@@ -5,6 +5,7 @@ import { ActionRunner } from './action-runner';
 import { isRetryable } from './errors';
 import type { ChainWriter } from './chain-writer';
 import { governorMachine, phaseOf, type GovernorPhase } from './machines/governor.machine';
+import type { ActionOutcome } from './machines/action.machine';
 import type {
   ActionHandler,
   ActionLogEntry,
@@ -574,7 +575,7 @@ export class TenantGovernor {
   }
 
   /** Reconciles an action the log shows running that nothing runs any more (see `ActionRunner.reconcile`). */
-  reconcile(entry: ActionLogEntry): Promise<'rolled_back' | 'escalated'> {
+  reconcile(entry: ActionLogEntry): Promise<ActionOutcome> {
     return this.runner.reconcile(entry, this.actionOf(entry.kind));
   }
 

@@ -9,7 +9,7 @@ export { REPO_POLICIES } from '@governor/adapters-local';
 
 /**
  * The embedded default's stores in one data directory (file ledger, directory, archive, policy
- * registry seeded from policies/, spool, in-process bus), and the signing key in DATA_DIR/keys,
+ * registry seeded from policies/, spool, signals written ahead to files), and the signing key in DATA_DIR/keys,
  * generated on first use. With `lock` (a command that runs tenants) the data dir is held until
  * the stores close; the read-only commands (exports, verification) do not take it.
  */
