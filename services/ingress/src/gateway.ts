@@ -29,6 +29,8 @@ export interface Readiness {
   readonly store_reachable: boolean;
   readonly safe_mode: boolean;
   readonly draining: boolean;
+  /** Still taking its tenants over (resuming, reconciling) after a start: not ready yet. */
+  readonly starting?: boolean;
   readonly detail?: string;
 }
 

@@ -68,6 +68,12 @@ export function viewOf(record: TenantRecord, governor?: TenantGovernor): TenantV
 export class RuntimeGateway implements GovernorGateway {
   /** Set while the process shuts down: new signals get 409, readiness says draining. */
   draining = false;
+  /**
+   * Set while the worker takes its tenants over after a start (see `Worker.takeOver`): the
+   * listener is open, readiness says starting, and whatever needs a tenant that is not served
+   * yet (or may race its resumption) gets 503 with Retry-After.
+   */
+  starting = false;
 
   constructor(
     private readonly runtime: GovernorRuntime,
@@ -76,7 +82,20 @@ export class RuntimeGateway implements GovernorGateway {
     private readonly options: RuntimeGatewayOptions = {},
   ) {}
 
+  /** 503, retryable: the worker is still resuming its tenants. */
+  private refuseWhileStarting(what: string): void {
+    if (this.starting)
+      throw new IngressError(
+        503,
+        'UNAVAILABLE',
+        `the governor is still taking its tenants over after a start; ${what} again shortly`,
+        { starting: true },
+        1,
+      );
+  }
+
   async provision(event: EntitlementEvent, correlationId: string): Promise<ProvisionResult> {
+    this.refuseWhileStarting('send the webhook');
     const running = this.runtime.get(event.account_id);
     if (running) {
       // After a restart the runtime resumes tenants without their webhook answers: the same
@@ -124,15 +143,22 @@ export class RuntimeGateway implements GovernorGateway {
   }
 
   async changePlan(event: EntitlementEvent, correlationId: string): Promise<PlanChangeAnswer | null> {
+    this.refuseWhileStarting('send the webhook');
     return this.runtime.changePlan({ ...event, correlation_id: correlationId });
   }
 
   async cancel(event: EntitlementEvent, correlationId: string): Promise<{ receipt_id: string } | null> {
+    this.refuseWhileStarting('send the webhook');
     const started = await this.runtime.cancel(event.account_id, event.cancellation_reason, correlationId);
     return started ? { receipt_id: started.receipt_id } : null;
   }
 
-  pushPolicy(policy: unknown, options: { force: boolean; correlationId: string }): Promise<PolicyPushResult> {
+  async pushPolicy(
+    policy: unknown,
+    options: { force: boolean; correlationId: string },
+  ): Promise<PolicyPushResult> {
+    // A governor resumed after the push would miss it.
+    this.refuseWhileStarting('push the policy');
     return this.runtime.pushPolicy(policy, {
       force: options.force,
       ...(options.force ? { forcedBy: 'gitops' } : {}),
@@ -149,6 +175,7 @@ export class RuntimeGateway implements GovernorGateway {
       throw new IngressError(409, 'DRAINING', 'the governor is shutting down; send it elsewhere or later');
     const governor = this.runtime.get(accountId);
     if (!governor) {
+      this.refuseWhileStarting('send the signal');
       const record = await this.directory.get(accountId);
       if (record === null) throw new IngressError(404, 'NOT_FOUND', `tenant ${accountId} is not known`);
       throw new IngressError(409, 'DECOMMISSIONED', `tenant ${accountId} is ${record.state}`, {
@@ -207,10 +234,11 @@ export class RuntimeGateway implements GovernorGateway {
     const probe = await probeWithin(this.ledger, this.options.probeTimeoutMs ?? 2_000);
     const safe_mode = this.runtime.degraded;
     return {
-      ready: probe.ok && !safe_mode && !this.draining,
+      ready: probe.ok && !safe_mode && !this.draining && !this.starting,
       store_reachable: probe.ok,
       safe_mode,
       draining: this.draining,
+      ...(this.starting ? { starting: true } : {}),
       ...(probe.ok ? {} : { detail: probe.error }),
     };
   }

@@ -26,6 +26,12 @@ export interface Started {
   readonly app: FastifyInstance;
   readonly secrets: EdgeSecrets;
   readonly gateway: RuntimeGateway;
+  /**
+   * Resolves once the worker has taken its tenants over (resumed, reconciled, subscribed);
+   * until then the listener is open, `/readyz` says starting, and requests that need a tenant
+   * not served yet get 503. Rejects if the take-over fails (the caller stops the process).
+   */
+  readonly ready: Promise<void>;
   /** Graceful stop: refuse new signals, close the listener, drain and flush the worker. */
   close(): Promise<void>;
 }
@@ -41,11 +47,14 @@ export async function startGovernor(options: StartOptions): Promise<Started> {
   const secrets = await loadEdgeSecrets(options.env, config.dataDir, {
     create: config.gcp === undefined || config.gcp.firestoreEmulatorHost !== undefined,
   });
-  const worker = await Worker.start(config, options.log);
+  // Open, not started: the listener opens before the tenants are taken over, so that a restart
+  // with actions to reconcile answers /readyz (not ready) rather than refusing connections.
+  const worker = await Worker.open(config, options.log);
   const { ledger, witness, directory } = worker.stores;
   const gateway = new RuntimeGateway(worker.runtime, directory, ledger, {
     ...(worker.ownership ? { claims: worker.ownership } : {}),
   });
+  gateway.starting = true;
   const app = buildIngress({
     gateway,
     ledger,
@@ -68,6 +77,11 @@ export async function startGovernor(options: StartOptions): Promise<Started> {
   const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
   // Beside the data dir's lock: a second start on this dir names where this one listens.
   await fs.writeFile(join(config.dataDir, URL_FILE), `${url}\n`).catch(() => undefined);
+  options.log.info({ url }, 'listening; taking the tenants over');
+  const ready = worker.takeOver().then(() => {
+    gateway.starting = false;
+  });
+  ready.catch(() => undefined);
   let closing: Promise<void> | null = null;
   return {
     url,
@@ -75,6 +89,7 @@ export async function startGovernor(options: StartOptions): Promise<Started> {
     app,
     secrets,
     gateway,
+    ready,
     close: () =>
       (closing ??= (async () => {
         gateway.draining = true;

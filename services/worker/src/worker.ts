@@ -26,9 +26,15 @@ const unconfiguredHttp: ActionHandler = {
 /**
  * One worker process: the runtime on the configured stores, the store health monitor (safe
  * mode), the lag observer (scaling), and the control subscription (provision, cancel, policy).
+ * `open` gets it ready to take tenants; `takeOver` takes them (resuming and reconciling each,
+ * which may take a while) and starts the rest; `start` does both.
  */
 export class Worker {
   private stopping: Promise<void> | null = null;
+  private takingOver: Promise<void> | null = null;
+  private monitor: HealthMonitor | null = null;
+  private lagTimer: NodeJS.Timeout | null = null;
+  private stopControl: (() => Promise<void>) | null = null;
 
   private constructor(
     readonly config: WorkerConfig,
@@ -36,18 +42,25 @@ export class Worker {
     readonly stores: Stores,
     /** The public keys receipts verify with (served at /v1/keys, written into archives). */
     readonly keyring: Keyring,
-    private readonly monitor: HealthMonitor,
-    private readonly lagTimer: NodeJS.Timeout,
-    private readonly stopControl: () => Promise<void>,
     private readonly log: Logger,
     /** Tenant leases shared with peer workers (gcp); null on the embedded default. */
     readonly ownership: Ownership | null,
+    /** The id of the key this worker signs with. */
+    readonly keyId: string,
   ) {}
 
   static async start(config: WorkerConfig, log: Logger): Promise<Worker> {
+    const worker = await Worker.open(config, log);
+    await worker.takeOver();
+    return worker;
+  }
+
+  /** Stores open, signing key loaded, runtime started: no tenant served yet. */
+  static async open(config: WorkerConfig, log: Logger): Promise<Worker> {
     const stores = await openStores(config);
     const { signer, keyring } = await loadSigningKey(config.dataDir, config.signingKeyFile);
     const alerts = logAlerts(log);
+    let ownership: Ownership | null = null;
     const runtime = await GovernorRuntime.start({
       workerId: config.workerId,
       ledger: stores.ledger,
@@ -70,9 +83,7 @@ export class Worker {
       // With peers, only while this worker surely still holds the tenant's lease.
       mayServe: (accountId) => ownership?.mayServe(accountId) ?? true,
     });
-    // With peers (leases), this worker takes its share of the tenants, reconciling each one's
-    // running actions; alone, it resumes every tenant it ran before a restart or crash.
-    const ownership = stores.leases
+    ownership = stores.leases
       ? new Ownership({
           workerId: config.workerId,
           leases: stores.leases,
@@ -83,23 +94,38 @@ export class Worker {
           leaseMs: config.leaseMs,
         })
       : null;
+    return new Worker(config, runtime, stores, keyring, log, ownership, signer.keyId);
+  }
+
+  /**
+   * With peers (leases), takes this worker's share of the tenants, reconciling each one's
+   * running actions; alone, resumes every tenant it ran before a restart or crash. Then starts
+   * the health monitor, the lag observer and the control subscription. Once only.
+   */
+  takeOver(): Promise<void> {
+    this.takingOver ??= this.takeTenants();
+    return this.takingOver;
+  }
+
+  private async takeTenants(): Promise<void> {
+    const { config, runtime, stores, log, ownership } = this;
     if (ownership) {
       await ownership.start();
       log.info({ owned: ownership.owned().length, lease_ms: config.leaseMs }, 'took a share of the tenants');
     } else log.info(await runtime.resume(), 'resumed tenants');
 
-    const monitor = new HealthMonitor(() => stores.ledger.probe(), runtime, systemClock, {
+    this.monitor = new HealthMonitor(() => stores.ledger.probe(), runtime, systemClock, {
       intervalMs: config.healthIntervalMs,
       threshold: config.healthThreshold,
       onError: (e) => log.error({ err: e }, 'entering safe mode failed'),
     });
-    monitor.start();
-    const lagTimer = setInterval(() => {
+    this.monitor.start();
+    this.lagTimer = setInterval(() => {
       runtime.observeLag().catch((e: unknown) => log.error({ err: e }, 'lag observation failed'));
     }, config.lagWindowMs);
-    lagTimer.unref();
+    this.lagTimer.unref();
 
-    const stopControl = await stores.control.subscribe(config.workerId, (message, settle) => {
+    this.stopControl = await stores.control.subscribe(config.workerId, (message, settle) => {
       applyControl(runtime, message, log, ownership ?? undefined).then(
         (outcome) => (outcome === 'ack' ? settle.ack() : settle.nack()),
         (e: unknown) => {
@@ -108,19 +134,20 @@ export class Worker {
         },
       );
     });
-    log.info({ worker_id: config.workerId, backend: config.backend, key_id: signer.keyId }, 'worker ready');
-    return new Worker(config, runtime, stores, keyring, monitor, lagTimer, stopControl, log, ownership);
+    log.info({ worker_id: config.workerId, backend: config.backend, key_id: this.keyId }, 'worker ready');
   }
 
   /** Graceful stop (SIGTERM): stop taking control messages and signals, let actions finish, flush. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('stopping: no new signals; waiting for actions and receipts');
-      clearInterval(this.lagTimer);
-      await this.stopControl();
+      // A take-over under way finishes first (whether it succeeds or not), then all stops.
+      await this.takingOver?.catch(() => undefined);
+      if (this.lagTimer) clearInterval(this.lagTimer);
+      await this.stopControl?.();
       // Tenants drain here and their leases go back, so peers take them over at once.
       await this.ownership?.stop();
-      await this.monitor.stop();
+      await this.monitor?.stop();
       await this.runtime.stop();
       await this.stores.close();
       this.log.info('stopped');

@@ -65,6 +65,13 @@ export async function startCommand(argv: string[]): Promise<number> {
       throw new CliError(`port ${port} on ${host} is in use: pass --port N (or PORT) for another one`);
     throw e;
   }
+  // Listening already (/readyz says starting); the tenants are resumed and reconciled first.
+  try {
+    await started.ready;
+  } catch (e) {
+    await started.close().catch(() => undefined);
+    throw e;
+  }
   const self = 'bash scripts/governor.sh';
   const where =
     backend === 'local'

@@ -54,6 +54,26 @@ describe('health, metrics and the edge itself', () => {
       f.ledger.setOutage(null);
     });
 
+    it('answers 503 while the worker takes its tenants over after a start; what needs a tenant not served yet is 503 UNAVAILABLE with Retry-After and triggers nothing', async () => {
+      f.gateway.starting = true;
+      const env = expectEnvelope(await f.app.inject({ method: 'GET', url: '/readyz' }), 503, 'UNAVAILABLE');
+      expect(env.details).toMatchObject({ ready: false, starting: true });
+      expect(env.message).toContain('taking its tenants over');
+      const before = await snapshot(f, ['acme']);
+      const created = await f.app.inject(webhook(f, entitlement('entitlement.created', 'acme')));
+      expect(expectEnvelope(created, 503, 'UNAVAILABLE').details).toEqual({ starting: true });
+      expect(created.headers['retry-after']).toBe('1');
+      const signal = await f.app.inject({
+        method: 'POST',
+        url: '/v1/tenants/acme/signals',
+        headers: { ...bearer('operator'), 'content-type': 'application/json' },
+        payload: { action_kind: 'noop' },
+      });
+      expectEnvelope(signal, 503, 'UNAVAILABLE');
+      // The gateway was asked (and refused): the runtime and the stores saw nothing.
+      await expectNothingTriggered(f, before, ['provision', 'submitSignal']);
+    });
+
     it('answers 503 while the process drains', async () => {
       f.gateway.draining = true;
       const env = expectEnvelope(await f.app.inject({ method: 'GET', url: '/readyz' }), 503, 'UNAVAILABLE');
