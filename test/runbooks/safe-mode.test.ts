@@ -1,3 +1,4 @@
+import { RuntimeGateway } from '@governor/ingress';
 import { HealthMonitor } from '@governor/governor';
 import { harness } from './harness';
 
@@ -77,6 +78,51 @@ describe('runbook 4: degrade to safe mode and heal', () => {
       'entitlement_active',
       'action_complete',
     ]);
+    expect((await h.verify('tenants/acme')).ok).toBe(true);
+  });
+
+  it('a chain writer whose spool died (no file descriptors) is not left dead behind a ready probe: not ready and alerted, then reopened by the next good probe', async () => {
+    const h = await harness();
+    await h.provision('acme');
+    const gateway = new RuntimeGateway(h.runtime, h.directory, h.ledger);
+    const monitor = new HealthMonitor(() => h.ledger.probe(), h.runtime, h.clock, {
+      intervalMs: 10_000,
+      threshold: 3,
+    });
+    monitor.start();
+    // A commit times out and the spool cannot open a file: the tenant's writer fails.
+    h.ledger.setOutage('DEADLINE_EXCEEDED');
+    const append = h.spool.append.bind(h.spool);
+    h.spool.append = () =>
+      Promise.reject(Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' }));
+    await h.runtime.submit(h.signal('acme', { signal_id: 'lost-fd' }));
+    await h.settle(20);
+    h.ledger.setOutage(null);
+    expect(h.runtime.failedChains()).toEqual(['tenants/acme']);
+    expect(await gateway.readiness()).toMatchObject({ ready: false, failed_chains: ['tenants/acme'] });
+    expect(h.alerts.alerts).toContainEqual(
+      expect.objectContaining({ severity: 'critical', code: 'CHAIN_WRITER_FAILED' }),
+    );
+
+    // Descriptors are back; the next good probe reopens the writer.
+    h.spool.append = append;
+    h.clock.increment(10_000);
+    await h.settle(20);
+    await monitor.stop();
+    expect(h.runtime.failedChains()).toEqual([]);
+    expect(await gateway.readiness()).toMatchObject({ ready: true });
+    // The signal came back to the transport. Its action ran but its completion was never
+    // recorded, so it is reconciled (runbook 5: timed out, rolled back); the chain continues.
+    h.clock.increment(1_000);
+    await h.settle(20);
+    expect(await h.ops('tenants/acme')).toEqual([
+      'entitlement_active',
+      'action_timeout',
+      'action_rolled_back',
+    ]);
+    await h.runtime.submit(h.signal('acme', { signal_id: 'after' }));
+    await h.settle(20);
+    expect((await h.ops('tenants/acme')).at(-1)).toBe('action_complete');
     expect((await h.verify('tenants/acme')).ok).toBe(true);
   });
 

@@ -111,11 +111,9 @@ export class ChainWriter {
     options: ChainWriterOptions = {},
   ): Promise<ChainWriter> {
     if (options.epoch !== undefined) await ledger.claim(chain, options.epoch);
-    const stored = (await ledger.head(chain)) ?? emptyHead(chain);
-    const spooled = options.spool ? await options.spool.pending(chain) : null;
     const writer = new ChainWriter(
       chain,
-      stored,
+      emptyHead(chain),
       ledger,
       signer,
       clock,
@@ -127,15 +125,56 @@ export class ChainWriter {
       options.epoch,
       options.onFenced,
     );
-    // A spool no longer ahead of the ledger was flushed by recover() before a crash cut it
-    // short of clearing it: clear it now, or the next outage would spool after stale entries.
-    if (spooled && spooled.head.size <= stored.size) await options.spool?.clear(chain);
-    if (spooled && spooled.head.size > stored.size) {
-      writer.head = spooled.head;
-      writer.spooling = true;
-      writer.spooledCount = spooled.entries.length;
-    }
+    await writer.atDurableHead();
     return writer;
+  }
+
+  /**
+   * Puts the head where the durable chain ends: the stored head, or the spool's where receipts
+   * spooled before a crash (or a failure) are the newer part of the chain. A spool no longer
+   * ahead of the ledger was flushed by recover() before a crash cut it short of clearing it:
+   * it is cleared now, or the next outage would spool after stale entries.
+   */
+  private async atDurableHead(): Promise<void> {
+    const stored = (await this.ledger.head(this.chain)) ?? emptyHead(this.chain);
+    const spooled = this.spool ? await this.spool.pending(this.chain) : null;
+    this.head = stored;
+    this.spooling = false;
+    this.spooledCount = 0;
+    if (spooled && spooled.head.size <= stored.size) await this.spool?.clear(this.chain);
+    if (spooled && spooled.head.size > stored.size) {
+      this.head = spooled.head;
+      this.spooling = true;
+      this.spooledCount = spooled.entries.length;
+    }
+  }
+
+  /** True once a commit failed for another reason than a newer owner's claim (see `reopen`). */
+  get isFailed(): boolean {
+    return this.failure !== null && !this.fenced;
+  }
+
+  /**
+   * Picks a failed (not fenced) writer up again where the durable chain ends, as `open` does
+   * after a restart: a dead spool (no file descriptors left, a full disk) or a commit that
+   * failed need not wait for a restart. What the failure rejected was never acknowledged (its
+   * signals went back to the transport); receipts of it that landed anyway are part of the
+   * stored head. Resolves to whether the writer writes again; rejects while the stores still
+   * fail. A chain claimed meanwhile by a newer owner fails as fenced.
+   */
+  async reopen(): Promise<boolean> {
+    if (!this.isFailed) return false;
+    while (this.flushing) await this.flushing;
+    try {
+      if (this.epoch !== undefined) await this.ledger.claim(this.chain, this.epoch);
+    } catch (e) {
+      if (!isFenced(e)) throw e;
+      this.fail(fencedError(e), []);
+      return false;
+    }
+    await this.atDurableHead();
+    this.failure = null;
+    return true;
   }
 
   get size(): number {
@@ -344,6 +383,13 @@ export class ChainWriter {
               );
       const unwritten = batch.length + this.pending.length;
       this.fail(failure, batch);
+      if (failure.code !== GovernorErrorCode.LEDGER_FENCED)
+        this.alerts?.alert({
+          severity: 'critical',
+          code: 'CHAIN_WRITER_FAILED',
+          message: `${this.chain}: a commit failed (${failure.message}); nothing is written to it until it is reopened, tried on every healthy store probe; not ready meanwhile`,
+          details: { chain: this.chain, unwritten },
+        });
       // Their deliveries are nacked (durable rejected), so the new owner gets them again.
       if (failure.code === GovernorErrorCode.LEDGER_FENCED)
         this.alerts?.alert({

@@ -194,6 +194,36 @@ export class GovernorRuntime {
     return this.degradedSince !== null;
   }
 
+  /** Chains whose writer failed and has not been reopened yet: nothing is written to them. */
+  failedChains(): string[] {
+    return this.writers()
+      .filter((w) => w.isFailed)
+      .map((w) => w.chain);
+  }
+
+  private writers(): ChainWriter[] {
+    return [this.worker, ...this.list().map((g) => g.writer)];
+  }
+
+  /**
+   * Writers whose commit failed (a dead spool: no file descriptor left, a full disk) are picked
+   * up again at the durable head once the store answers, rather than left dead behind a ready
+   * probe until a restart. One that still fails is tried again after the next good probe.
+   */
+  private async reopenFailed(): Promise<void> {
+    for (const writer of this.writers()) {
+      if (!writer.isFailed) continue;
+      const reopened = await writer.reopen().catch(() => false);
+      if (reopened)
+        this.deps.alerts.alert({
+          severity: 'warning',
+          code: 'CHAIN_WRITER_REOPENED',
+          message: `${writer.chain} is written again, from seq ${writer.size}`,
+          details: { chain: writer.chain },
+        });
+    }
+  }
+
   private async openWriter(chain: string, epoch?: number): Promise<ChainWriter> {
     const { ledger, signer, clock, spool, witness, alerts } = this.deps;
     return ChainWriter.open(chain, ledger, signer, clock, {
@@ -872,6 +902,7 @@ export class GovernorRuntime {
   /** Runbook 4, exit: the store answers again. Flushes every spool in order, then resumes. */
   async recover(): Promise<void> {
     if (this.degradedSince === null) return;
+    await this.reopenFailed();
     const downtime = Math.round((this.deps.clock.now() - this.degradedSince) / 1000);
     let spooled = await this.worker.recover();
     let refused = 0;
@@ -899,9 +930,9 @@ export class GovernorRuntime {
    */
   async flushSpools(): Promise<number> {
     if (this.degradedSince !== null) return 0;
+    await this.reopenFailed();
     let flushed = 0;
-    for (const writer of [this.worker, ...this.list().map((g) => g.writer)])
-      if (writer.isSpooling) flushed += await writer.recover();
+    for (const writer of this.writers()) if (writer.isSpooling) flushed += await writer.recover();
     return flushed;
   }
 

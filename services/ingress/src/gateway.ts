@@ -31,6 +31,8 @@ export interface Readiness {
   readonly draining: boolean;
   /** Still taking its tenants over (resuming, reconciling) after a start: not ready yet. */
   readonly starting?: boolean;
+  /** Chains nothing can be written to until their writer is reopened (see `ChainWriter.reopen`). */
+  readonly failed_chains?: readonly string[];
   readonly detail?: string;
 }
 

@@ -233,12 +233,14 @@ export class RuntimeGateway implements GovernorGateway {
   async readiness(): Promise<Readiness> {
     const probe = await probeWithin(this.ledger, this.options.probeTimeoutMs ?? 2_000);
     const safe_mode = this.runtime.degraded;
+    const failed = this.runtime.failedChains();
     return {
-      ready: probe.ok && !safe_mode && !this.draining && !this.starting,
+      ready: probe.ok && !safe_mode && !this.draining && !this.starting && failed.length === 0,
       store_reachable: probe.ok,
       safe_mode,
       draining: this.draining,
       ...(this.starting ? { starting: true } : {}),
+      ...(failed.length > 0 ? { failed_chains: failed } : {}),
       ...(probe.ok ? {} : { detail: probe.error }),
     };
   }

@@ -46,6 +46,38 @@ describe('ChainWriter', () => {
     expect(() => writer.emit(sampleFields('acme', 1))).toThrow(GovernorError);
   });
 
+  it('a writer whose spool died (no file descriptors) is failed, alerts, and is reopened at the durable head: the chain continues contiguous', async () => {
+    const ledger = new FakeLedger();
+    const spool = new MemorySpool();
+    const alerts: { code: string }[] = [];
+    const writer = await ChainWriter.open('tenants/acme', ledger, key, clock, {
+      spool,
+      alerts: { alert: (a) => void alerts.push(a) },
+    });
+    await writer.emit(sampleFields('acme', 0)).durable;
+    // The store times out, and the spool cannot open a file either.
+    ledger.failNext = new Error('deadline exceeded');
+    const append = spool.append.bind(spool);
+    spool.append = () =>
+      Promise.reject(Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' }));
+    await expect(writer.emit(sampleFields('acme', 1)).durable).rejects.toThrow('EMFILE');
+    expect(writer.isFailed).toBe(true);
+    expect(() => writer.emit(sampleFields('acme', 2))).toThrow(GovernorError);
+    expect(alerts.map((a) => a.code)).toEqual(['CHAIN_WRITER_FAILED']);
+
+    spool.append = append;
+    expect(await writer.reopen()).toBe(true);
+    expect(writer.isFailed).toBe(false);
+    const next = writer.emit(sampleFields('acme', 1));
+    expect(next.seq).toBe(1);
+    await next.durable;
+    const lines: string[] = [];
+    for await (const r of ledger.read('tenants/acme')) lines.push(JSON.stringify(r));
+    expect(await verifyLines(lines, { keyring, threads: 0 })).toMatchObject({ ok: true, count: 2 });
+    // Not failed: nothing to reopen.
+    expect(await writer.reopen()).toBe(false);
+  });
+
   it('a second writer of the same chain fails with a conflict instead of forking', async () => {
     const ledger = new FakeLedger();
     const first = await ChainWriter.open('tenants/acme', ledger, key, clock);

@@ -14,13 +14,16 @@ export function healthRoutes(app: FastifyInstance, ctx: IngressContext): void {
     const readiness = await last.value;
     ctx.metrics.safeMode.set(readiness.safe_mode ? 1 : 0);
     if (readiness.ready) return readiness;
+    const failed = readiness.failed_chains?.length ?? 0;
     const why = readiness.starting
       ? 'the worker is still taking its tenants over (resuming and reconciling them)'
-      : !readiness.store_reachable
-        ? 'the store is not reachable'
-        : readiness.safe_mode
-          ? 'the worker is in safe mode'
-          : 'the worker is draining';
+      : failed > 0
+        ? `receipts cannot be written to ${failed} chain(s) until their writer is reopened (tried after every good store probe)`
+        : !readiness.store_reachable
+          ? 'the store is not reachable'
+          : readiness.safe_mode
+            ? 'the worker is in safe mode'
+            : 'the worker is draining';
     return reply.code(503).send({
       code: 'UNAVAILABLE',
       message: `not ready: ${why}`,
