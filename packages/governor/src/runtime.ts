@@ -1079,6 +1079,16 @@ export class GovernorRuntime {
       archive_size_bytes: stored.size,
     });
     await complete.durable;
+    // The archive's checkpoint was taken before this receipt: one more covers the whole chain,
+    // so an export of the decommissioned tenant proves its tail too.
+    await governor.writer.checkpoint().catch((e: unknown) =>
+      this.deps.alerts.alert({
+        severity: 'warning',
+        code: 'CHECKPOINT_FAILED',
+        message: `the final checkpoint of ${chain} was not stored: ${(e as Error).message}`,
+        account_id: accountId,
+      }),
+    );
     governor.actor.send({ type: 'DRAINED' });
     return { receipt_id: complete.receipt_id, archive: stored.path, name };
   }

@@ -3,6 +3,7 @@ import { FileLedger } from '@governor/adapters-local';
 import type { GcpConfig } from '@governor/adapters-gcp';
 import type { StoredReceipt } from '@governor/contracts';
 import type { CheckpointWitness, ReceiptLedger } from '@governor/governor';
+import type { ChainHead } from '@governor/receipts';
 import type { Backend } from './backend';
 import { CliError, firstLine } from './errors';
 import { gcpConfig, gcpFailure, openGcp } from './gcp-stores';
@@ -62,17 +63,33 @@ export async function openChainSource(backend: Backend, dataDir: string | undefi
   };
 }
 
-/** The chain's records as export lines, in seq order; a failed read is a one-line CLI error. */
-export async function* chainLines(source: ChainSource, chain: string): AsyncGenerator<string> {
+/**
+ * The chain's stored records in seq order, the first `limit` of them when given (a snapshot of
+ * a chain that may still grow); a failed read is a one-line CLI error.
+ */
+export async function* chainRecords(
+  source: ChainSource,
+  chain: string,
+  options: { limit?: number } = {},
+): AsyncGenerator<StoredReceipt> {
   try {
-    for await (const record of source.ledger.read(chain)) yield recordLine(record);
+    yield* source.ledger.read(chain, options.limit === undefined ? {} : { limit: options.limit });
   } catch (e) {
     throw source.failure(`cannot read ${chain} from ${source.where}`, e);
   }
 }
 
-/** Fails with a one-line error when the source holds no receipts for the chain. */
-export async function requireChain(source: ChainSource, chain: string, label = chain): Promise<void> {
+/** The chain's records as export lines, in seq order; a failed read is a one-line CLI error. */
+export async function* chainLines(
+  source: ChainSource,
+  chain: string,
+  options: { limit?: number } = {},
+): AsyncGenerator<string> {
+  for await (const record of chainRecords(source, chain, options)) yield recordLine(record);
+}
+
+/** The chain's stored head; fails with a one-line error when the source holds no receipts for it. */
+export async function requireChain(source: ChainSource, chain: string, label = chain): Promise<ChainHead> {
   let head;
   try {
     head = await source.ledger.head(chain);
@@ -80,4 +97,5 @@ export async function requireChain(source: ChainSource, chain: string, label = c
     throw source.failure(`cannot read the head of ${chain} from ${source.where}`, e);
   }
   if (head === null) throw new CliError(`no receipts for ${label} in ${source.where}`);
+  return head;
 }

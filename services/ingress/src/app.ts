@@ -5,7 +5,9 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
 } from 'fastify';
+import { ConnectionGuard } from './connection-guard';
 import type { IngressContext, IngressDeps } from './context';
+import { defaultEdgeLimits, softFdLimit, type EdgeLimits } from './edge-limits';
 import { IngressError } from './errors';
 import { IngressMetrics } from './metrics';
 import { ReplayCache } from './replay-cache';
@@ -21,6 +23,12 @@ export interface IngressOptions extends IngressDeps {
   /** Largest body accepted, in bytes (default 64 KiB: a policy document fits many times over). */
   readonly bodyLimit?: number;
   readonly metrics?: IngressMetrics;
+  /**
+   * Timeouts and the connection cap (edge-limits.ts; `edgeLimitsFromEnv` reads them from
+   * GOVERNOR_HTTP_*). What is not given is the default: 10 s for headers, 30 s for the whole
+   * request, 10 s keep-alive, 60 s idle, connections at half the file-descriptor limit.
+   */
+  readonly limits?: Partial<EdgeLimits>;
 }
 
 const CORRELATION = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -50,6 +58,14 @@ function fromFastify(e: FastifyError): IngressError {
   }
 }
 
+/** A quarter of the shortest request timeout, between 10 ms and 1 s. */
+function checkingIntervalMs(limits: EdgeLimits): number {
+  return Math.max(
+    10,
+    Math.min(1_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4)),
+  );
+}
+
 /**
  * The HTTP edge (DESIGN.md section 6). Bodies are kept as raw bytes (signatures are verified
  * on them before anything parses them); every error is the envelope; the correlation id comes
@@ -60,9 +76,22 @@ export function buildIngress(options: IngressOptions): FastifyInstance {
   const now = options.now ?? Date.now;
   const metrics = options.metrics ?? new IngressMetrics();
   const bodyLimit = options.bodyLimit ?? 64 * 1024;
+  const limits: EdgeLimits = { ...defaultEdgeLimits(softFdLimit()), ...options.limits };
+  const guard = new ConnectionGuard(limits, metrics, options.logger);
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit,
+    // Slow clients are cut off (408) instead of holding a connection and a file descriptor.
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // How often Node looks for requests past those timeouts (its default is 30 s).
+      connectionsCheckingInterval: checkingIntervalMs(limits),
+    },
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    clientErrorHandler: guard.clientError,
     // Refusals and outcomes are logged by the routes; one line per request would drown them.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlation_id' }),
     genReqId: (req) => {
@@ -70,10 +99,25 @@ export function buildIngress(options: IngressOptions): FastifyInstance {
       return typeof given === 'string' && CORRELATION.test(given) ? given : randomUUID();
     },
   });
+  guard.attach(app.server);
+  // Node stops timing requests out once the server closes: give a request still arriving a
+  // moment to finish, then close its connection, so a trickling client cannot hold the close.
+  let closing: NodeJS.Timeout | undefined;
+  app.addHook('preClose', (done) => {
+    closing = setTimeout(() => guard.cutReceiving(), Math.min(1_000, limits.headersTimeoutMs));
+    closing.unref();
+    done();
+  });
+  app.addHook('onClose', (_app, done) => {
+    clearTimeout(closing);
+    guard.stop();
+    done();
+  });
   const ctx: IngressContext = {
     gateway: options.gateway,
     ledger: options.ledger,
     latestCheckpoint: options.latestCheckpoint,
+    ...(options.archive !== undefined ? { archive: options.archive } : {}),
     keys: options.keys,
     webhookSecrets: options.webhookSecrets,
     policySecrets: options.policySecrets,
@@ -103,8 +147,15 @@ export function buildIngress(options: IngressOptions): FastifyInstance {
   });
 
   app.setErrorHandler((error, request, reply) => {
-    const e = error instanceof IngressError ? error : fromFastify(error as FastifyError);
     const route = request.routeOptions.url ?? 'unmatched';
+    // The client went away (or the edge closed it) while sending its body: nobody to answer, and
+    // a line each would let a flood of such clients flood the log; counted, logged at debug.
+    if ((error as NodeJS.ErrnoException).code === 'ECONNRESET') {
+      metrics.rejections.inc({ route, code: 'CLIENT_ABORTED' });
+      request.log.debug({ route, reason: (error as Error).message }, 'client went away mid-request');
+      return reply.code(400).send();
+    }
+    const e = error instanceof IngressError ? error : fromFastify(error as FastifyError);
     metrics.rejections.inc({ route, code: e.code });
     if (e.status >= 500) request.log.error({ err: error, route, code: e.code }, 'request failed');
     else request.log.warn({ route, status: e.status, code: e.code, reason: e.message }, 'request refused');

@@ -1,5 +1,5 @@
 import type { PublicKeyEntry, StoredReceipt } from '@governor/contracts';
-import type { ReceiptLedger } from '@governor/governor';
+import type { ArchiveStore, ReceiptLedger } from '@governor/governor';
 import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { Role } from './auth';
@@ -14,6 +14,8 @@ export interface IngressDeps {
   readonly ledger: ReceiptLedger;
   /** The latest signed checkpoint of a chain (witnessed in Cloud Storage where there is one). */
   readonly latestCheckpoint: (chain: string) => Promise<string | null>;
+  /** Where decommissioned tenants' archives are (served to auditors); none, and the archive route is 503. */
+  readonly archive?: ArchiveStore;
   readonly keys: () => readonly PublicKeyEntry[];
   readonly webhookSecrets: readonly Buffer[];
   readonly policySecrets: readonly Buffer[];

@@ -8,6 +8,7 @@ import pino from 'pino';
 import { buildIngress } from './app';
 import { parseTokens } from './auth';
 import { ControlGateway } from './control-gateway';
+import { EDGE_LIMITS_HELP, edgeLimitsFromEnv, type EdgeLimits } from './edge-limits';
 import { loadEdgeSecrets } from './edge-secrets';
 import { IngressMetrics } from './metrics';
 import { parseSecrets } from './webhook-signature';
@@ -28,6 +29,9 @@ Needs GOVERNOR_BACKEND=gcp. \`governor start\` runs ingress and worker in one pr
                               GOVERNOR_DATA_DIR/keys/keys.json)
   GOVERNOR_ANSWER_TIMEOUT_MS  how long to wait for a worker's receipt before a 503 (10000)
 
+Slow clients and the connection cap (a request not in within its timeout is answered 408):
+${EDGE_LIMITS_HELP}
+
 ${ENVIRONMENT_HELP}`;
 
 async function main(): Promise<number> {
@@ -39,6 +43,8 @@ async function main(): Promise<number> {
   let config;
   let secrets;
   let keyring: Keyring;
+  let answerTimeoutMs: number;
+  let limits: EdgeLimits;
   try {
     config = workerConfigFromEnv(process.env);
     if (config.backend !== 'gcp')
@@ -59,6 +65,10 @@ async function main(): Promise<number> {
         throw new ConfigError(`cannot read the public keys ${keysFile}: set GOVERNOR_KEYS_FILE`);
       }),
     );
+    answerTimeoutMs = Number(process.env.GOVERNOR_ANSWER_TIMEOUT_MS ?? 10_000);
+    if (!Number.isInteger(answerTimeoutMs) || answerTimeoutMs < 100 || answerTimeoutMs > 600_000)
+      throw new ConfigError('GOVERNOR_ANSWER_TIMEOUT_MS must be whole milliseconds, 100 to 600000');
+    limits = edgeLimitsFromEnv(process.env, { longestAnswerMs: answerTimeoutMs });
   } catch (e) {
     // ConfigError, SecretsError, an unreadable keys file or bad token list: one line, exit 2.
     process.stderr.write(`governor-ingress: ${(e as Error).message}\n`);
@@ -69,29 +79,24 @@ async function main(): Promise<number> {
     process.on('SIGINT', () => done('SIGINT'));
   });
   const stores = await openStores(config);
-  const answerTimeoutMs = Number(process.env.GOVERNOR_ANSWER_TIMEOUT_MS ?? 10_000);
-  if (!Number.isInteger(answerTimeoutMs) || answerTimeoutMs < 100 || answerTimeoutMs > 600_000) {
-    process.stderr.write(
-      'governor-ingress: GOVERNOR_ANSWER_TIMEOUT_MS must be whole milliseconds, 100 to 600000\n',
-    );
-    return 2;
-  }
   const gateway = new ControlGateway(stores, { answerTimeoutMs });
   const app = buildIngress({
     gateway,
     ledger: stores.ledger,
     latestCheckpoint: async (chain) =>
       (await stores.witness?.latest(chain)) ?? stores.ledger.latestCheckpoint(chain),
+    archive: stores.archive,
     keys: () => keyring.entries(),
     webhookSecrets: parseSecrets(secrets.webhookSecrets, 'GOVERNOR_WEBHOOK_SECRETS'),
     policySecrets: parseSecrets(secrets.policySecrets, 'GOVERNOR_POLICY_SECRETS'),
     tokens: parseTokens(secrets.apiTokens),
     logger: log,
     metrics: new IngressMetrics({ processMetrics: true }),
+    limits,
   });
   const port = Number(process.env.PORT ?? 8080);
   const url = await app.listen({ host: process.env.HOST ?? '0.0.0.0', port });
-  log.info({ url }, 'ingress ready');
+  log.info({ url, limits }, 'ingress ready');
   log.info({ signal: await stopSignal }, 'stopping');
   gateway.draining = true;
   await app.close();

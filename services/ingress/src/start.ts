@@ -8,6 +8,7 @@ import { buildIngress } from './app';
 import { parseTokens } from './auth';
 import { loadEdgeSecrets, type EdgeSecrets } from './edge-secrets';
 import { IngressMetrics } from './metrics';
+import { edgeLimitsFromEnv } from './edge-limits';
 import { RuntimeGateway } from './runtime-gateway';
 import { parseSecrets } from './webhook-signature';
 
@@ -43,6 +44,8 @@ export async function startGovernor(options: StartOptions): Promise<Started> {
     GOVERNOR_BACKEND: options.backend,
     GOVERNOR_DATA_DIR: options.dataDir,
   });
+  // Bad values stop the start here, before anything is opened (one line, exit 2).
+  const limits = edgeLimitsFromEnv(options.env);
   // Development secrets only where nothing real is at stake: the embedded default and emulators.
   const secrets = await loadEdgeSecrets(options.env, config.dataDir, {
     create: config.gcp === undefined || config.gcp.firestoreEmulatorHost !== undefined,
@@ -50,7 +53,7 @@ export async function startGovernor(options: StartOptions): Promise<Started> {
   // Open, not started: the listener opens before the tenants are taken over, so that a restart
   // with actions to reconcile answers /readyz (not ready) rather than refusing connections.
   const worker = await Worker.open(config, options.log);
-  const { ledger, witness, directory } = worker.stores;
+  const { ledger, witness, directory, archive } = worker.stores;
   const gateway = new RuntimeGateway(worker.runtime, directory, ledger, {
     ...(worker.ownership ? { claims: worker.ownership } : {}),
   });
@@ -59,12 +62,14 @@ export async function startGovernor(options: StartOptions): Promise<Started> {
     gateway,
     ledger,
     latestCheckpoint: async (chain) => (await witness?.latest(chain)) ?? ledger.latestCheckpoint(chain),
+    archive,
     keys: () => worker.keyring.entries(),
     webhookSecrets: parseSecrets(secrets.webhookSecrets, 'GOVERNOR_WEBHOOK_SECRETS'),
     policySecrets: parseSecrets(secrets.policySecrets, 'GOVERNOR_POLICY_SECRETS'),
     tokens: parseTokens(secrets.apiTokens),
     logger: options.log,
     metrics: new IngressMetrics({ processMetrics: true }),
+    limits,
   });
   try {
     await app.listen({ host: options.host, port: options.port });

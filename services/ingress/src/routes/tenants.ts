@@ -1,12 +1,13 @@
 import { Readable } from 'node:stream';
 import { AccountId, tenantChain } from '@governor/contracts';
-import { Keyring } from '@governor/receipts';
+import { Keyring, parseCheckpoint } from '@governor/receipts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { authorize, type Role } from '../auth';
 import { parseBody, parseJson, rawBody, type IngressContext } from '../context';
 import { IngressError } from '../errors';
 import { exportLine, lookupReceipt } from '../receipt-lookup';
+import { archiveNameOf, latestArchiveReceipt } from './archive-lookup';
 
 const SignalBody = z
   .strictObject({
@@ -135,6 +136,85 @@ export function tenantRoutes(app: FastifyInstance, ctx: IngressContext): void {
       .type('application/x-ndjson')
       .header('content-disposition', `attachment; filename="${accountId}.jsonl"`)
       .send(Readable.from(lines()));
+  });
+
+  // An export proves its own tail only with a checkpoint of its size: this one is the latest
+  // signed (witnessed in Cloud Storage where there is a witness), for verify-chain --checkpoint.
+  app.get('/v1/tenants/:account_id/checkpoint', async (request, reply) => {
+    allow(request, ['auditor']);
+    const accountId = accountOf(request);
+    const chain = tenantChain(accountId);
+    const note = await ctx.latestCheckpoint(chain);
+    if (note === null) {
+      if ((await ctx.ledger.head(chain)) === null) await requireTenant(ctx, accountId);
+      throw new IngressError(
+        404,
+        'NOT_FOUND',
+        `no signed checkpoint of ${chain} yet: a chain is checkpointed every 1,000 receipts and at decommission`,
+        { chain },
+      );
+    }
+    let size: number | null = null;
+    try {
+      size = parseCheckpoint(note).checkpoint.size;
+    } catch {
+      // Served as stored all the same: verify-chain says why it does not parse.
+    }
+    if (size !== null) void reply.header('x-governor-checkpoint-size', String(size));
+    return reply
+      .type('text/plain; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${accountId}.note"`)
+      .send(note);
+  });
+
+  // The latest archive only: each one holds the whole chain up to its decommission, so an
+  // earlier archive of the same tenant is a prefix of it.
+  app.get('/v1/tenants/:account_id/archive', async (request, reply) => {
+    allow(request, ['auditor']);
+    const accountId = accountOf(request);
+    const chain = tenantChain(accountId);
+    if (ctx.archive === undefined)
+      throw new IngressError(503, 'UNAVAILABLE', 'this ingress has no archive store to serve archives from');
+    const receipt = await latestArchiveReceipt(ctx.ledger, chain);
+    if (receipt === null) {
+      if ((await ctx.ledger.head(chain)) === null) await requireTenant(ctx, accountId);
+      throw new IngressError(
+        404,
+        'NOT_FOUND',
+        `no archive of ${accountId}: its chain has no decommission_complete receipt (an archive is written when a tenant is decommissioned)`,
+        { chain },
+      );
+    }
+    const at = { receipt_seq: receipt.seq, archive_gcs_path: receipt.archive_gcs_path };
+    const name = archiveNameOf(String(receipt.archive_gcs_path), accountId);
+    if (name === null)
+      throw new IngressError(
+        500,
+        'INTERNAL',
+        `the decommission_complete receipt at seq ${receipt.seq} of ${chain} records an archive location that is not an archive of ${accountId}`,
+        at,
+      );
+    const bytes = await ctx.archive.get(name);
+    if (bytes === null)
+      throw new IngressError(
+        404,
+        'NOT_FOUND',
+        `the decommission_complete receipt at seq ${receipt.seq} of ${chain} records archive ${name}, but the archive store does not hold it`,
+        { ...at, archive: name },
+      );
+    if (bytes.length !== receipt.archive_size_bytes)
+      throw new IngressError(
+        500,
+        'INTERNAL',
+        `archive ${name} holds ${bytes.length} bytes, but the signed decommission_complete receipt at seq ${receipt.seq} says ${receipt.archive_size_bytes}: it is not the archive that was written`,
+        { ...at, archive: name, stored_bytes: bytes.length, receipt_bytes: receipt.archive_size_bytes },
+      );
+    return reply
+      .type('application/gzip')
+      .header('content-disposition', `attachment; filename="${name.replace('/', '-')}"`)
+      .header('x-governor-archive', name)
+      .header('x-governor-receipt-seq', String(receipt.seq))
+      .send(bytes);
   });
 
   app.get('/v1/keys', () => ({ keys: ctx.keys() }));
