@@ -3,16 +3,18 @@ import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGzip } from 'node:zlib';
 import type { Readable, Writable } from 'node:stream';
 import tar from 'tar-stream';
 import { z } from 'zod';
 import type { PublicKeyEntry, StoredReceipt } from '@governor/contracts';
+import { ArchiveReader, readEntry } from './archive-reader';
 import { canonicalize } from './canonical';
 import { parseCheckpoint } from './checkpoint';
 import { ReceiptsError } from './errors';
 import type { VerifyIssue } from './issues';
 import { Keyring, type SigningKey } from './keys';
+import { clip, resolveLimits, type VerifyLimits } from './limits';
 import { splitLines } from './lines';
 import { MANIFEST_PAYLOAD_TYPE, pae, verifyBytes } from './signature';
 import { ChainVerifier, type VerifyMode, type VerifyReport } from './verify';
@@ -173,8 +175,13 @@ export interface ArchiveReport {
    */
   readonly keys_source: 'keyring' | 'archive';
   readonly chain: VerifyReport | null;
-  /** Archive-level issues (manifest, files, keys); chain issues are in `chain.issues`. */
+  /**
+   * Archive-level issues (manifest, files, keys, and LIMIT_EXCEEDED when reading stopped at a
+   * bound), the first `maxIssuesListed` of them; chain issues are in `chain.issues`.
+   */
   readonly issues: VerifyIssue[];
+  /** Archive-level issues found but not listed. */
+  readonly issues_omitted: number;
 }
 
 export interface ArchiveVerifyOptions {
@@ -185,6 +192,8 @@ export interface ArchiveVerifyOptions {
   readonly threads?: number;
   /** An archive with no receipt is INVALID (EMPTY) unless this says it is expected. */
   readonly allowEmpty?: boolean;
+  /** Bounds on what is read (defaults in limits.ts); tests pass tiny ones. */
+  readonly limits?: Partial<VerifyLimits>;
 }
 
 const Digest = z.strictObject({
@@ -203,37 +212,51 @@ const ManifestSchema = z.strictObject({
 });
 const SignatureSchema = z.strictObject({ key_id: z.string(), signature: z.string() });
 
-/**
- * Pipes gzip into the tar parser. A failure (not gzip, truncated) destroys the parser, so the
- * entry loop stops, and is kept as a ReceiptsError for the caller to rethrow; the returned
- * promise is already handled, so it never becomes an unhandled rejection.
- */
-function feed(
-  input: Readable,
-  extract: tar.Extract,
-): { done: Promise<void>; error: () => ReceiptsError | null } {
-  let error: ReceiptsError | null = null;
-  const done = pipeline(input, createGunzip(), extract).catch((e: unknown) => {
-    error = new ReceiptsError('INVALID_ARCHIVE', `cannot read archive: ${(e as Error).message}`, {
-      cause: e,
-    });
-    extract.destroy(error);
-  });
-  return { done, error: () => error };
+function parseManifest(data: Buffer): { manifest: ArchiveManifest } | { problem: string } {
+  try {
+    const parsed = ManifestSchema.safeParse(JSON.parse(data.toString('utf8')));
+    if (parsed.success) return { manifest: parsed.data };
+    const first = parsed.error.issues[0];
+    return { problem: `manifest.json is malformed: ${first?.path.join('.') ?? ''} ${first?.message ?? ''}` };
+  } catch {
+    return { problem: 'manifest.json is not JSON' };
+  }
 }
 
-const SMALL_ENTRY_LIMIT = 16 * 1024 * 1024;
+const BLOCK = 512;
+/** The tar end-of-archive marker and a writer's record padding, with room to spare. */
+const TAR_TAIL = 64 * 1024;
 
-async function readAll(entry: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of entry as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > SMALL_ENTRY_LIMIT)
-      throw new ReceiptsError('INVALID_ARCHIVE', 'an archive metadata entry is larger than 16 MiB');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+/**
+ * The bytes left to read once the manifest is known: every file it declares, each with a header
+ * (and room for an extended header), manifest.sig, and the tar tail. Nothing honest lies beyond.
+ */
+function declaredBytes(manifest: ArchiveManifest, limits: VerifyLimits): number {
+  const padded = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
+  let total = 3 * BLOCK + padded(limits.maxSignatureBytes) + TAR_TAIL;
+  for (const file of Object.values(manifest.files)) total += 3 * BLOCK + padded(file.size);
+  return total;
+}
+
+/** The most bytes an entry may have, and whose bound that is (for the message). */
+function entryBound(
+  name: string,
+  manifest: ArchiveManifest | null,
+  limits: VerifyLimits,
+): [max: number, what: string] {
+  const declared = manifest && Object.hasOwn(manifest.files, name) ? manifest.files[name]?.size : undefined;
+  const capped = (max: number, what: string): [number, string] =>
+    declared !== undefined && declared < max ? [declared, 'bytes its manifest declares'] : [max, what];
+  if (name === 'manifest.json') return [limits.maxMetadataBytes, 'bytes a manifest may have'];
+  if (name === 'manifest.sig') return [limits.maxSignatureBytes, 'bytes a manifest signature may have'];
+  // Without a manifest the receipts are not read at all (each reader says so itself).
+  if (name === 'receipts.jsonl') return [declared ?? Number.POSITIVE_INFINITY, 'bytes its manifest declares'];
+  if (isNote(name)) return capped(limits.maxNoteBytes, 'bytes a checkpoint note may have');
+  return capped(limits.maxMetadataBytes, 'bytes a metadata file may have');
+}
+
+function isNote(name: string): boolean {
+  return name.startsWith('checkpoints/') && name.endsWith('.note');
 }
 
 function archiveKeyring(keysJson: Buffer | null, problem: (detail: string) => void): Keyring {
@@ -252,16 +275,22 @@ function archiveKeyring(keysJson: Buffer | null, problem: (detail: string) => vo
 /**
  * Verifies an archive offline as it streams: the manifest's signature and digests, then every
  * receipt against the keys and the checkpoints. Bad content is reported, never thrown; only an
- * unreadable stream (not gzip, not tar) throws INVALID_ARCHIVE.
+ * unreadable stream (not gzip, not tar) throws INVALID_ARCHIVE. Reading never goes past the
+ * manifest's declared sizes and count, nor past `limits`: a bound crossed stops it and the
+ * report is INVALID with LIMIT_EXCEEDED.
  */
 export async function verifyArchive(
   input: Readable,
   options: ArchiveVerifyOptions = {},
 ): Promise<ArchiveReport> {
+  const limits = resolveLimits(options.limits);
   const issues: VerifyIssue[] = [];
-  const problem = (detail: string) => issues.push({ code: 'MANIFEST_MISMATCH', seq: null, detail });
-  const extract = tar.extract();
-  const feeding = feed(input, extract);
+  let omitted = 0;
+  const problem = (detail: string) => {
+    if (issues.length < limits.maxIssuesListed) issues.push({ code: 'MANIFEST_MISMATCH', seq: null, detail });
+    else omitted += 1;
+  };
+  const reader = new ArchiveReader(input, limits);
   let manifestBytes: Buffer | null = null;
   let manifest: ArchiveManifest | null = null;
   let signature: { key_id: string; signature: string } | null = null;
@@ -269,57 +298,90 @@ export async function verifyArchive(
   const notes: string[] = [];
   const digests = new Map<string, { sha256: string; size: number }>();
   let chain: VerifyReport | null = null;
+  let verifier: ChainVerifier | null = null;
   let keyring = options.keyring;
+  // The bound that stopped reading, if one did (reported here unless the chain report has it).
+  let limit: string | null = null;
+  // Reading stopped before the end: what was not read cannot be compared with the manifest.
+  let cut = false;
+  let settled = false;
 
   try {
-    for await (const tarEntry of extract) {
-      const entry = tarEntry as unknown as Readable & { header: { name: string } };
+    for await (const entry of reader.entries) {
       const name = entry.header.name;
+      const [max, what] = entryBound(name, manifest, limits);
+      const refused = reader.admit(entry, max, what);
+      if (refused !== null) {
+        limit = refused;
+        cut = true;
+        reader.abort();
+        break;
+      }
       // One of each file, and nothing after the receipts: a second receipts.jsonl or a late
       // checkpoint would otherwise be seen by other tools but not by this check.
       if (digests.has(name)) problem(`${name} appears more than once`);
-      if (chain !== null) problem(`${name} comes after receipts.jsonl`);
-      if (name === 'receipts.jsonl' && chain === null) {
-        if (manifest === null) problem('receipts.jsonl comes before manifest.json');
+      if (chain !== null) {
+        // Nothing honest follows the receipts: the verdict is INVALID, stop here.
+        problem(`${name} comes after receipts.jsonl`);
+        reader.abort();
+        break;
+      }
+      if (name === 'receipts.jsonl') {
+        if (manifest === null) {
+          // Without its declared size and count, nothing bounds what would be read.
+          problem('receipts.jsonl comes before a valid manifest.json: its receipts were not read');
+          cut = true;
+          reader.abort();
+          break;
+        }
         keyring ??= archiveKeyring(keysJson, problem);
-        const verifier = new ChainVerifier({
+        verifier = new ChainVerifier({
           keyring,
           checkpoints: notes,
-          ...(manifest ? { expectedChain: manifest.chain } : {}),
+          expectedChain: manifest.chain,
           ...(options.mode ? { mode: options.mode } : {}),
           ...(options.threads !== undefined ? { threads: options.threads } : {}),
           ...(options.allowEmpty !== undefined ? { allowEmpty: options.allowEmpty } : {}),
+          ...(options.limits ? { limits: options.limits } : {}),
         });
         const hash = createHash('sha256');
         let size = 0;
-        try {
-          for await (const line of splitLines(entry, (c) => {
+        let lines = 0;
+        for await (const line of splitLines(
+          entry,
+          (c) => {
             hash.update(c);
             size += c.length;
-          })) {
-            await verifier.push(line);
-          }
-        } catch (e) {
-          await verifier.close();
-          throw e;
+          },
+          limits.maxLineBytes,
+        )) {
+          if (++lines > manifest.count) {
+            verifier.stop(
+              `receipts.jsonl holds more than the ${manifest.count} lines its manifest declares: the rest was not read`,
+            );
+          } else await verifier.push(line);
+          if (verifier.stopped) break;
         }
+        const stoppedEarly = verifier.stopped;
+        if (!stoppedEarly) digests.set(name, { sha256: hash.digest('hex'), size });
         chain = await verifier.finish();
-        digests.set(name, { sha256: hash.digest('hex'), size });
+        verifier = null;
+        if (stoppedEarly) {
+          cut = true;
+          reader.abort();
+          break;
+        }
         continue;
       }
-      const data = await readAll(entry);
+      const data = await readEntry(entry);
       if (!digests.has(name)) digests.set(name, fileDigest(data));
       if (name === 'manifest.json') {
         manifestBytes = data;
-        try {
-          const parsed = ManifestSchema.safeParse(JSON.parse(data.toString('utf8')));
-          if (parsed.success) manifest = parsed.data;
-          else
-            problem(
-              `manifest.json is malformed: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`,
-            );
-        } catch {
-          problem('manifest.json is not JSON');
+        const parsed = parseManifest(data);
+        if ('problem' in parsed) problem(parsed.problem);
+        else {
+          manifest = parsed.manifest;
+          reader.allow(declaredBytes(manifest, limits));
         }
       } else if (name === 'manifest.sig') {
         try {
@@ -330,21 +392,35 @@ export async function verifyArchive(
           problem('manifest.sig is not JSON');
         }
       } else if (name === 'keys.json') keysJson = data;
-      else if (name.startsWith('checkpoints/') && name.endsWith('.note')) notes.push(data.toString('utf8'));
+      else if (isNote(name)) notes.push(data.toString('utf8'));
       else problem(`unexpected entry ${name}`);
     }
   } catch (e) {
-    await feeding.done;
-    throw (
-      feeding.error() ??
-      (e instanceof ReceiptsError
-        ? e
-        : new ReceiptsError('INVALID_ARCHIVE', `cannot read archive: ${(e as Error).message}`, { cause: e }))
-    );
+    // A bound crossed inside the stream ends it with an error, as does an unreadable archive
+    // (which settle() throws); the worker threads must end either way.
+    try {
+      limit = await reader.settle(e);
+    } catch (failure) {
+      await verifier?.close();
+      throw failure;
+    }
+    settled = true;
+    cut = true;
+    if (verifier !== null) {
+      // Crossed while reading the receipts: the chain report says so, with what was read.
+      verifier.stop(limit);
+      limit = null;
+      chain = await verifier.finish();
+    }
   }
-  await feeding.done;
-  const fed = feeding.error();
-  if (fed) throw fed;
+  if (!settled) {
+    const crossed = await reader.end();
+    if (crossed !== null && limit === null && !cut) {
+      limit = crossed;
+      cut = true;
+    }
+  }
+  if (limit !== null) issues.unshift({ code: 'LIMIT_EXCEEDED', seq: null, detail: limit });
 
   keyring ??= archiveKeyring(keysJson, problem);
   if (!options.keyring && !options.trustArchiveKeys) {
@@ -355,10 +431,11 @@ export async function verifyArchive(
         'verified only against the keys inside the archive; pass keys you trust (--keys) to prove who signed it',
     });
   }
-  if (manifestBytes === null) problem('manifest.json is missing');
+  if (manifestBytes === null && !cut) problem('manifest.json is missing');
   if (manifest !== null && manifestBytes !== null) {
-    if (!signature) problem('manifest.sig is missing');
-    else {
+    if (!signature) {
+      if (!cut) problem('manifest.sig is missing');
+    } else {
       const trusted = keyring.get(signature.key_id);
       if (!trusted) problem(`manifest signed by unknown key ${signature.key_id.slice(0, 32)}`);
       else if (
@@ -372,37 +449,47 @@ export async function verifyArchive(
       } else if (!Keyring.validAt(trusted.entry, manifest.created_at))
         problem(`manifest key ${signature.key_id} was not valid at ${manifest.created_at}`);
     }
-    for (const [file, want] of Object.entries(manifest.files)) {
-      const got = digests.get(file);
-      if (!got) problem(`${file} is listed in the manifest but missing`);
-      else if (got.sha256 !== want.sha256 || got.size !== want.size)
-        problem(`${file} does not match its digest in the manifest`);
-    }
-    for (const file of digests.keys()) {
-      if (file !== 'manifest.json' && file !== 'manifest.sig' && !(file in manifest.files))
-        problem(`${file} is not listed in the manifest`);
-    }
-    if (chain === null) problem('receipts.jsonl is missing');
-    else {
-      if (chain.count !== manifest.count)
-        problem(`manifest says ${manifest.count} receipts, archive holds ${chain.count}`);
-      if (chain.first_seq !== manifest.first_seq || chain.last_seq !== manifest.last_seq) {
-        problem(
-          `manifest says seq ${manifest.first_seq}..${manifest.last_seq}, archive holds ${chain.first_seq}..${chain.last_seq}`,
-        );
-      }
-      if (chain.head_hash !== manifest.head_hash) problem('manifest head_hash differs from the last receipt');
-      if (chain.chain !== null && chain.chain !== manifest.chain)
-        problem(`manifest chain ${manifest.chain} differs from the receipts' chain ${chain.chain}`);
-    }
+    if (!cut) compareWithManifest(manifest, digests, chain, problem);
   }
   return {
-    ok: issues.length === 0 && chain !== null && chain.ok,
+    ok: issues.length === 0 && omitted === 0 && chain !== null && chain.ok,
     manifest,
     keys_source: options.keyring ? 'keyring' : 'archive',
     chain,
     issues,
+    issues_omitted: omitted,
   };
+}
+
+function compareWithManifest(
+  manifest: ArchiveManifest,
+  digests: Map<string, { sha256: string; size: number }>,
+  chain: VerifyReport | null,
+  problem: (detail: string) => void,
+): void {
+  for (const [file, want] of Object.entries(manifest.files)) {
+    const got = digests.get(file);
+    if (!got) problem(`${clip(file)} is listed in the manifest but missing`);
+    else if (got.sha256 !== want.sha256 || got.size !== want.size)
+      problem(`${clip(file)} does not match its digest in the manifest`);
+  }
+  for (const file of digests.keys()) {
+    if (file !== 'manifest.json' && file !== 'manifest.sig' && !Object.hasOwn(manifest.files, file))
+      problem(`${clip(file)} is not listed in the manifest`);
+  }
+  if (chain === null) problem('receipts.jsonl is missing');
+  else {
+    if (chain.count !== manifest.count)
+      problem(`manifest says ${manifest.count} receipts, archive holds ${chain.count}`);
+    if (chain.first_seq !== manifest.first_seq || chain.last_seq !== manifest.last_seq) {
+      problem(
+        `manifest says seq ${manifest.first_seq}..${manifest.last_seq}, archive holds ${chain.first_seq}..${chain.last_seq}`,
+      );
+    }
+    if (chain.head_hash !== manifest.head_hash) problem('manifest head_hash differs from the last receipt');
+    if (chain.chain !== null && chain.chain !== manifest.chain)
+      problem(`manifest chain ${manifest.chain} differs from the receipts' chain ${chain.chain}`);
+  }
 }
 
 export async function verifyArchiveFile(
@@ -412,45 +499,106 @@ export async function verifyArchiveFile(
   return verifyArchive(createReadStream(path), options);
 }
 
-/** Reads the stored records of an archive (for verify-receipt and exports). */
-export async function* archiveRecords(input: Readable): AsyncGenerator<string> {
-  const extract = tar.extract();
-  const feeding = feed(input, extract);
+/**
+ * A stored record is some 500 bytes at least (a 64-hex leaf hash, an 88-character signature, a
+ * key id, and a body with its required fields); a shorter line cannot be one.
+ */
+const MIN_RECORD_BYTES = 256;
+
+/**
+ * Reads the stored records of an archive (for verify-receipt and exports), no further than its
+ * manifest's declared size and count. A bound crossed, or receipts without a manifest before
+ * them, throws LIMIT_EXCEEDED; an unreadable archive throws INVALID_ARCHIVE. Lines that cannot
+ * be records (blank, or shorter than any record) are bounded by `maxBlankLines`: a reader that
+ * keeps something per line must not be fed millions of them.
+ */
+export async function* archiveRecords(
+  input: Readable,
+  options: { readonly limits?: Partial<VerifyLimits> } = {},
+): AsyncGenerator<string> {
+  const limits = resolveLimits(options.limits);
+  const reader = new ArchiveReader(input, limits);
+  let manifest: ArchiveManifest | null = null;
+  let limit: string | null = null;
   try {
-    for await (const tarEntry of extract) {
-      const entry = tarEntry as unknown as Readable & { header: { name: string } };
-      if (entry.header.name === 'receipts.jsonl') yield* splitLines(entry);
-      else entry.resume();
+    for await (const entry of reader.entries) {
+      const name = entry.header.name;
+      const [max, what] = entryBound(name, manifest, limits);
+      limit = reader.admit(entry, max, what);
+      if (limit === null && name === 'receipts.jsonl' && manifest === null)
+        limit = 'receipts.jsonl comes before a valid manifest.json: its receipts were not read';
+      if (limit !== null) break;
+      if (name === 'manifest.json') {
+        const parsed = parseManifest(await readEntry(entry));
+        if ('manifest' in parsed) {
+          manifest = parsed.manifest;
+          reader.allow(declaredBytes(manifest, limits));
+        }
+      } else if (name === 'receipts.jsonl' && manifest !== null) {
+        let lines = 0;
+        let junk = 0;
+        for await (const line of splitLines(entry, undefined, limits.maxLineBytes)) {
+          if (++lines > manifest.count) {
+            limit = `receipts.jsonl holds more than the ${manifest.count} lines its manifest declares: the rest was not read`;
+            break;
+          }
+          if (line.length < MIN_RECORD_BYTES && ++junk > limits.maxBlankLines) {
+            limit = `more than ${limits.maxBlankLines} lines too short to be a receipt: the rest was not read`;
+            break;
+          }
+          yield line;
+        }
+        // Nothing after the receipts is a record.
+        break;
+      } else entry.resume();
     }
   } catch (e) {
-    await feeding.done;
-    throw feeding.error() ?? e;
+    limit = await reader.settle(e);
+  } finally {
+    // A consumer that stops early (the receipt found) ends the stream here too.
+    reader.abort();
   }
-  await feeding.done;
-  const fed = feeding.error();
-  if (fed) throw fed;
+  limit ??= await reader.end();
+  if (limit !== null) throw new ReceiptsError('LIMIT_EXCEEDED', limit);
 }
 
-/** The small entries of an archive (keys.json, checkpoint notes), without the receipts. */
-export async function archiveExtras(input: Readable): Promise<{ keys: string | null; notes: string[] }> {
-  const extract = tar.extract();
-  const feeding = feed(input, extract);
+/**
+ * The small entries of an archive (keys.json, checkpoint notes), read up to the receipts, each
+ * within its bound; a bound crossed throws LIMIT_EXCEEDED, an unreadable archive INVALID_ARCHIVE.
+ */
+export async function archiveExtras(
+  input: Readable,
+  options: { readonly limits?: Partial<VerifyLimits> } = {},
+): Promise<{ keys: string | null; notes: string[] }> {
+  const limits = resolveLimits(options.limits);
+  const reader = new ArchiveReader(input, limits);
   const out: { keys: string | null; notes: string[] } = { keys: null, notes: [] };
+  let manifest: ArchiveManifest | null = null;
+  let limit: string | null = null;
   try {
-    for await (const tarEntry of extract) {
-      const entry = tarEntry as unknown as Readable & { header: { name: string } };
+    for await (const entry of reader.entries) {
       const name = entry.header.name;
-      if (name === 'keys.json') out.keys = (await readAll(entry)).toString('utf8');
-      else if (name.startsWith('checkpoints/') && name.endsWith('.note'))
-        out.notes.push((await readAll(entry)).toString('utf8'));
+      // The receipts come last: everything wanted here is before them.
+      if (name === 'receipts.jsonl') break;
+      const [max, what] = entryBound(name, manifest, limits);
+      limit = reader.admit(entry, max, what);
+      if (limit !== null) break;
+      if (name === 'manifest.json') {
+        const parsed = parseManifest(await readEntry(entry));
+        if ('manifest' in parsed) {
+          manifest = parsed.manifest;
+          reader.allow(declaredBytes(manifest, limits));
+        }
+      } else if (name === 'keys.json') out.keys = (await readEntry(entry)).toString('utf8');
+      else if (isNote(name)) out.notes.push((await readEntry(entry)).toString('utf8'));
       else entry.resume();
     }
   } catch (e) {
-    await feeding.done;
-    throw feeding.error() ?? e;
+    limit = await reader.settle(e);
+  } finally {
+    reader.abort();
   }
-  await feeding.done;
-  const fed = feeding.error();
-  if (fed) throw fed;
+  limit ??= await reader.end();
+  if (limit !== null) throw new ReceiptsError('LIMIT_EXCEEDED', limit);
   return out;
 }

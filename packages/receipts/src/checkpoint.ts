@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ReceiptsError } from './errors';
 import type { ChainHead } from './chain';
 import { Keyring, type SigningKey } from './keys';
+import { clip, DEFAULT_LIMITS } from './limits';
 import { CompactRange } from './merkle';
 import { verifyBytes } from './signature';
 
@@ -71,18 +72,28 @@ export function signCheckpoint(cp: Checkpoint, signer: SigningKey): string {
   return `${body}\n\u2014 ${name} ${sig.toString('base64')}\n`;
 }
 
-/** Parses a signed note; malformed text throws INVALID_CHECKPOINT (the verifier turns it into an issue). */
-export function parseCheckpoint(text: string): SignedCheckpoint {
+/** Whether a note is within `maxBytes` (UTF-8), without encoding a hostile one whole. */
+export function noteWithin(text: string, maxBytes = DEFAULT_LIMITS.maxNoteBytes): boolean {
+  return text.length <= maxBytes && Buffer.byteLength(text, 'utf8') <= maxBytes;
+}
+
+/**
+ * Parses a signed note; malformed text, or a note over `maxBytes`, throws INVALID_CHECKPOINT
+ * (the verifier turns it into an issue).
+ */
+export function parseCheckpoint(text: string, maxBytes = DEFAULT_LIMITS.maxNoteBytes): SignedCheckpoint {
   const bad = (why: string): never => {
     throw new ReceiptsError('INVALID_CHECKPOINT', `checkpoint: ${why}`);
   };
+  if (!noteWithin(text, maxBytes)) bad(`note is larger than ${maxBytes} bytes`);
   const split = text.indexOf('\n\n');
   if (split < 0) bad('no blank line between body and signatures');
   const signedBody = text.slice(0, split + 1);
   const lines = signedBody.slice(0, -1).split('\n');
   const [origin, sizeText, rootText, ...ext] = lines;
   if (!origin || !sizeText || !rootText) bad('body needs origin, size and root lines');
-  if (!/^(0|[1-9]\d*)$/.test(sizeText as string)) bad(`size "${sizeText}" is not a decimal number`);
+  if (!/^(0|[1-9]\d*)$/.test(sizeText as string))
+    bad(`size "${clip(sizeText as string)}" is not a decimal number`);
   const root = Buffer.from(rootText as string, 'base64');
   if (root.length !== 32) bad('root is not 32 bytes of base64');
   const extension = new Map(
@@ -96,7 +107,7 @@ export function parseCheckpoint(text: string): SignedCheckpoint {
   for (const line of text.slice(split + 2).split('\n')) {
     if (line === '') continue;
     const m = /^\u2014 (\S+) ([A-Za-z0-9+/]+=*)$/.exec(line);
-    if (!m) bad(`malformed signature line "${line}"`);
+    if (!m) bad(`malformed signature line "${clip(line)}"`);
     const blob = Buffer.from((m as RegExpExecArray)[2] as string, 'base64');
     if (blob.length !== 68) bad('signature is not a 4-byte key hash and a 64-byte Ed25519 signature');
     signatures.push({
@@ -123,13 +134,18 @@ export function parseCheckpoint(text: string): SignedCheckpoint {
 /** Checks a note's signatures against the keyring; returns why it is not trusted, or null. */
 export function checkpointSignatureProblem(note: SignedCheckpoint, keyring: Keyring): string | null {
   const problems: string[] = [];
+  // One signature checked per key: a note repeating a trusted key's name on many bad lines
+  // must not buy one Ed25519 verification per line.
+  const tried = new Set<string>();
   for (const s of note.signatures) {
     const keyId = s.name.startsWith('governor-') ? s.name.slice('governor-'.length) : '';
     const trusted = keyring.get(keyId);
     if (!trusted) {
-      problems.push(`signed by unknown key ${s.name}`);
+      problems.push(`signed by unknown key ${clip(s.name)}`);
       continue;
     }
+    if (tried.has(keyId)) continue;
+    tried.add(keyId);
     if (!noteKeyHash(s.name, trusted.raw).equals(s.keyHash))
       problems.push(`key hash of ${s.name} does not match`);
     else if (!verifyBytes(trusted.key, Buffer.from(note.signedBody, 'utf8'), s.signature))
@@ -138,5 +154,6 @@ export function checkpointSignatureProblem(note: SignedCheckpoint, keyring: Keyr
       problems.push(`key ${keyId} was not valid at ${note.checkpoint.timestamp}`);
     else return null;
   }
-  return problems.join('; ');
+  const shown = problems.slice(0, 3).join('; ');
+  return problems.length > 3 ? `${shown}; and ${problems.length - 3} more` : shown;
 }

@@ -8,6 +8,8 @@ export const ReceiptsErrorCode = {
   INVALID_ARCHIVE: 'INVALID_ARCHIVE',
   ARCHIVE_EXISTS: 'ARCHIVE_EXISTS',
   PROOF_UNAVAILABLE: 'PROOF_UNAVAILABLE',
+  /** A reader stopped at one of the verifier's limits (see limits.ts): the input is not verifiable. */
+  LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
 } as const;
 export type ReceiptsErrorCode = (typeof ReceiptsErrorCode)[keyof typeof ReceiptsErrorCode];
 

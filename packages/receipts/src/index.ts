@@ -18,6 +18,7 @@ export {
   checkpointOf,
   signCheckpoint,
   parseCheckpoint,
+  noteWithin,
   checkpointSignatureProblem,
   originOf,
   noteKeyName,
@@ -48,3 +49,5 @@ export { rotateKey } from './rotation';
 export type { Rotation } from './rotation';
 export { sampleFields } from './sample';
 export { splitLines, OVERSIZE_LINE, MAX_LINE_BYTES } from './lines';
+export { DEFAULT_LIMITS, resolveLimits } from './limits';
+export type { VerifyLimits } from './limits';

@@ -22,6 +22,11 @@ export const IssueCode = {
   /** verify-receipt only: the inclusion proof does not lead to the checkpoint's root. */
   INCLUSION_FAILED: 'INCLUSION_FAILED',
   NOT_FOUND: 'NOT_FOUND',
+  /**
+   * A bound on the input was exceeded (its size, lines, entries, notes, issues, expansion), so
+   * reading stopped there: fails closed, and the detail names the bound and where it stopped.
+   */
+  LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
 } as const;
 export type IssueCode = (typeof IssueCode)[keyof typeof IssueCode];
 

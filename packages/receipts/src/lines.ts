@@ -1,10 +1,11 @@
 import type { Readable } from 'node:stream';
+import { DEFAULT_LIMITS } from './limits';
 
 /** Stands in for a line longer than `maxLineBytes`; a verifier reports it instead of buffering it. */
 export const OVERSIZE_LINE = '\u0000governor:oversize-line\u0000';
 
 /** No stored receipt comes near this; a longer line is hostile or corrupt. */
-export const MAX_LINE_BYTES = 1024 * 1024;
+export const MAX_LINE_BYTES = DEFAULT_LIMITS.maxLineBytes;
 
 /**
  * Splits a byte stream into UTF-8 lines in linear time, holding at most one line of at most

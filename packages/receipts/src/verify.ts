@@ -1,9 +1,16 @@
 import { parseChainId, ReceiptBody } from '@governor/contracts';
 import { canonicalize } from './canonical';
-import { parseCheckpoint, checkpointSignatureProblem, originOf, type SignedCheckpoint } from './checkpoint';
+import {
+  checkpointSignatureProblem,
+  noteWithin,
+  originOf,
+  parseCheckpoint,
+  type SignedCheckpoint,
+} from './checkpoint';
 import { genesisHash, leafHash } from './hash';
 import type { VerifyIssue, IssueCode } from './issues';
 import { Keyring } from './keys';
+import { resolveLimits, type VerifyLimits } from './limits';
 import { OVERSIZE_LINE } from './lines';
 import { CompactRange } from './merkle';
 import { RECEIPT_PAYLOAD_TYPE } from './signature';
@@ -31,8 +38,8 @@ export interface VerifyOptions {
    * `prev_hash`. Checkpoints cannot be checked on a segment.
    */
   readonly from?: { readonly seq: number; readonly prev_hash: string };
-  /** Issues kept in the report; the rest are only counted, so memory stays bounded. */
-  readonly maxIssues?: number;
+  /** Bounds on issues, blank lines and checkpoints (defaults in limits.ts). */
+  readonly limits?: Partial<VerifyLimits>;
   /**
    * An input with no receipt is INVALID (EMPTY) unless this says an empty chain is expected:
    * an empty or unreadable export must never read as a valid chain.
@@ -49,7 +56,9 @@ export interface VerifyReport {
   readonly last_seq: number | null;
   readonly head_hash: string | null;
   readonly checkpoints_verified: number;
+  /** The first `maxIssuesListed` issues, and LIMIT_EXCEEDED if reading stopped at a limit. */
   readonly issues: VerifyIssue[];
+  /** Issues found but not listed. */
   readonly issues_omitted: number;
 }
 
@@ -81,21 +90,33 @@ function describe(value: unknown): string {
   return `a ${Array.isArray(value) ? 'array' : typeof value}`;
 }
 
-/** One bit per seq in 8 KiB pages allocated on demand: a million receipts cost 125 KB, a wild seq one page. */
-class SeqBitset {
-  private readonly pages = new Map<number, Uint8Array>();
-  private static readonly BITS = 8192 * 8;
+/**
+ * The seqs seen, as runs of consecutive seqs. Seqs are only ever added in increasing order, so
+ * an honest chain is one run however long, and each further run is a gap already reported: a
+ * hostile chain of wild seqs costs a few numbers per issue (a page per seq would cost 8 KiB).
+ */
+class SeqRuns {
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
   has(seq: number): boolean {
-    const page = this.pages.get(Math.floor(seq / SeqBitset.BITS));
-    const bit = seq % SeqBitset.BITS;
-    return page !== undefined && ((page[Math.floor(bit / 8)] as number) & (1 << (bit % 8))) !== 0;
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (seq < (this.starts[mid] as number)) hi = mid - 1;
+      else if (seq > (this.ends[mid] as number)) lo = mid + 1;
+      else return true;
+    }
+    return false;
   }
+  /** Adds a seq above every seq added before. */
   add(seq: number): void {
-    const index = Math.floor(seq / SeqBitset.BITS);
-    let page = this.pages.get(index);
-    if (!page) this.pages.set(index, (page = new Uint8Array(8192)));
-    const bit = seq % SeqBitset.BITS;
-    page[Math.floor(bit / 8)] = (page[Math.floor(bit / 8)] as number) | (1 << (bit % 8));
+    const last = this.ends.length - 1;
+    if (last >= 0 && this.ends[last] === seq - 1) this.ends[last] = seq;
+    else {
+      this.starts.push(seq);
+      this.ends.push(seq);
+    }
   }
 }
 
@@ -106,9 +127,13 @@ class SeqBitset {
  */
 export class ChainVerifier {
   private readonly mode: VerifyMode;
-  private readonly maxIssues: number;
+  private readonly limits: VerifyLimits;
   private readonly issues: VerifyIssue[] = [];
   private omitted = 0;
+  private found = 0;
+  private lines = 0;
+  private blankLines = 0;
+  private halted = false;
   private chain: string | null;
   private owner: { kind: 'tenants' | 'workers'; owner: string } | undefined;
   private count = 0;
@@ -116,10 +141,12 @@ export class ChainVerifier {
   private lastSeq: number | null = null;
   private lastLeaf: string | null = null;
   private lastTimestamp: string | null = null;
-  private readonly seen = new SeqBitset();
+  private readonly seen = new SeqRuns();
   private readonly tree = CompactRange.empty();
   /** Checkpoints whose signature and key are trusted; only these vouch for receipts. */
   private readonly checkpoints: SignedCheckpoint[] = [];
+  /** The same, by size: each receipt looks up its size instead of scanning every checkpoint. */
+  private readonly checkpointsAt = new Map<number, SignedCheckpoint[]>();
   private readonly compared = new Set<SignedCheckpoint>();
   /** In checkpoint mode, receipts below this size are vouched for by a trusted checkpoint. */
   private readonly coveredSize: number;
@@ -129,13 +156,27 @@ export class ChainVerifier {
 
   constructor(private readonly options: VerifyOptions) {
     this.mode = options.mode ?? 'full';
-    this.maxIssues = options.maxIssues ?? 10_000;
+    this.limits = resolveLimits(options.limits);
     this.chain = options.expectedChain ?? null;
     if (this.chain !== null) this.owner = parseChainId(this.chain);
-    for (const text of options.checkpoints ?? []) {
+    const texts = [...new Set(options.checkpoints ?? [])];
+    if (texts.length > this.limits.maxCheckpoints)
+      this.stop(
+        `${texts.length} checkpoint notes, more than the ${this.limits.maxCheckpoints} a verification considers`,
+      );
+    for (const text of texts) {
+      if (this.halted) break;
+      if (!noteWithin(text, this.limits.maxNoteBytes)) {
+        this.report(
+          'LIMIT_EXCEEDED',
+          null,
+          `a checkpoint note is larger than ${this.limits.maxNoteBytes} bytes: not read`,
+        );
+        continue;
+      }
       let note: SignedCheckpoint;
       try {
-        note = parseCheckpoint(text);
+        note = parseCheckpoint(text, this.limits.maxNoteBytes);
       } catch (e) {
         this.report('CHECKPOINT_MISMATCH', null, (e as Error).message);
         continue;
@@ -159,6 +200,11 @@ export class ChainVerifier {
       } else this.checkpoints.push(note);
     }
     this.checkpoints.sort((a, b) => a.checkpoint.size - b.checkpoint.size);
+    for (const cp of this.checkpoints) {
+      const at = this.checkpointsAt.get(cp.checkpoint.size);
+      if (at) at.push(cp);
+      else this.checkpointsAt.set(cp.checkpoint.size, [cp]);
+    }
     this.coveredSize =
       this.mode === 'checkpoint' ? (this.checkpoints[this.checkpoints.length - 1]?.checkpoint.size ?? 0) : 0;
     if (options.from && options.from.seq > 0) {
@@ -180,13 +226,44 @@ export class ChainVerifier {
   }
 
   private report(code: IssueCode, seq: number | null, detail: string): void {
-    if (this.issues.length < this.maxIssues) this.issues.push({ code, seq, detail });
+    if (this.halted) return;
+    this.found += 1;
+    if (this.issues.length < this.limits.maxIssuesListed) this.issues.push({ code, seq, detail });
     else this.omitted += 1;
+    if (this.found >= this.limits.maxIssues)
+      this.stop(`${this.found} issues found by line ${this.lines}: the rest was not read`);
+  }
+
+  /**
+   * True once a limit was exceeded: the verdict is INVALID (LIMIT_EXCEEDED), further lines are
+   * ignored, and a caller should stop reading.
+   */
+  get stopped(): boolean {
+    return this.halted;
+  }
+
+  /**
+   * Stops the verification at a limit the caller enforces (an archive's declared size or count):
+   * reports LIMIT_EXCEEDED with `detail`, always listed, and ignores everything after it.
+   */
+  stop(detail: string): void {
+    if (this.halted) return;
+    this.halted = true;
+    this.issues.push({ code: 'LIMIT_EXCEEDED', seq: null, detail });
   }
 
   /** Checks one line of an export (one stored record). */
   async push(line: string, lineNo = this.count + 1): Promise<void> {
-    if (line.trim() === '') return;
+    if (this.halted) return;
+    this.lines += 1;
+    if (line.trim() === '') {
+      this.blankLines += 1;
+      if (this.blankLines > this.limits.maxBlankLines)
+        this.stop(
+          `more than ${this.limits.maxBlankLines} blank lines, by line ${this.lines}: the rest was not read`,
+        );
+      return;
+    }
     this.count += 1;
     if (line === OVERSIZE_LINE) {
       this.report('SCHEMA_INVALID', null, `line ${lineNo}: longer than any receipt can be`);
@@ -375,8 +452,7 @@ export class ChainVerifier {
   }
 
   private checkCheckpointsAt(size: number, leafHex: string): void {
-    for (const cp of this.checkpoints) {
-      if (cp.checkpoint.size !== size) continue;
+    for (const cp of this.checkpointsAt.get(size) ?? []) {
       this.compared.add(cp);
       const problems: string[] = [];
       if (this.chain !== null && cp.checkpoint.origin !== originOf(this.chain))
@@ -403,7 +479,8 @@ export class ChainVerifier {
       await this.signatures.close();
     }
     const next = this.lastSeq === null ? 0 : this.lastSeq + 1;
-    for (const cp of this.checkpoints) {
+    // Stopped early, the chain's end is unknown: TRUNCATED or EMPTY would be guesses.
+    for (const cp of this.halted ? [] : this.checkpoints) {
       if (this.compared.has(cp)) continue;
       const size = cp.checkpoint.size;
       if (next < size)
@@ -427,7 +504,9 @@ export class ChainVerifier {
         null,
         'no receipts: nothing was verified (an empty chain is valid only when expected)',
       );
-    const issues = [...this.issues].sort((a, b) => (a.seq ?? -1) - (b.seq ?? -1));
+    // By seq, and LIMIT_EXCEEDED first: it says the rest of the report covers only what was read.
+    const rank = (i: VerifyIssue) => (i.code === 'LIMIT_EXCEEDED' ? -2 : (i.seq ?? -1));
+    const issues = [...this.issues].sort((a, b) => rank(a) - rank(b));
     return {
       ok: issues.length === 0 && this.omitted === 0,
       mode: this.mode,

@@ -1,8 +1,10 @@
 import { formatIssue, type ArchiveReport, type VerifyIssue, type VerifyReport } from '@governor/receipts';
 import { EXIT } from './errors';
 
-function printIssues(issues: readonly VerifyIssue[]): void {
+/** Prints the listed issues, then how many more were found but not listed. */
+function printIssues(issues: readonly VerifyIssue[], omitted = 0): void {
   for (const issue of issues) process.stdout.write(formatIssue(issue) + '\n');
+  if (omitted > 0) process.stdout.write(`… and ${omitted} more issues, not listed\n`);
 }
 
 export function chainSummary(r: VerifyReport): string {
@@ -21,8 +23,7 @@ export function printChainReport(
 ): number {
   if (json) process.stdout.write(JSON.stringify({ ...r, ...context.extra }, null, 2) + '\n');
   else {
-    printIssues(r.issues);
-    if (r.issues_omitted > 0) process.stdout.write(`… and ${r.issues_omitted} more issues\n`);
+    printIssues(r.issues, r.issues_omitted);
     for (const note of context.notes ?? []) process.stdout.write(note + '\n');
     process.stdout.write(
       `${r.ok ? 'VALID' : 'INVALID'}: ${chainSummary(r)}${r.ok ? '' : `, ${r.issues.length + r.issues_omitted} issue(s)`}\n`,
@@ -34,14 +35,51 @@ export function printChainReport(
 export function printArchiveReport(r: ArchiveReport, json: boolean): number {
   if (json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
   else {
-    printIssues(r.issues);
-    if (r.chain) printIssues(r.chain.issues);
+    printIssues(r.issues, r.issues_omitted);
+    if (r.chain) printIssues(r.chain.issues, r.chain.issues_omitted);
     if (r.keys_source === 'archive')
       process.stdout.write(
         'note: keys were taken from the archive itself; pass --keys with keys you trust to anchor the verification\n',
       );
     const what = r.chain ? chainSummary(r.chain) : 'no receipts';
-    process.stdout.write(`${r.ok ? 'VALID' : 'INVALID'} archive: ${what}\n`);
+    const found =
+      r.issues.length + r.issues_omitted + (r.chain ? r.chain.issues.length + r.chain.issues_omitted : 0);
+    process.stdout.write(
+      `${r.ok ? 'VALID' : 'INVALID'} archive: ${what}${r.ok ? '' : `, ${found} issue(s)`}\n`,
+    );
   }
   return r.ok ? EXIT.VALID : EXIT.INVALID;
+}
+
+/**
+ * Prints the verdict of a verify-receipt stopped at a limit before it could find the receipt
+ * (same shape as its other answers) and returns the exit status: INVALID.
+ */
+export function printReceiptLimit(
+  o: { receiptId: string; accountId: string; keysSource: 'keyring' | 'archive'; detail: string },
+  json: boolean,
+): number {
+  const issues: VerifyIssue[] = [{ code: 'LIMIT_EXCEEDED', seq: null, detail: o.detail }];
+  if (json)
+    process.stdout.write(
+      JSON.stringify(
+        {
+          ok: false,
+          receipt_id: o.receiptId,
+          account_id: o.accountId,
+          seq: null,
+          leaf_hash: null,
+          inclusion: null,
+          keys_source: o.keysSource,
+          issues,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+  else {
+    printIssues(issues);
+    process.stdout.write(`INVALID: receipt ${o.receiptId}, 1 issue(s)\n`);
+  }
+  return EXIT.INVALID;
 }

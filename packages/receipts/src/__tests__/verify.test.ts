@@ -288,7 +288,7 @@ describe('chain verification: one test per issue code', () => {
       chain.lines.map((l) =>
         l.replace('"leaf_hash":"', '"leaf_hash":"0').replace(/"leaf_hash":"(.{64}).*?"/, '"leaf_hash":"$1"'),
       ),
-      { maxIssues: 5 },
+      { limits: { maxIssuesListed: 5 } },
     );
     expect(report.issues).toHaveLength(5);
     expect(report.issues_omitted).toBe(25);

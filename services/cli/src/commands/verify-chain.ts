@@ -166,6 +166,8 @@ export async function verifyChainCommand(argv: string[]): Promise<number> {
   try {
     for await (const line of lines) {
       await verifier.push(line);
+      // At a limit (too many issues or blank lines) the verdict is INVALID: stop reading.
+      if (verifier.stopped) break;
       bar.tick(++n);
     }
   } catch (e) {

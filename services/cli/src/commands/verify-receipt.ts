@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { AccountId, tenantChain } from '@governor/contracts';
-import { archiveExtras, archiveRecords, Keyring, parseCheckpoint } from '@governor/receipts';
+import { archiveExtras, archiveRecords, Keyring, parseCheckpoint, ReceiptsError } from '@governor/receipts';
 import { parse, required } from '../args';
 import { BACKEND_HELP, backendOption, parseBackend, type Backend } from '../backend';
 import { CliError } from '../errors';
 import { openLines, readText } from '../io';
 import { noteSize, verifyOne } from '../receipt-proof';
+import { printReceiptLimit } from '../report';
 import { chainLines, openChainSource, requireChain } from '../stored-chain';
 import { loadKeyring } from './keys';
 
@@ -24,6 +25,12 @@ export const verifyReceiptHelp = `${USAGE}
   (gs://BUCKET/checkpoints/tenants/ACCOUNT/SIZE.note); --keys is required for both.
   ${BACKEND_HELP}
   Exit 0 valid, 1 invalid or not found, 2 usage or I/O error.`;
+
+/** The LIMIT_EXCEEDED a reader stopped at, if that is what `e` is (directly or as its cause). */
+function limitOf(e: unknown): string | null {
+  const inner = e instanceof CliError ? e.cause : e;
+  return inner instanceof ReceiptsError && inner.code === 'LIMIT_EXCEEDED' ? inner.message : null;
+}
 
 /** The newest parseable checkpoint of several; unparseable ones are left to the report. */
 function newest(notes: string[]): string | undefined {
@@ -92,26 +99,42 @@ export async function verifyReceiptCommand(argv: string[]): Promise<number> {
       `pass --keys with keys you trust, or --trust-archive-keys to accept the archive's own (integrity only)\nusage: ${USAGE}`,
     );
   else keyring = new Keyring([]);
+  const keysSource = typeof values.keys === 'string' ? 'keyring' : 'archive';
+  // A hostile archive (a bomb, a flood of entries, notes or lines) stops at a limit of the
+  // reader: that is an INVALID answer (exit 1), not an I/O error.
+  const limited = (e: unknown): number => {
+    const detail = limitOf(e);
+    if (detail === null) throw e;
+    return printReceiptLimit({ receiptId, accountId, keysSource, detail }, values.json === true);
+  };
   if (isArchive) {
-    const extras = await archiveExtras(createReadStream(from)).catch((e: Error) => {
-      throw new CliError(`cannot read archive ${from}: ${e.message}`);
-    });
+    let extras: { keys: string | null; notes: string[] };
+    try {
+      extras = await archiveExtras(createReadStream(from));
+    } catch (e) {
+      if (limitOf(e) !== null) return limited(e);
+      throw new CliError(`cannot read archive ${from}: ${(e as Error).message}`);
+    }
     if (typeof values.keys !== 'string') {
       if (!extras.keys) throw new CliError(`${from} has no keys.json; pass --keys`);
       keyring = Keyring.fromJson(extras.keys);
     }
     checkpointText ??= newest(extras.notes);
   }
-  return verifyOne({
-    receiptId,
-    accountId,
-    lines: isArchive ? archiveRecords(createReadStream(from)) : await openLines(from),
-    from,
-    keyring,
-    keysSource: typeof values.keys === 'string' ? 'keyring' : 'archive',
-    checkpointText,
-    json: values.json === true,
-  });
+  try {
+    return await verifyOne({
+      receiptId,
+      accountId,
+      lines: isArchive ? archiveRecords(createReadStream(from)) : await openLines(from),
+      from,
+      keyring,
+      keysSource,
+      checkpointText,
+      json: values.json === true,
+    });
+  } catch (e) {
+    return limited(e);
+  }
 }
 
 /**
