@@ -210,9 +210,16 @@ export async function verifyOne(input: VerifyOneInput): Promise<number> {
     keys_source: input.keysSource,
     ...(input.checkpointFrom !== undefined ? { checkpoint_source: input.checkpointFrom } : {}),
     issues,
+    warnings:
+      ok && !checkpointInfo
+        ? [
+            'no signed checkpoint was checked: the receipt and its links are verified, its inclusion in the chain is not proven; pass --checkpoint FILE.note',
+          ]
+        : [],
   };
   if (input.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else {
+    for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
     for (const issue of issues) process.stdout.write(formatIssue(issue) + '\n');
     if (result.keys_source === 'archive')
       process.stdout.write("note: verified against the archive's own keys (integrity only)\n");

@@ -7,6 +7,27 @@ function printIssues(issues: readonly VerifyIssue[], omitted = 0): void {
   if (omitted > 0) process.stdout.write(`… and ${omitted} more issues, not listed\n`);
 }
 
+/** Where an auditor gets a checkpoint to pass with --checkpoint. */
+const CHECKPOINT_HINT =
+  'pass --checkpoint FILE.note (governor export-receipts --checkpoint-out FILE.note, or GET /v1/tenants/ID/checkpoint)';
+
+/**
+ * A chain verified without any signed checkpoint proves its receipts, not its length: a cut
+ * after the last receipt cannot be detected. Said on every verify it applies to (stderr for
+ * people, `warnings` in JSON), never silently.
+ */
+export function checkpointWarnings(r: VerifyReport): string[] {
+  if (r.count === 0 || r.checkpoints_verified > 0) return [];
+  return [
+    `no signed checkpoint was checked: a cut after seq ${String(r.last_seq)} cannot be detected; ${CHECKPOINT_HINT}`,
+  ];
+}
+
+/** Prints warnings on stderr, so stdout stays the report. */
+function printWarnings(warnings: readonly string[]): void {
+  for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+}
+
 export function chainSummary(r: VerifyReport): string {
   const range = r.first_seq === null ? 'no receipts' : `seq ${r.first_seq}..${r.last_seq}`;
   return `${r.count} receipts of ${r.chain ?? 'unknown chain'} (${range}), ${r.checkpoints_verified} checkpoint(s) verified, mode ${r.mode}`;
@@ -21,8 +42,10 @@ export function printChainReport(
   json: boolean,
   context: { notes?: readonly string[]; extra?: Record<string, unknown> } = {},
 ): number {
-  if (json) process.stdout.write(JSON.stringify({ ...r, ...context.extra }, null, 2) + '\n');
+  const warnings = checkpointWarnings(r);
+  if (json) process.stdout.write(JSON.stringify({ ...r, ...context.extra, warnings }, null, 2) + '\n');
   else {
+    printWarnings(warnings);
     printIssues(r.issues, r.issues_omitted);
     for (const note of context.notes ?? []) process.stdout.write(note + '\n');
     process.stdout.write(
@@ -33,8 +56,10 @@ export function printChainReport(
 }
 
 export function printArchiveReport(r: ArchiveReport, json: boolean): number {
-  if (json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+  const warnings = r.chain ? checkpointWarnings(r.chain) : [];
+  if (json) process.stdout.write(JSON.stringify({ ...r, warnings }, null, 2) + '\n');
   else {
+    printWarnings(warnings);
     printIssues(r.issues, r.issues_omitted);
     if (r.chain) printIssues(r.chain.issues, r.chain.issues_omitted);
     if (r.keys_source === 'archive')

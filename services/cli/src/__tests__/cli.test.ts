@@ -71,6 +71,44 @@ describe('governor CLI', () => {
     expect(json).toMatchObject({ ok: false, issues: [{ code: 'SEQ_GAP', seq: 42 }] });
   });
 
+  it('every verify without a signed checkpoint warns that a cut after the last receipt cannot be detected (stderr; warnings in JSON); with one it does not', () => {
+    const without = governor('verify-chain', 'chain.jsonl', '--keys', 'keys/keys.json');
+    expect(without.code).toBe(0);
+    expect(without.stderr).toMatch(
+      /^warning: no signed checkpoint was checked: a cut after seq \d+ cannot be detected; pass --checkpoint FILE\.note/m,
+    );
+    const json = JSON.parse(
+      governor('verify-chain', 'chain.jsonl', '--keys', 'keys/keys.json', '--json').stdout,
+    ) as {
+      warnings: string[];
+    };
+    expect(json.warnings).toHaveLength(1);
+    const checked = governor(
+      'verify-chain',
+      'chain.jsonl',
+      '--keys',
+      'keys/keys.json',
+      '--checkpoint',
+      'chain.note',
+    );
+    expect(checked.stderr).not.toMatch(/warning/);
+    expect(
+      (
+        JSON.parse(
+          governor(
+            'verify-chain',
+            'chain.jsonl',
+            '--keys',
+            'keys/keys.json',
+            '--checkpoint',
+            'chain.note',
+            '--json',
+          ).stdout,
+        ) as { warnings: string[] }
+      ).warnings,
+    ).toEqual([]);
+  });
+
   it('verify-chain: an empty or receipt-less input is INVALID (EMPTY, exit 1) unless --allow-empty says it is expected', () => {
     writeFileSync(join(dir, 'empty.jsonl'), '');
     writeFileSync(join(dir, 'blank.jsonl'), '\n\n');
