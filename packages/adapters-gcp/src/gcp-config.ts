@@ -26,20 +26,28 @@ export class ConfigError extends Error {
 }
 
 /**
+ * The variables `schema` names, read from `env` (an empty value counts as unset) and validated
+ * once: the first problem is a ConfigError naming its variable (one line, exit 2 in every main).
+ */
+export function parseEnv<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
+  const parsed = schema.safeParse(
+    Object.fromEntries(Object.entries(env).filter(([k, v]) => k in schema.shape && v !== '')),
+  );
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`${String(issue?.path[0])}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}
+
+/**
  * The Google Cloud configuration from the environment: the standard emulator variables,
  * `GOVERNOR_PROJECT` (or `GOOGLE_CLOUD_PROJECT`), `GOVERNOR_BUCKET`, `GOVERNOR_WORKER_ID`.
  * With every emulator variable set (what `infra/local/backends.sh env` prints) project and
  * bucket default to `governor-local`; against Google Cloud they must be given.
  */
 export function gcpConfigFromEnv(env: NodeJS.ProcessEnv, defaults: { workerId: string }): GcpConfig {
-  const parsed = Env.safeParse(
-    Object.fromEntries(Object.entries(env).filter(([k, v]) => k in Env.shape && v !== '')),
-  );
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(`${String(issue?.path[0])}: ${issue?.message ?? 'invalid'}`);
-  }
-  const e = parsed.data;
+  const e = parseEnv(Env, env);
   const emulated = Boolean(e.PUBSUB_EMULATOR_HOST && e.FIRESTORE_EMULATOR_HOST && e.STORAGE_EMULATOR_HOST);
   const projectId = e.GOVERNOR_PROJECT ?? e.GOOGLE_CLOUD_PROJECT ?? (emulated ? 'governor-local' : undefined);
   const bucket = e.GOVERNOR_BUCKET ?? (emulated ? 'governor-local' : undefined);

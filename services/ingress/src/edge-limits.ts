@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '@governor/worker';
+import { ConfigError, parseEnv } from '@governor/worker';
 import { z } from 'zod';
 
 /**
@@ -102,14 +102,7 @@ export interface EdgeLimitsEnvOptions {
  */
 export function edgeLimitsFromEnv(env: NodeJS.ProcessEnv, options: EdgeLimitsEnvOptions = {}): EdgeLimits {
   const fdLimit = 'fdLimit' in options ? options.fdLimit : softFdLimit();
-  const parsed = Env.safeParse(
-    Object.fromEntries(Object.entries(env).filter(([k, v]) => k in Env.shape && v !== '')),
-  );
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(`${String(issue?.path[0])}: ${issue?.message ?? 'invalid'}`);
-  }
-  const e = parsed.data;
+  const e = parseEnv(Env, env);
   const defaults = defaultEdgeLimits(fdLimit);
   const longest = options.longestAnswerMs ?? 0;
   const limits: EdgeLimits = {

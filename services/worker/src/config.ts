@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { ConfigError, gcpConfigFromEnv, type GcpConfig } from '@governor/adapters-gcp';
+import { ConfigError, gcpConfigFromEnv, parseEnv, type GcpConfig } from '@governor/adapters-gcp';
 import { WorkerId } from '@governor/contracts';
 import { z } from 'zod';
 
-export { ConfigError };
+export { ConfigError, parseEnv };
 
 const Milliseconds = z.coerce.number().int().min(10).max(3_600_000);
 
@@ -99,14 +99,7 @@ export function defaultWorkerId(): string {
 
 /** The worker's configuration from its environment (see `governor-worker --help`). */
 export function workerConfigFromEnv(env: NodeJS.ProcessEnv): WorkerConfig {
-  const parsed = Env.safeParse(
-    Object.fromEntries(Object.entries(env).filter(([k, v]) => k in Env.shape && v !== '')),
-  );
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(`${String(issue?.path[0])}: ${issue?.message ?? 'invalid'}`);
-  }
-  const e = parsed.data;
+  const e = parseEnv(Env, env);
   const gcp =
     e.GOVERNOR_BACKEND === 'gcp'
       ? {
