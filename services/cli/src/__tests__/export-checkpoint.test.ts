@@ -33,6 +33,20 @@ function governor(...args: string[]): { code: number | null; stdout: string; std
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** `export-receipts` of acme in data dir `dir` to NAME.jsonl, with its checkpoint in NAME.note. */
+const exportWithNote = (dir: string, name: string) =>
+  governor(
+    'export-receipts',
+    '--account-id',
+    'acme',
+    '--data-dir',
+    dir,
+    '--out',
+    `${name}.jsonl`,
+    '--checkpoint-out',
+    `${name}.note`,
+  );
+
 /** Appends `count` receipts to `chain`, and a stored checkpoint after the first `checkpointAt`. */
 async function writeChain(ledger: ReceiptLedger, count: number, checkpointAt: number | null): Promise<void> {
   const writer = await ChainWriter.open(CHAIN, ledger, key, systemClock, { checkpointEvery: 1_000_000 });
@@ -87,17 +101,7 @@ const noteSizeOf = (file: string) => parseCheckpoint(readFileSync(join(root, fil
 describe('governor export-receipts --checkpoint-out', () => {
   it('writes the stored checkpoint when it covers the chain; the pair verifies, and a cut after the last receipt is INVALID', async () => {
     const dir = await dataDir('covered', 40, 40);
-    const r = governor(
-      'export-receipts',
-      '--account-id',
-      'acme',
-      '--data-dir',
-      dir,
-      '--out',
-      'a.jsonl',
-      '--checkpoint-out',
-      'a.note',
-    );
+    const r = exportWithNote(dir, 'a');
     expect(r).toMatchObject({ code: 0, stdout: '' });
     expect(r.stderr).toMatch(
       /^checkpoint: size 40, stored in the ledger in .*, covers all 40 exported receipts$/m,
@@ -120,17 +124,7 @@ describe('governor export-receipts --checkpoint-out', () => {
 
   it('signs one on demand with the data dir key when receipts were written after the latest checkpoint', async () => {
     const dir = await dataDir('behind', 50, 30);
-    const r = governor(
-      'export-receipts',
-      '--account-id',
-      'acme',
-      '--data-dir',
-      dir,
-      '--out',
-      'b.jsonl',
-      '--checkpoint-out',
-      'b.note',
-    );
+    const r = exportWithNote(dir, 'b');
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(
       new RegExp(
@@ -172,17 +166,7 @@ describe('governor export-receipts --checkpoint-out', () => {
 
   it('without a key, stops at the latest stored checkpoint and says how many later receipts were left out', async () => {
     const dir = await dataDir('nokey', 50, 30, false);
-    const r = governor(
-      'export-receipts',
-      '--account-id',
-      'acme',
-      '--data-dir',
-      dir,
-      '--out',
-      'd.jsonl',
-      '--checkpoint-out',
-      'd.note',
-    );
+    const r = exportWithNote(dir, 'd');
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(
       /^checkpoint: size 30, stored in the ledger in .*, the latest signed one: exported seq 0 to 29 only; 20 later receipts of tenants\/acme \(seq 30 to 49\) were left out, as no signed checkpoint covers them yet and no key is at hand to take one \(no usable signing key at .*\)$/m,
@@ -197,17 +181,7 @@ describe('governor export-receipts --checkpoint-out', () => {
 
   it('without a key nor any checkpoint: exit 2 in one line, nothing written', async () => {
     const dir = await dataDir('bare', 5, null, false);
-    const r = governor(
-      'export-receipts',
-      '--account-id',
-      'acme',
-      '--data-dir',
-      dir,
-      '--out',
-      'e.jsonl',
-      '--checkpoint-out',
-      'e.note',
-    );
+    const r = exportWithNote(dir, 'e');
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       /^governor: no signed checkpoint of tenants\/acme covers any receipt yet, and no key is at hand to take one \(no usable signing key at .*signing-key\.pem \(ENOENT\)\)/,
@@ -225,17 +199,7 @@ describe('governor export-receipts --checkpoint-out', () => {
     await writeChain(longer, 25, 25);
     const ledger = await FileLedger.open(join(root, dir, 'ledger'));
     await ledger.putCheckpoint(CHAIN, 25, (await longer.latestCheckpoint(CHAIN)) as string);
-    const r = governor(
-      'export-receipts',
-      '--account-id',
-      'acme',
-      '--data-dir',
-      dir,
-      '--out',
-      'f.jsonl',
-      '--checkpoint-out',
-      'f.note',
-    );
+    const r = exportWithNote(dir, 'f');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       /^TRUNCATED the ledger holds 20 receipts of tenants\/acme, but a signed checkpoint stored in .* covers 25/m,
@@ -251,17 +215,7 @@ describe('governor export-receipts --checkpoint-out', () => {
     await writeChain(other, 10, 10);
     const ledger = await FileLedger.open(join(root, dir, 'ledger'));
     await ledger.putCheckpoint(CHAIN, 10, (await other.latestCheckpoint(CHAIN)) as string);
-    const r = governor(
-      'export-receipts',
-      '--account-id',
-      'acme',
-      '--data-dir',
-      dir,
-      '--out',
-      'g.jsonl',
-      '--checkpoint-out',
-      'g.note',
-    );
+    const r = exportWithNote(dir, 'g');
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       /^CHECKPOINT_MISMATCH the checkpoint at size 10 stored in .* does not match: its Merkle root differs/m,
