@@ -1,102 +1,14 @@
 import { Readable } from 'node:stream';
-import {
-  LogAlertSink,
-  MemoryArchive,
-  MemoryBus,
-  MemoryDirectory,
-  MemoryLedger,
-  MemoryRegistry,
-} from '@governor/adapters-local';
+import { MemoryLedger } from '@governor/adapters-local';
 import { OPERATIONS, tenantChain } from '@governor/contracts';
-import {
-  ChainWriter,
-  GovernorRuntime,
-  MemorySpool,
-  systemClock,
-  type ActionHandler,
-} from '@governor/governor';
-import {
-  Keyring,
-  SigningKey,
-  parseCheckpoint,
-  sampleFields,
-  verifyArchive,
-  verifyLines,
-} from '@governor/receipts';
-import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
-import { buildIngress } from '../app';
-import { parseTokens } from '../auth';
-import { RuntimeGateway } from '../runtime-gateway';
-import { parseSecrets } from '../webhook-signature';
+import { ChainWriter, systemClock } from '@governor/governor';
+import { SigningKey, parseCheckpoint, sampleFields, verifyArchive, verifyLines } from '@governor/receipts';
 import { archiveNameOf, latestArchiveReceipt } from '../routes/archive-lookup';
-import {
-  POLICY_SECRET,
-  TOKENS,
-  WEBHOOK_SECRET,
-  entitlement,
-  loadRepoPolicies,
-  signedRequest,
-} from './fixture';
+import { entitlement, ingressFixture, signedRequest } from './fixture';
 import { bearer, expectEnvelope, waitFor, type Role } from './helpers';
 
-const noop: ActionHandler = { run: () => Promise.resolve(), rollback: () => Promise.resolve() };
-
-/**
- * The ingress on a real runtime over the in-process adapters, as the shared fixture builds it,
- * with the archive store given to the ingress too (or not, with `archive: false`).
- */
-async function auditorFixture(options: { archive?: boolean } = {}) {
-  const ledger = new MemoryLedger();
-  const directory = new MemoryDirectory();
-  const registry = new MemoryRegistry();
-  const archive = new MemoryArchive();
-  await loadRepoPolicies(registry);
-  const key = SigningKey.fromSeed(Buffer.alloc(32, 7));
-  const keys = [key.publicEntry('2026-01-01T00:00:00.000Z')];
-  const runtime = await GovernorRuntime.start({
-    workerId: 'worker-1',
-    ledger,
-    directory,
-    bus: new MemoryBus(systemClock, 20),
-    archive,
-    registry,
-    handlers: { noop, http: noop },
-    alerts: new LogAlertSink(() => undefined),
-    clock: systemClock,
-    signer: key,
-    keys,
-    spool: new MemorySpool(),
-    drainTimeoutMs: 200,
-  });
-  const app: FastifyInstance = buildIngress({
-    gateway: new RuntimeGateway(runtime, directory, ledger),
-    ledger,
-    latestCheckpoint: (chain) => ledger.latestCheckpoint(chain),
-    ...(options.archive === false ? {} : { archive }),
-    keys: () => keys,
-    webhookSecrets: parseSecrets([WEBHOOK_SECRET], 'webhook'),
-    policySecrets: parseSecrets([POLICY_SECRET], 'policy'),
-    tokens: parseTokens(
-      Object.entries(TOKENS)
-        .map(([r, t]) => `${r}:${t}`)
-        .join(','),
-    ),
-    logger: pino({ level: 'silent' }),
-  });
-  await app.ready();
-  return {
-    app,
-    runtime,
-    ledger,
-    archive,
-    keyring: new Keyring(keys),
-    async close() {
-      await app.close();
-      await runtime.stop({ drain: false });
-    },
-  };
-}
+/** The shared fixture (the archive store given to the ingress too, or not with `archive: false`). */
+const auditorFixture = (options: { archive?: boolean } = {}) => ingressFixture(options);
 type AuditorFixture = Awaited<ReturnType<typeof auditorFixture>>;
 
 async function bodies(f: AuditorFixture, accountId: string): Promise<Record<string, unknown>[]> {

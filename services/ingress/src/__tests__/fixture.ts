@@ -15,7 +15,7 @@ import {
   systemClock,
   type ActionHandler,
 } from '@governor/governor';
-import { SigningKey } from '@governor/receipts';
+import { Keyring, SigningKey } from '@governor/receipts';
 import pino from 'pino';
 import { buildIngress } from '../app';
 import { parseTokens } from '../auth';
@@ -55,9 +55,13 @@ export async function loadRepoPolicies(registry: MemoryRegistry): Promise<void> 
 /**
  * The ingress on a real runtime over the in-process adapters, with a gateway whose calls are
  * counted (so a test can say "nothing was triggered"), and an injectable clock for timestamps.
+ * The archive store is the ingress's too (auditor routes), unless `archive: false`.
  */
-export async function ingressFixture(options: RuntimeGatewayOptions & { bodyLimit?: number } = {}) {
+export async function ingressFixture(
+  options: RuntimeGatewayOptions & { bodyLimit?: number; archive?: boolean } = {},
+) {
   const ledger = new MemoryLedger();
+  const archive = new MemoryArchive();
   const directory = new MemoryDirectory();
   const registry = new MemoryRegistry();
   await loadRepoPolicies(registry);
@@ -68,7 +72,7 @@ export async function ingressFixture(options: RuntimeGatewayOptions & { bodyLimi
     ledger,
     directory,
     bus: new MemoryBus(systemClock, 20),
-    archive: new MemoryArchive(),
+    archive,
     registry,
     handlers: { noop: scripted, http: scripted },
     alerts: new LogAlertSink(() => undefined),
@@ -96,6 +100,7 @@ export async function ingressFixture(options: RuntimeGatewayOptions & { bodyLimi
     gateway: counted,
     ledger,
     latestCheckpoint: (chain) => ledger.latestCheckpoint(chain),
+    ...(options.archive === false ? {} : { archive }),
     keys: () => keys,
     webhookSecrets: parseSecrets([WEBHOOK_SECRET, OLD_WEBHOOK_SECRET], 'webhook'),
     policySecrets: parseSecrets([POLICY_SECRET], 'policy'),
@@ -116,7 +121,9 @@ export async function ingressFixture(options: RuntimeGatewayOptions & { bodyLimi
     ledger,
     directory,
     registry,
+    archive,
     keys,
+    keyring: new Keyring(keys),
     calls,
     clock,
     async close() {
