@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Value } from './args';
 import { CliError } from './errors';
 
@@ -13,6 +14,16 @@ export const BACKEND_HELP = `--backend local (default) is the embedded default's
   STORAGE_EMULATOR_HOST (eval "$(bash infra/local/backends.sh env)" for the local emulators),
   GOVERNOR_PROJECT (or GOOGLE_CLOUD_PROJECT), GOVERNOR_BUCKET; both default to governor-local on
   the emulators.`;
+
+/**
+ * The embedded default's data dir, the same for every command: `--data-dir`, else
+ * GOVERNOR_DATA_DIR, else `.governor` — relative to the caller's directory.
+ */
+export function dataDirOf(given: Value): string {
+  return resolve(
+    typeof given === 'string' && given !== '' ? given : process.env.GOVERNOR_DATA_DIR || '.governor',
+  );
+}
 
 export function parseBackend(value: Value): Backend {
   if (value === undefined) return 'local';

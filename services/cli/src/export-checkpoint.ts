@@ -13,7 +13,7 @@ import {
   signCheckpoint,
   type ChainHead,
 } from '@governor/receipts';
-import type { Backend } from './backend';
+import { dataDirOf, type Backend } from './backend';
 import { CliError, firstLine } from './errors';
 import type { ChainSource } from './stored-chain';
 
@@ -90,7 +90,7 @@ export async function checkpointSigner(
     given !== undefined && given !== ''
       ? resolve(given)
       : backend === 'local'
-        ? resolve(dataDir ?? '.governor', 'keys', KEY_FILE)
+        ? join(dataDirOf(dataDir), 'keys', KEY_FILE)
         : null;
   if (file === null) return { signer: null, why: 'GOVERNOR_SIGNING_KEY_FILE is not set' };
   let key: SigningKey;

@@ -1,10 +1,10 @@
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { FileLedger } from '@governor/adapters-local';
 import type { GcpConfig } from '@governor/adapters-gcp';
 import type { StoredReceipt } from '@governor/contracts';
 import type { CheckpointWitness, ReceiptLedger } from '@governor/governor';
 import type { ChainHead } from '@governor/receipts';
-import type { Backend } from './backend';
+import { dataDirOf, type Backend } from './backend';
 import { CliError, firstLine } from './errors';
 import { gcpConfig, gcpFailure, openGcp } from './gcp-stores';
 
@@ -35,7 +35,7 @@ export function recordLine(record: StoredReceipt): string {
 
 export async function openChainSource(backend: Backend, dataDir: string | undefined): Promise<ChainSource> {
   if (backend === 'local') {
-    const dir = resolve(dataDir ?? '.governor');
+    const dir = dataDirOf(dataDir);
     const ledger = await FileLedger.open(join(dir, 'ledger'));
     return {
       backend,

@@ -89,6 +89,18 @@ describe('bash scripts/governor.sh resolves every path against the caller’s di
     expect(readFileSync(join(cwd, 'globex.note'), 'utf8')).toMatch(/^governor\/tenants\/globex\n/);
   });
 
+  it('GOVERNOR_DATA_DIR is where export-receipts and verify-chain read the chain too, as start and signal send do', () => {
+    expect(governor(['demo', '--data-dir', 'shared']).code).toBe(0);
+    const env = { GOVERNOR_DATA_DIR: 'shared' };
+    expect(governor(['export-receipts', '--account-id', 'globex', '--out', 'env.jsonl'], env).code).toBe(0);
+    expect(readFileSync(join(cwd, 'env.jsonl'), 'utf8')).toMatch(/^\{"body":/);
+    const verified = governor(
+      ['verify-chain', '--account-id', 'globex', '--keys', 'shared/keys/keys.json'],
+      env,
+    );
+    expect(verified.stdout).toMatch(/^VALID: \d+ receipts of tenants\/globex/m);
+  });
+
   it.each([
     ['the default data dir .governor', ['export-receipts', '--account-id', 'nobody'], {}, '.governor'],
     [
