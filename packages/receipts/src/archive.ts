@@ -528,13 +528,8 @@ export async function* archiveRecords(
       if (limit === null && name === 'receipts.jsonl' && manifest === null)
         limit = 'receipts.jsonl comes before a valid manifest.json: its receipts were not read';
       if (limit !== null) break;
-      if (name === 'manifest.json') {
-        const parsed = parseManifest(await readEntry(entry));
-        if ('manifest' in parsed) {
-          manifest = parsed.manifest;
-          reader.allow(declaredBytes(manifest, limits));
-        }
-      } else if (name === 'receipts.jsonl' && manifest !== null) {
+      if (name === 'manifest.json') manifest = (await admitManifest(entry, reader, limits)) ?? manifest;
+      else if (name === 'receipts.jsonl' && manifest !== null) {
         let lines = 0;
         let junk = 0;
         for await (const line of splitLines(entry, undefined, limits.maxLineBytes)) {
@@ -563,6 +558,21 @@ export async function* archiveRecords(
 }
 
 /**
+ * Reads a manifest.json entry; a valid one raises the reader's byte allowance to what it
+ * declares. Null (the allowance unchanged) when it does not parse.
+ */
+async function admitManifest(
+  entry: Parameters<typeof readEntry>[0],
+  reader: ArchiveReader,
+  limits: VerifyLimits,
+): Promise<ArchiveManifest | null> {
+  const parsed = parseManifest(await readEntry(entry));
+  if (!('manifest' in parsed)) return null;
+  reader.allow(declaredBytes(parsed.manifest, limits));
+  return parsed.manifest;
+}
+
+/**
  * The small entries of an archive (keys.json, checkpoint notes), read up to the receipts, each
  * within its bound; a bound crossed throws LIMIT_EXCEEDED, an unreadable archive INVALID_ARCHIVE.
  */
@@ -583,13 +593,8 @@ export async function archiveExtras(
       const [max, what] = entryBound(name, manifest, limits);
       limit = reader.admit(entry, max, what);
       if (limit !== null) break;
-      if (name === 'manifest.json') {
-        const parsed = parseManifest(await readEntry(entry));
-        if ('manifest' in parsed) {
-          manifest = parsed.manifest;
-          reader.allow(declaredBytes(manifest, limits));
-        }
-      } else if (name === 'keys.json') out.keys = (await readEntry(entry)).toString('utf8');
+      if (name === 'manifest.json') manifest = (await admitManifest(entry, reader, limits)) ?? manifest;
+      else if (name === 'keys.json') out.keys = (await readEntry(entry)).toString('utf8');
       else if (isNote(name)) out.notes.push((await readEntry(entry)).toString('utf8'));
       else entry.resume();
     }
