@@ -74,7 +74,7 @@ describe('governor start on the embedded default', () => {
       await readFile(join(__dirname, '..', '..', 'policies', 'starter', '1.0.0.json'), 'utf8'),
     ) as Record<string, unknown>;
     await writeFile(join(dir, 'starter-1.1.0.json'), JSON.stringify({ ...policy, policy_version: '1.1.0' }));
-    const pushed = await cli(['policy', 'push', join(dir, 'starter-1.1.0.json'), ...common]);
+    const pushed = await cli(['policy', 'push', join(dir, 'starter-1.1.0.json'), ...common, '--json']);
     expect(pushed.code).toBe(0);
     expect(JSON.parse(pushed.stdout)).toMatchObject({
       policy_version: '1.1.0',
@@ -84,11 +84,11 @@ describe('governor start on the embedded default', () => {
       governors_failed: 0,
     });
     // The same policy again (a GitOps re-run) changes nothing and is not an error.
-    const again = await cli(['policy', 'push', join(dir, 'starter-1.1.0.json'), ...common]);
+    const again = await cli(['policy', 'push', join(dir, 'starter-1.1.0.json'), ...common, '--json']);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ policy_version: '1.1.0', governors_updated: 0 });
     await writeFile(join(dir, 'starter-2.0.0.json'), JSON.stringify({ ...policy, policy_version: '2.0.0' }));
-    const major = await cli(['policy', 'push', join(dir, 'starter-2.0.0.json'), ...common]);
+    const major = await cli(['policy', 'push', join(dir, 'starter-2.0.0.json'), ...common, '--json']);
     expect(major.code).toBe(1);
     expect(JSON.parse(major.stdout)).toMatchObject({ code: 'POLICY_INCOMPATIBLE' });
 
