@@ -64,11 +64,8 @@ describe('governor start on the embedded default', () => {
       'starter',
       ...common,
     ]);
-    expect(created.stderr).toMatch(
-      /verified: entitlement_active .* signature and chain from genesis check out/,
-    );
+    expect(created.stdout).toBe('✔ 200 entitlement_active acme seq 0 (verified)\n');
     expect(created.code).toBe(0);
-    expect(JSON.parse(created.stdout)).toMatchObject({ operation: 'entitlement_active', account_id: 'acme' });
 
     const policy = JSON.parse(
       await readFile(join(__dirname, '..', '..', 'policies', 'starter', '1.0.0.json'), 'utf8'),
@@ -93,8 +90,7 @@ describe('governor start on the embedded default', () => {
     expect(JSON.parse(major.stdout)).toMatchObject({ code: 'POLICY_INCOMPATIBLE' });
 
     const signal = await cli(['signal', 'send', '--account-id', 'acme', '--action', 'noop', ...common]);
-    expect(signal.stderr).toMatch(/action_complete \(success\)/);
-    expect(signal.stderr).toMatch(/verified: action_complete/);
+    expect(signal.stdout).toMatch(/^✔ 202 signal \S+ → action_complete seq \d+ \(verified\)$/m);
     expect(signal.code).toBe(0);
 
     const cancelled = await cli([
@@ -106,10 +102,11 @@ describe('governor start on the embedded default', () => {
       'acme',
       '--reason',
       'test',
+      '--json',
       ...common,
     ]);
     expect(cancelled.code).toBe(0);
-    expect(JSON.parse(cancelled.stdout)).toMatchObject({ operation: 'decommission_start' });
+    expect(JSON.parse(cancelled.stdout)).toMatchObject({ answer: { operation: 'decommission_start' } });
 
     const edge = edgeClient(governor.url, governor.secrets);
     let operations: string[] = [];
@@ -144,11 +141,16 @@ describe('governor start on the embedded default', () => {
         governor.url,
         '--data-dir',
         join(dir, 'data'),
+        '--json',
       ],
       { GOVERNOR_WEBHOOK_SECRETS: wrong },
     );
     expect(sent.code).toBe(1);
-    expect(JSON.parse(sent.stdout)).toMatchObject({ code: 'BAD_SIGNATURE' });
+    expect(JSON.parse(sent.stdout)).toMatchObject({
+      ok: false,
+      status: 401,
+      answer: { code: 'BAD_SIGNATURE' },
+    });
     const edge = edgeClient(governor.url, governor.secrets);
     expect((await edge.get('/v1/tenants/intruder')).status).toBe(404);
   });

@@ -45,6 +45,8 @@ export interface EdgeAnswer {
   readonly status: number;
   readonly body: Record<string, unknown>;
   readonly correlationId: string | null;
+  /** A redelivered webhook-id: this is the first delivery's answer, and nothing new happened. */
+  readonly replayed: boolean;
 }
 
 /** One HTTP call to the governor; a connection failure is a one-line CLI error. */
@@ -78,7 +80,12 @@ export async function call(
   } catch {
     body = { text };
   }
-  return { status: res.status, body, correlationId: res.headers.get('x-correlation-id') };
+  return {
+    status: res.status,
+    body,
+    correlationId: res.headers.get('x-correlation-id'),
+    replayed: res.headers.get('webhook-replayed') === 'true',
+  };
 }
 
 /** POSTs `body` signed the Standard Webhooks way with the first configured secret. */
@@ -109,38 +116,66 @@ export function printAnswer(answer: EdgeAnswer): number {
   return 0;
 }
 
+/** What fetching a receipt back through the auditor API showed. */
+export interface ReceiptCheck {
+  readonly receipt_id: string;
+  /** Signature and chain from genesis check out, and the latest checkpoint includes it if it covers it. */
+  readonly ok: boolean;
+  readonly operation: string | null;
+  readonly seq: number | null;
+  readonly issues: readonly string[];
+  /** true: in the latest checkpoint; false: a checkpoint covers it but leaves it out; null: none covers it yet. */
+  readonly included: boolean | null;
+  /** The inclusion in words (checkpoint size, or why there is none). */
+  readonly inclusion: string;
+}
+
 /**
  * Fetches a receipt back through the auditor API and says whether it verifies (signature, chain
- * through it, and inclusion in the latest checkpoint once one covers it).
+ * through it, and inclusion in the latest checkpoint once one covers it). Prints nothing.
  */
-export async function reportVerified(
+export async function checkReceipt(
   url: string,
   token: string,
   accountId: string,
   receiptId: string,
-): Promise<boolean> {
-  const answer = await call(url, 'GET', `/v1/tenants/${accountId}/receipts/${receiptId}`, {
-    headers: { authorization: `Bearer ${token}` },
-  });
-  const verification = answer.body.verification as
-    { ok?: boolean; issues?: string[]; verified_through_seq?: number } | undefined;
-  const receipt = answer.body.receipt as { operation?: string; seq?: number } | undefined;
-  if (answer.status !== 200 || !verification) {
-    process.stderr.write(`governor: could not fetch receipt ${receiptId} (HTTP ${answer.status})\n`);
-    return false;
-  }
-  const proof = answer.body.inclusion_proof as { verified?: boolean; tree_size?: number } | null;
-  const inclusion = proof
-    ? proof.verified
-      ? `included in the checkpoint of size ${proof.tree_size}`
-      : 'NOT included in the latest checkpoint'
-    : typeof answer.body.inclusion_note === 'string'
-      ? answer.body.inclusion_note
-      : 'no checkpoint yet';
-  process.stderr.write(
-    verification.ok
-      ? `verified: ${receipt?.operation ?? 'receipt'} ${receiptId} at seq ${receipt?.seq}: signature and chain from genesis check out; ${inclusion}\n`
-      : `INVALID: ${receiptId}: ${(verification.issues ?? []).join('; ')}\n`,
+): Promise<ReceiptCheck> {
+  const answer = await call(
+    url,
+    'GET',
+    `/v1/tenants/${encodeURIComponent(accountId)}/receipts/${encodeURIComponent(receiptId)}`,
+    { headers: { authorization: `Bearer ${token}` } },
   );
-  return verification.ok === true && (proof === null || proof.verified === true);
+  const verification = answer.body.verification as { ok?: boolean; issues?: string[] } | undefined;
+  const receipt = answer.body.receipt as { operation?: string; seq?: number } | undefined;
+  if (answer.status !== 200 || !verification)
+    return {
+      receipt_id: receiptId,
+      ok: false,
+      operation: null,
+      seq: null,
+      issues: [`could not fetch the receipt (HTTP ${answer.status})`],
+      included: null,
+      inclusion: 'unknown',
+    };
+  const proof = answer.body.inclusion_proof as { verified?: boolean; tree_size?: number } | null;
+  const included = proof ? proof.verified === true : null;
+  return {
+    receipt_id: receiptId,
+    ok: verification.ok === true && included !== false,
+    operation: receipt?.operation ?? null,
+    seq: receipt?.seq ?? null,
+    issues: [
+      ...(verification.issues ?? []),
+      ...(included === false ? ['not included in the latest checkpoint'] : []),
+    ],
+    included,
+    inclusion: proof
+      ? proof.verified
+        ? `included in the checkpoint of size ${proof.tree_size}`
+        : 'NOT included in the latest checkpoint'
+      : typeof answer.body.inclusion_note === 'string'
+        ? answer.body.inclusion_note
+        : 'no checkpoint yet',
+  };
 }

@@ -1,21 +1,33 @@
 import { randomUUID } from 'node:crypto';
 import { parse, positiveInt, required } from '../args';
 import { CliError } from '../errors';
-import { bearer, call, edgeUrl, printAnswer, reportVerified, senderSecrets } from '../edge-client';
+import { bearer, call, checkReceipt, edgeUrl, senderSecrets } from '../edge-client';
+import { answerJson, checkText, refusalText, seqText } from '../edge-result';
+import { detail, failure, outputOf, printJson, success } from '../output';
+import { outcomeOf, type ReceiptBody } from '../signal-outcome';
 
 const USAGE =
-  'governor signal send --account-id A (--action KIND [--params JSON] | --scale N) [--no-wait] [--url URL] [--data-dir DIR]';
+  'governor signal send --account-id A (--action KIND [--params JSON] | --scale N) [--no-wait | --wait-ms MS] [--url URL] [--data-dir DIR] [--json]';
 
 export const signalHelp = `${USAGE}
   Submits a signal through the operator API (bearer token: GOVERNOR_API_TOKEN, else an operator
   or admin token of GOVERNOR_API_TOKENS or DIR/dev-secrets.json), then waits up to --wait-ms for
-  the receipt that ends it (matched by correlation id) and shows that it verifies.
+  the receipt that ends it (matched by correlation id), shows that it verifies, and prints one line:
+    ✔ 202 signal 5f0c… → action_complete seq 3 (verified)
+    ✖ 202 signal 5f0c… → action_refused not_permitted seq 4 (verified)
   --action KIND     an action signal (kinds are the tenant policy's actions, e.g. noop, http)
   --params JSON     the action's parameters (a JSON object)
   --scale N         a scale signal: request an in-flight limit of N
   --no-wait         print the answer (202 and signal_id) and stop
   --wait-ms MS      how long to wait for the receipt (default 10000)
-  Exit: 0 accepted (and, when waiting, receipted), 1 refused or no receipt in time, 2 usage or connection error.`;
+  --url URL         default GOVERNOR_URL, else http://127.0.0.1:8080
+  --data-dir DIR    where dev-secrets.json is (default GOVERNOR_DATA_DIR, else .governor)
+  --json            print one JSON document instead: {ok, status, correlation_id, answer,
+                    outcome ({operation, status, reason, receipt} or null), verification}
+  Exit: 0 accepted and (when waiting) done: action_complete, governor_scaled; 1 refused by the
+  API, or the action was refused, failed, timed out or rolled back (the reason is printed:
+  not_permitted, quota_exhausted, the error code, …), or no receipt in time; 2 usage or
+  connection error.`;
 
 export async function signalCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -35,6 +47,7 @@ export async function signalCommand(argv: string[]): Promise<number> {
       'wait-ms': { type: 'string' },
       url: { type: 'string' },
       'data-dir': { type: 'string' },
+      json: { type: 'boolean' },
     },
     USAGE,
   );
@@ -68,36 +81,61 @@ export async function signalCommand(argv: string[]): Promise<number> {
     body: JSON.stringify(body),
     headers: { authorization: `Bearer ${token}`, 'x-correlation-id': correlationId },
   });
-  const code = printAnswer(answer);
-  if (code !== 0 || values['no-wait'] === true) return code;
+  const out = outputOf(values.json);
+  const signalId = typeof answer.body.signal_id === 'string' ? answer.body.signal_id : '?';
+  if (answer.status >= 400 || values['no-wait'] === true) {
+    const ok = answer.status < 400;
+    if (out.json) printJson(answerJson(answer, ok, { outcome: null, verification: null }));
+    else if (ok) success(out, `${answer.status} signal ${signalId} accepted (not waiting for its receipt)`);
+    else failure(out, refusalText(answer, accountId));
+    return ok ? 0 : 1;
+  }
 
-  // The receipt that ends this signal carries its correlation id.
+  const found = await receiptOf(url, bearer(secrets, 'auditor'), accountId, correlationId, waitMs);
+  if (found === null) {
+    const why = `no receipt within ${waitMs} ms (the signal is queued; see /v1/tenants/${accountId}/receipts)`;
+    if (out.json) printJson(answerJson(answer, false, { outcome: null, verification: null, error: why }));
+    else failure(out, `${answer.status} signal ${signalId} → ${why}`);
+    return 1;
+  }
+  const outcome = outcomeOf(found);
+  const check = await checkReceipt(url, bearer(secrets, 'auditor'), accountId, found.receipt_id);
+  const ok = outcome.ok && check.ok;
+  if (out.json) printJson(answerJson(answer, ok, { outcome, verification: check }));
+  else {
+    (ok ? success : failure)(
+      out,
+      `${answer.status} signal ${signalId} → ${outcome.operation}` +
+        `${outcome.reason && outcome.reason !== outcome.operation ? ` ${outcome.reason}` : ''}` +
+        `${seqText(check, found.seq)}${checkText(check)}`,
+    );
+    if (outcome.message) detail(out, outcome.message);
+  }
+  return ok ? 0 : 1;
+}
+
+/** The receipt that ends the signal sent with `correlationId` (not in_progress), or null in time. */
+async function receiptOf(
+  url: string,
+  token: string,
+  accountId: string,
+  correlationId: string,
+  waitMs: number,
+): Promise<ReceiptBody | null> {
   const deadline = Date.now() + waitMs;
-  const auditor = bearer(secrets, 'auditor');
   let afterSeq = -1;
   while (Date.now() < deadline) {
     const page = await call(
       url,
       'GET',
-      `/v1/tenants/${accountId}/receipts?after_seq=${afterSeq}&limit=1000`,
-      {
-        headers: { authorization: `Bearer ${auditor}` },
-      },
+      `/v1/tenants/${encodeURIComponent(accountId)}/receipts?after_seq=${afterSeq}&limit=1000`,
+      { headers: { authorization: `Bearer ${token}` } },
     );
-    const receipts = (page.body.receipts ?? []) as {
-      body: { receipt_id: string; seq: number; operation: string; correlation_id?: string; status: string };
-    }[];
-    for (const r of receipts) {
+    for (const r of (page.body.receipts ?? []) as { body: ReceiptBody }[]) {
       afterSeq = r.body.seq;
-      if (r.body.correlation_id === correlationId && r.body.status !== 'in_progress') {
-        process.stderr.write(`${r.body.operation} (${r.body.status})\n`);
-        return (await reportVerified(url, auditor, accountId, r.body.receipt_id)) ? 0 : 1;
-      }
+      if (r.body.correlation_id === correlationId && r.body.status !== 'in_progress') return r.body;
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  process.stderr.write(
-    `governor: no receipt for ${correlationId} within ${waitMs} ms (the signal is queued; check /v1/tenants/${accountId}/receipts)\n`,
-  );
-  return 1;
+  return null;
 }

@@ -2,8 +2,11 @@ import { resolve } from 'node:path';
 import pino from 'pino';
 import { parse, positiveInt } from '../args';
 import { CliError } from '../errors';
+import { readableLog } from '../log-format';
+import { outputOf } from '../output';
+import { selfCommand, startHints } from '../start-hints';
 
-const USAGE = 'governor start [--port N] [--host H] [--data-dir DIR] [--backend local|gcp]';
+const USAGE = 'governor start [--port N] [--host H] [--data-dir DIR] [--backend local|gcp] [--json]';
 
 export const startHelp = `${USAGE}
   Runs the governor as a service until Ctrl-C or SIGTERM: the worker (every tenant's governor)
@@ -15,6 +18,10 @@ export const startHelp = `${USAGE}
                   (default GOVERNOR_DATA_DIR, else .governor)
   --backend gcp   Firestore, Pub/Sub and Cloud Storage instead (configured like governor-worker:
                   governor-worker --help lists the variables)
+  --json          print one JSON line when ready ({url, data_dir, backend, secrets_file, next})
+                  instead of the summary, and keep the logs JSON lines on a terminal too
+  Logs go to stderr: readable lines on a terminal, JSON lines (pino) otherwise; LOG_LEVEL sets
+  the level (default info).
   Secrets: GOVERNOR_WEBHOOK_SECRETS and GOVERNOR_POLICY_SECRETS (whsec_<base64>, several during a
   rotation), GOVERNOR_API_TOKENS (role:token,... with roles admin, operator, auditor),
   GOVERNOR_SIGNING_KEY_FILE. Whatever is unset comes from DIR/dev-secrets.json, created (0600)
@@ -29,6 +36,7 @@ export async function startCommand(argv: string[]): Promise<number> {
       host: { type: 'string' },
       'data-dir': { type: 'string' },
       backend: { type: 'string' },
+      json: { type: 'boolean' },
     },
     USAGE,
   );
@@ -49,7 +57,13 @@ export async function startCommand(argv: string[]): Promise<number> {
 
   const { startGovernor, SecretsError, ConfigError, alertOnUnhandledRejections, logAlerts } =
     await import('@governor/ingress');
-  const log = pino({ level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const out = outputOf(values.json);
+  const log = pino(
+    { level: process.env.LOG_LEVEL ?? 'info' },
+    process.stderr.isTTY === true && !out.json
+      ? readableLog(process.stderr, outputOf(false, process.stderr).color)
+      : pino.destination(2),
+  );
   alertOnUnhandledRejections(logAlerts(log));
   // Installed before start-up, so a signal during start-up still stops cleanly.
   const stopSignal = new Promise<string>((done) => {
@@ -72,31 +86,39 @@ export async function startCommand(argv: string[]): Promise<number> {
     await started.close().catch(() => undefined);
     throw e;
   }
-  const self = 'bash scripts/governor.sh';
-  const where =
-    backend === 'local'
-      ? `the embedded default (data in ${dataDir})`
-      : 'Google Cloud (Firestore, Pub/Sub, Cloud Storage)';
-  process.stdout.write(
-    [
-      `governor: running on ${where}`,
-      `  url       ${started.url}   (health: ${started.url}/readyz, metrics: ${started.url}/metrics)`,
-      started.secrets.devFile
-        ? `  secrets   ${started.secrets.devFile} (webhook and policy secrets, admin token; 0600)`
-        : '  secrets   from GOVERNOR_WEBHOOK_SECRETS, GOVERNOR_POLICY_SECRETS, GOVERNOR_API_TOKENS',
-      `  keys      ${started.url}/v1/keys`,
-      'next, in another terminal:',
-      `  ${self} webhook send --type entitlement.created --account-id acme --plan starter${portText === '8080' ? '' : ` --url ${started.url}`}`,
-      `  ${self} signal send --account-id acme --action noop${portText === '8080' ? '' : ` --url ${started.url}`}`,
-      'Ctrl-C stops it (running actions finish, receipts are flushed).',
-      '',
-    ].join('\n'),
-  );
+  const next = startHints(selfCommand(), started.url, dataDir);
+  const secretsFile = started.secrets.devFile ?? null;
+  if (out.json)
+    process.stdout.write(
+      JSON.stringify({ url: started.url, data_dir: dataDir, backend, secrets_file: secretsFile, next }) +
+        '\n',
+    );
+  else {
+    const where =
+      backend === 'local'
+        ? `the embedded default (data in ${dataDir})`
+        : 'Google Cloud (Firestore, Pub/Sub, Cloud Storage)';
+    process.stdout.write(
+      [
+        `governor: running on ${where}`,
+        `  url       ${started.url}   (health: ${started.url}/readyz, metrics: ${started.url}/metrics)`,
+        secretsFile
+          ? `  secrets   ${secretsFile} (webhook and policy secrets, admin token; 0600)`
+          : '  secrets   from GOVERNOR_WEBHOOK_SECRETS, GOVERNOR_POLICY_SECRETS, GOVERNOR_API_TOKENS',
+        `  keys      ${started.url}/v1/keys`,
+        'next, in another terminal:',
+        ...next.map((command) => `  ${command}`),
+        'Ctrl-C stops it (running actions finish, receipts are flushed).',
+        '',
+      ].join('\n'),
+    );
+  }
   log.info({ signal: await stopSignal }, 'stopping');
-  process.stdout.write(
-    'governor: stopping: refusing new signals, letting actions finish, flushing receipts\n',
-  );
+  if (!out.json)
+    process.stdout.write(
+      'governor: stopping: refusing new signals, letting actions finish, flushing receipts\n',
+    );
   await started.close();
-  process.stdout.write('governor: stopped\n');
+  if (!out.json) process.stdout.write('governor: stopped\n');
   return 0;
 }
