@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import type { Value } from './args';
+import { dataDirOf } from './backend';
 import {
   loadEdgeSecrets,
   parseSecrets,
@@ -19,10 +20,8 @@ export function edgeUrl(flag: unknown): string {
 }
 
 /** The secrets a sender signs with: the environment, else the data dir's dev-secrets.json (never created here). */
-export async function senderSecrets(dataDir: unknown): Promise<EdgeSecrets> {
-  const dir = resolve(
-    typeof dataDir === 'string' && dataDir !== '' ? dataDir : (process.env.GOVERNOR_DATA_DIR ?? '.governor'),
-  );
+export async function senderSecrets(dataDir: Value): Promise<EdgeSecrets> {
+  const dir = dataDirOf(dataDir);
   try {
     return await loadEdgeSecrets(process.env, dir, { create: false });
   } catch (e) {

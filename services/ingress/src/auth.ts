@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { ConfigError } from '@governor/worker';
 import { IngressError } from './errors';
 
 export type Role = 'admin' | 'operator' | 'auditor';
@@ -7,7 +8,8 @@ export const ROLES: readonly Role[] = ['admin', 'operator', 'auditor'];
 /**
  * Parses `GOVERNOR_API_TOKENS`: comma-separated `role:token` pairs, e.g.
  * `admin:s3cret,auditor:an0ther`. Tokens are kept as SHA-256 digests and compared in constant
- * time, so neither their bytes nor their lengths leak through timing.
+ * time, so neither their bytes nor their lengths leak through timing. A malformed entry is a
+ * ConfigError naming the entry, never the token (one line, exit 2 in every main).
  */
 export function parseTokens(value: string): Map<string, Role> {
   const tokens = new Map<string, Role>();
@@ -16,7 +18,7 @@ export function parseTokens(value: string): Map<string, Role> {
     const role = pair.slice(0, at).trim() as Role;
     const token = pair.slice(at + 1).trim();
     if (at < 0 || !ROLES.includes(role) || token.length < 16)
-      throw new Error(
+      throw new ConfigError(
         `GOVERNOR_API_TOKENS: entry ${i + 1} must be role:token with role admin|operator|auditor and a token of 16+ characters`,
       );
     tokens.set(digest(token), role);

@@ -124,11 +124,12 @@ describe('governor CLI', () => {
     ).toMatchObject({ ok: false, count: 0, issues: [{ code: 'EMPTY' }] });
   });
 
-  it('verify-archive: 0 for the archive, 1 against keys it was not signed with, 1 on its own keys unless trusted explicitly', () => {
+  it('verify-archive: 0 for the archive, 1 against keys it was not signed with, a usage error without keys unless its own are trusted explicitly', () => {
     expect(governor('verify-archive', 'chain.tar.gz', '--keys', 'keys/keys.json').code).toBe(0);
     expect(governor('verify-archive', 'chain.tar.gz')).toMatchObject({
-      code: 1,
-      stdout: expect.stringMatching(/KEYS_NOT_ANCHORED/),
+      code: 2,
+      stdout: '',
+      stderr: expect.stringMatching(/^governor: missing --keys keys.json .* or --trust-archive-keys/),
     });
     expect(governor('verify-archive', 'chain.tar.gz', '--trust-archive-keys').code).toBe(0);
     governor('keys', 'generate', '--out', 'other');
@@ -300,7 +301,10 @@ describe('governor CLI', () => {
   it.each([
     [['verify-chain'], /expected exactly one FILE/],
     [['verify-chain', 'missing.jsonl', '--keys', 'keys/keys.json'], /cannot read missing.jsonl: ENOENT/],
-    [['verify-chain', 'chain.jsonl', '--keys', 'keys/keys.json', '--bogus'], /Unknown option '--bogus'/],
+    [
+      ['verify-chain', 'chain.jsonl', '--keys', 'keys/keys.json', '--bogus'],
+      /^governor: unknown option --bogus\nusage: governor verify-chain /,
+    ],
     [['verify-chain', 'chain.jsonl', '--keys', 'chain.note'], /keys file is not JSON/],
     [
       ['receipts', 'sample', '--chain', 'tenants/Bad_Id', '--count', '1', '--keys', 'keys', '--out', 'x'],

@@ -1,6 +1,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { systemClock } from '@governor/governor';
 import { parse } from '../args';
 import { FaultLedger } from '../demo/fault-ledger';
@@ -9,6 +9,7 @@ import { runScenario } from '../demo/scenario';
 import { verifyAll, type DemoReport } from '../demo/verify-all';
 import { backendOption, parseBackend, parseSignals, signalsOption } from '../backend';
 import { EXIT } from '../errors';
+import { ensureDir } from '../io';
 import { REPO_POLICIES } from '../local-stores';
 import { DEMO_WORKER, openGcpDemo, openLocalDemo } from '../demo/stores';
 
@@ -97,7 +98,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
   // Made only once the stores open: a configuration error leaves no empty folder behind.
   const makeDataDir = () =>
     typeof values['data-dir'] === 'string'
-      ? resolve(values['data-dir'])
+      ? ensureDir(values['data-dir'])
       : mkdtempSync(join(tmpdir(), 'governor-demo-'));
   const say = (line: string) => process.stderr.write(`demo: ${line}\n`);
   const stores = await (backend === 'gcp'

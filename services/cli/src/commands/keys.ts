@@ -2,9 +2,9 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { KEY_FILE, KEYS_FILE } from '@governor/adapters-local';
 import { Keyring, SigningKey } from '@governor/receipts';
-import { parse, required } from '../args';
+import { parse, required, type Value } from '../args';
 import { CliError } from '../errors';
-import { readText } from '../io';
+import { ensureDir, readText } from '../io';
 
 const USAGE = 'governor keys generate --out DIR';
 
@@ -14,6 +14,10 @@ export const keysHelp = `${USAGE}
 
 export async function keysCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub === undefined) {
+    process.stdout.write(keysHelp + '\n');
+    return 2;
+  }
   if (sub !== 'generate') throw new CliError(`unknown keys command "${sub ?? ''}"\nusage: ${USAGE}`);
   const { values } = parse(rest, { out: { type: 'string' } }, USAGE);
   if (values.help) {
@@ -21,7 +25,7 @@ export async function keysCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const dir = required(values.out, '--out DIR', USAGE);
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  ensureDir(dir, 0o700);
   const key = SigningKey.generate();
   try {
     await fs.writeFile(join(dir, KEY_FILE), key.toPem(), { mode: 0o600, flag: 'wx' });
@@ -51,4 +55,34 @@ export async function loadKeyDir(dir: string): Promise<{ key: SigningKey; keyrin
 
 export async function loadKeyring(path: string): Promise<Keyring> {
   return Keyring.fromJson(await readText(path, 'keys file'));
+}
+
+/** Where the public keys come from, for every verify command: `--keys`, or an archive's own. */
+export type TrustedKeys = { readonly keys: string } | { readonly trustArchiveKeys: true };
+
+/**
+ * The one rule of the verify commands (verify-chain, verify-archive, verify-receipt): the keys a
+ * verdict rests on are named by the caller. `--keys keys.json` always; an archive may instead be
+ * checked against the keys it carries with `--trust-archive-keys` (integrity only: anyone can
+ * sign an archive with a key of their own). Neither, or both, is a usage error (exit 2) saying
+ * what to pass, before anything is read.
+ */
+export function trustedKeys(values: Record<string, Value>, archive: false, usage: string): { keys: string };
+export function trustedKeys(values: Record<string, Value>, archive: boolean, usage: string): TrustedKeys;
+export function trustedKeys(values: Record<string, Value>, archive: boolean, usage: string): TrustedKeys {
+  const keys = values.keys;
+  const trust = values['trust-archive-keys'] === true;
+  if (keys !== undefined && trust)
+    throw new CliError(`give --keys or --trust-archive-keys, not both\nusage: ${usage}`);
+  if (trust) {
+    if (!archive)
+      throw new CliError(`--trust-archive-keys is for archives; this input needs --keys keys.json`);
+    return { trustArchiveKeys: true };
+  }
+  if (typeof keys === 'string' && keys !== '') return { keys };
+  throw new CliError(
+    `missing --keys keys.json (the public keys you trust: governor keys generate writes one, GET /v1/keys serves one)${
+      archive ? ", or --trust-archive-keys to accept the archive's own (integrity only)" : ''
+    }\nusage: ${usage}`,
+  );
 }

@@ -25,6 +25,10 @@ export const sampleHelp = `${USAGE}
 
 export async function sampleCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub === undefined) {
+    process.stdout.write(sampleHelp + '\n');
+    return 2;
+  }
   if (sub !== 'sample') throw new CliError(`unknown receipts command "${sub ?? ''}"\nusage: ${USAGE}`);
   const { values } = parse(
     rest,

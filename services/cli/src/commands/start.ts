@@ -1,7 +1,8 @@
-import { resolve } from 'node:path';
 import pino from 'pino';
 import { parse, positiveInt } from '../args';
+import { dataDirOf } from '../backend';
 import { CliError } from '../errors';
+import { ensureDir } from '../io';
 import { readableLog } from '../log-format';
 import { outputOf } from '../output';
 import { selfCommand, startHints } from '../start-hints';
@@ -51,9 +52,8 @@ export async function startCommand(argv: string[]): Promise<number> {
   const port = portText === '0' ? 0 : positiveInt(portText, '--port');
   if (port > 65535) throw new CliError(`--port must be at most 65535, got ${port}`);
   const host = (values.host as string | undefined) ?? '127.0.0.1';
-  const dataDir = resolve(
-    (values['data-dir'] as string | undefined) ?? process.env.GOVERNOR_DATA_DIR ?? '.governor',
-  );
+  // Made (or refused in one line) here: fs.mkdir on an impossible path such as /proc/x never settles.
+  const dataDir = ensureDir(dataDirOf(values['data-dir']));
 
   const { startGovernor, SecretsError, ConfigError, alertOnUnhandledRejections, logAlerts } =
     await import('@governor/ingress');

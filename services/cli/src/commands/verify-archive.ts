@@ -3,16 +3,16 @@ import { verifyArchive } from '@governor/receipts';
 import { parse } from '../args';
 import { CliError } from '../errors';
 import { printArchiveReport } from '../report';
-import { loadKeyring } from './keys';
+import { loadKeyring, trustedKeys } from './keys';
 
 const USAGE =
-  'governor verify-archive FILE.tar.gz --keys keys.json | --trust-archive-keys [--allow-empty] [--json]';
+  'governor verify-archive FILE.tar.gz (--keys keys.json | --trust-archive-keys) [--allow-empty] [--json]';
 
 export const verifyArchiveHelp = `${USAGE}
   Verifies an archive offline: the manifest's signature and file digests, every receipt, and
   the checkpoints inside, against keys you trust (--keys). With --trust-archive-keys the archive's
-  own keys.json is accepted instead: that proves integrity, not who signed it. Without either,
-  the archive is checked against its own keys and reported INVALID (KEYS_NOT_ANCHORED).
+  own keys.json is accepted instead: that proves integrity, not who signed it. One of the two is
+  required, as in every verify command: without either, a usage error (exit 2) says what to pass.
   An archive with no receipt is INVALID (EMPTY) unless --allow-empty says it is expected.
   Exit 0 valid, 1 invalid, 2 usage or I/O error.`;
 
@@ -34,12 +34,12 @@ export async function verifyArchiveCommand(argv: string[]): Promise<number> {
   const file = positionals[0];
   if (file === undefined || positionals.length > 1)
     throw new CliError(`expected exactly one FILE.tar.gz\nusage: ${USAGE}`);
+  const trusted = trustedKeys(values, true, USAGE);
   await fs.access(file).catch((e: NodeJS.ErrnoException) => {
     throw new CliError(`cannot read ${file}: ${e.code ?? e.message}`);
   });
-  const keyring = typeof values.keys === 'string' ? await loadKeyring(values.keys) : undefined;
   const report = await verifyArchive(createReadStream(file), {
-    ...(keyring ? { keyring } : { trustArchiveKeys: values['trust-archive-keys'] === true }),
+    ...('keys' in trusted ? { keyring: await loadKeyring(trusted.keys) } : { trustArchiveKeys: true }),
     allowEmpty: values['allow-empty'] === true,
   });
   return printArchiveReport(report, values.json === true);

@@ -1,16 +1,16 @@
 import { AccountId, ChainId, tenantChain } from '@governor/contracts';
 import { ChainVerifier } from '@governor/receipts';
-import { list, parse, required, type Value } from '../args';
+import { list, parse, type Value } from '../args';
 import { BACKEND_HELP, backendOption, parseBackend } from '../backend';
 import { CliError } from '../errors';
 import { openLines, progress, readText } from '../io';
 import { noteSize } from '../receipt-proof';
 import { printChainReport } from '../report';
 import { chainLines, openChainSource, requireChain, type ChainSource } from '../stored-chain';
-import { loadKeyring } from './keys';
+import { loadKeyring, trustedKeys } from './keys';
 
 const USAGE =
-  'governor verify-chain FILE.jsonl|- | --account-id ACCOUNT | --chain tenants/ID|workers/ID [--backend local|gcp] [--data-dir DIR] --keys keys.json [--checkpoint FILE.note ...] [--mode full|checkpoint] [--allow-empty] [--json]';
+  'governor verify-chain (FILE.jsonl|- | --account-id ACCOUNT | --chain tenants/ID|workers/ID) [--backend local|gcp] [--data-dir DIR] --keys keys.json [--checkpoint FILE.note ...] [--mode full|checkpoint] [--allow-empty] [--json]';
 
 export const verifyChainHelp = `${USAGE}
   Verifies a chain: canonical bytes, schema, leaf hashes, links, seqs, timestamps, signatures and
@@ -22,6 +22,8 @@ export const verifyChainHelp = `${USAGE}
   Cloud Storage (gs://BUCKET/checkpoints/CHAIN/SIZE.note) and the latest one in Firestore. The
   checkpoints used are named with their sizes; without one the chain is still verified, and the
   output says that a cut after its last receipt cannot be detected.
+  --keys is required, as in every verify command (only an archive can vouch for its own keys:
+  verify-archive --trust-archive-keys).
   ${BACKEND_HELP}
   --mode checkpoint checks hashes and links only, trusting signatures on checkpoints (faster).
   An input with no receipt at all is INVALID (EMPTY) unless --allow-empty says it is expected.
@@ -131,7 +133,7 @@ export async function verifyChainCommand(argv: string[]): Promise<number> {
   const mode = values.mode ?? 'full';
   if (mode !== 'full' && mode !== 'checkpoint')
     throw new CliError(`--mode must be full or checkpoint, got "${String(mode)}"`);
-  const keyring = await loadKeyring(required(values.keys, '--keys keys.json', USAGE));
+  const keyring = await loadKeyring(trustedKeys(values, false, USAGE).keys);
   const checkpoints = await Promise.all(list(values.checkpoint).map((p) => readText(p, 'checkpoint')));
 
   let source: ChainSource | null = null;

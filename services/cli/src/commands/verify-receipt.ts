@@ -8,21 +8,21 @@ import { openLines, readText } from '../io';
 import { noteSize, verifyOne } from '../receipt-proof';
 import { printReceiptLimit } from '../report';
 import { chainLines, openChainSource, requireChain } from '../stored-chain';
-import { loadKeyring } from './keys';
+import { loadKeyring, trustedKeys } from './keys';
 
 const USAGE =
-  'governor verify-receipt --receipt-id ID --account-id ACCOUNT (--from FILE.jsonl|FILE.tar.gz | --backend local|gcp [--data-dir DIR]) [--keys keys.json | --trust-archive-keys] [--checkpoint FILE.note] [--json]';
+  'governor verify-receipt --receipt-id ID --account-id ACCOUNT [--from FILE.jsonl|FILE.tar.gz | --backend local|gcp] [--data-dir DIR] (--keys keys.json | --trust-archive-keys) [--checkpoint FILE.note] [--json]';
 
 export const verifyReceiptHelp = `${USAGE}
   Verifies one receipt: its bytes, schema, hash, signature and key validity, its links to the
   receipts before and after it, and (with a checkpoint: --checkpoint, or the newest one inside an
   archive) an RFC 6962 inclusion proof of it against the signed checkpoint's Merkle root.
-  --keys is required for a .jsonl export; for an archive, --trust-archive-keys accepts the keys it
-  carries (integrity only: anyone can sign an archive with a key of their own).
-  Without --from, the receipt is read from the stored chain of --backend: the embedded
-  default's ledger in --data-dir (default .governor) and its latest checkpoint, or with
-  --backend gcp the chain in Firestore and the latest checkpoint witnessed in Cloud Storage
-  (gs://BUCKET/checkpoints/tenants/ACCOUNT/SIZE.note); --keys is required for both.
+  --keys is required, as in every verify command; for an archive, --trust-archive-keys instead
+  accepts the keys it carries (integrity only: anyone can sign an archive with a key of its own).
+  Without --from, the receipt is read from the stored chain, as verify-chain --account-id does:
+  the embedded default's ledger in --data-dir (default .governor) and its latest checkpoint, or
+  with --backend gcp the chain in Firestore and the latest checkpoint witnessed in Cloud Storage
+  (gs://BUCKET/checkpoints/tenants/ACCOUNT/SIZE.note).
   ${BACKEND_HELP}
   Exit 0 valid, 1 invalid or not found, 2 usage or I/O error.`;
 
@@ -72,33 +72,25 @@ export async function verifyReceiptCommand(argv: string[]): Promise<number> {
     throw new CliError(`--account-id "${accountId}" is not a valid account id (^[a-z][a-z0-9-]{2,62}$)`);
   if (typeof values.from === 'string' && values.backend !== undefined)
     throw new CliError(`give --from FILE or --backend, not both\nusage: ${USAGE}`);
-  if (values.from === undefined && values.backend !== undefined) {
-    if (values['trust-archive-keys'])
-      throw new CliError('--trust-archive-keys is for archives; a stored chain needs --keys');
+  // Where the chain comes from, as in verify-chain: the file given, else the stored chain of
+  // --backend (the embedded default's, in --data-dir, unless --backend gcp says otherwise).
+  if (typeof values.from !== 'string')
     return verifyStored({
       receiptId,
       accountId,
       backend: parseBackend(values.backend),
-      keys: required(values.keys, '--keys keys.json', USAGE),
+      keys: trustedKeys(values, false, USAGE).keys,
       checkpoint: typeof values.checkpoint === 'string' ? values.checkpoint : undefined,
       dataDir: typeof values['data-dir'] === 'string' ? values['data-dir'] : undefined,
       json: values.json === true,
     });
-  }
-  const from = required(values.from, '--from (or --backend local|gcp to read the stored chain)', USAGE);
+  const from = values.from;
   const isArchive = from.endsWith('.tar.gz') || from.endsWith('.tgz');
+  const trusted = trustedKeys(values, isArchive, USAGE);
 
-  let keyring: Keyring;
+  let keyring = 'keys' in trusted ? await loadKeyring(trusted.keys) : new Keyring([]);
   let checkpointText =
     typeof values.checkpoint === 'string' ? await readText(values.checkpoint, 'checkpoint') : undefined;
-  if (typeof values.keys === 'string') keyring = await loadKeyring(values.keys);
-  else if (!isArchive)
-    throw new CliError(`missing --keys keys.json (required for a .jsonl export)\nusage: ${USAGE}`);
-  else if (!values['trust-archive-keys'])
-    throw new CliError(
-      `pass --keys with keys you trust, or --trust-archive-keys to accept the archive's own (integrity only)\nusage: ${USAGE}`,
-    );
-  else keyring = new Keyring([]);
   const keysSource = typeof values.keys === 'string' ? 'keyring' : 'archive';
   // A hostile archive (a bomb, a flood of entries, notes or lines) stops at a limit of the
   // reader: that is an INVALID answer (exit 1), not an I/O error.
