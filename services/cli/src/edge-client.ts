@@ -1,14 +1,13 @@
 import type { Value } from './args';
 import { dataDirOf } from './backend';
-import {
-  loadEdgeSecrets,
-  parseSecrets,
-  SecretsError,
-  tokenFor,
-  webhookHeaders,
-  type EdgeSecrets,
-} from '@governor/ingress';
+import type { EdgeSecrets } from '@governor/ingress';
 import { CliError } from './errors';
+
+/**
+ * The ingress package, loaded on first use by the commands that sign or authenticate: its index
+ * loads fastify, the worker and the cloud clients (about 0.9 s), which no other command needs.
+ */
+const ingress = () => import('@governor/ingress');
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
 
@@ -22,6 +21,7 @@ export function edgeUrl(flag: unknown): string {
 /** The secrets a sender signs with: the environment, else the data dir's dev-secrets.json (never created here). */
 export async function senderSecrets(dataDir: Value): Promise<EdgeSecrets> {
   const dir = dataDirOf(dataDir);
+  const { loadEdgeSecrets, SecretsError } = await ingress();
   try {
     return await loadEdgeSecrets(process.env, dir, { create: false });
   } catch (e) {
@@ -34,8 +34,8 @@ export async function senderSecrets(dataDir: Value): Promise<EdgeSecrets> {
 }
 
 /** A bearer token for `role`: GOVERNOR_API_TOKEN, else the first matching one configured. */
-export function bearer(secrets: EdgeSecrets, role: 'operator' | 'auditor'): string {
-  const token = process.env.GOVERNOR_API_TOKEN ?? tokenFor(secrets, role);
+export async function bearer(secrets: EdgeSecrets, role: 'operator' | 'auditor'): Promise<string> {
+  const token = process.env.GOVERNOR_API_TOKEN ?? (await ingress()).tokenFor(secrets, role);
   if (!token) throw new CliError(`no ${role} or admin token: set GOVERNOR_API_TOKEN or GOVERNOR_API_TOKENS`);
   return token;
 }
@@ -88,13 +88,14 @@ export async function call(
 }
 
 /** POSTs `body` signed the Standard Webhooks way with the first configured secret. */
-export function postSigned(
+export async function postSigned(
   url: string,
   path: string,
   secret: string,
   body: string,
   id: string,
 ): Promise<EdgeAnswer> {
+  const { parseSecrets, webhookHeaders } = await ingress();
   const key = parseSecrets([secret], 'secret')[0] as Buffer;
   return call(url, 'POST', path, {
     body,

@@ -75,7 +75,7 @@ export async function signalCommand(argv: string[]): Promise<number> {
   const waitMs = typeof values['wait-ms'] === 'string' ? positiveInt(values['wait-ms'], '--wait-ms') : 10_000;
   const url = edgeUrl(values.url);
   const secrets = await senderSecrets(values['data-dir']);
-  const token = bearer(secrets, 'operator');
+  const token = await bearer(secrets, 'operator');
   const correlationId = `cli-${randomUUID()}`;
   const answer = await call(url, 'POST', `/v1/tenants/${encodeURIComponent(accountId)}/signals`, {
     body: JSON.stringify(body),
@@ -91,7 +91,7 @@ export async function signalCommand(argv: string[]): Promise<number> {
     return ok ? 0 : 1;
   }
 
-  const found = await receiptOf(url, bearer(secrets, 'auditor'), accountId, correlationId, waitMs);
+  const found = await receiptOf(url, await bearer(secrets, 'auditor'), accountId, correlationId, waitMs);
   if (found === null) {
     const why = `no receipt within ${waitMs} ms (the signal is queued; see /v1/tenants/${accountId}/receipts)`;
     if (out.json) printJson(answerJson(answer, false, { outcome: null, verification: null, error: why }));
@@ -99,7 +99,7 @@ export async function signalCommand(argv: string[]): Promise<number> {
     return 1;
   }
   const outcome = outcomeOf(found);
-  const check = await checkReceipt(url, bearer(secrets, 'auditor'), accountId, found.receipt_id);
+  const check = await checkReceipt(url, await bearer(secrets, 'auditor'), accountId, found.receipt_id);
   const ok = outcome.ok && check.ok;
   if (out.json) printJson(answerJson(answer, ok, { outcome, verification: check }));
   else {

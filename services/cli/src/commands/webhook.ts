@@ -84,7 +84,7 @@ export async function webhookCommand(argv: string[]): Promise<number> {
   const receiptId = answer.body.receipt_id ?? details?.receipt_id;
   const check =
     values['no-verify'] !== true && typeof receiptId === 'string'
-      ? await checkReceipt(url, bearer(secrets, 'auditor'), accountId, receiptId)
+      ? await checkReceipt(url, await bearer(secrets, 'auditor'), accountId, receiptId)
       : null;
   const accepted = answer.status < 400;
   const ok = accepted && check?.ok !== false;
