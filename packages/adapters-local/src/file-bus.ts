@@ -1,8 +1,8 @@
-import { mkdir, open, readdir, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ACCOUNT_ID_PATTERN } from '@governor/contracts';
 import { systemClock, type Clock, type Delivery, type Signal, type SignalBus } from '@governor/governor';
-import { fsyncDirectory, isErrno, readTextIfPresent, truncateDurably } from './durable-fs';
+import { fsyncDirectory, isErrno, readTextIfPresent, sizeOf, truncateDurably } from './durable-fs';
 import { corrupt, invalidArgument, unavailable } from './errors';
 import { KeyedMutex } from './keyed-mutex';
 import { MemoryBus } from './memory-bus';
@@ -171,11 +171,11 @@ export class FileBus implements SignalBus {
     return this.topics.has(accountId) || this.onDisk(accountId);
   }
 
+  /** One stat of the tenant's log, not a listing of every tenant's (resume asks once per tenant). */
   private async onDisk(accountId: string): Promise<boolean> {
     try {
-      return (await readdir(this.root)).includes(`${accountId}.log`);
+      return (await sizeOf(join(this.root, `${accountId}.log`))) !== null;
     } catch (e) {
-      if (isErrno(e, 'ENOENT')) return false;
       throw unavailable(`looking for the signal log of ${accountId}`, e);
     }
   }
