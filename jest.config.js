@@ -18,6 +18,7 @@ const common = {
   // Packages import each other by name; tests run against their sources, no build needed.
   moduleNameMapper: {
     '^@governor/(worker|ingress)$': '<rootDir>/services/$1/src/index.ts',
+    '^@governor/([a-z-]+)/testing$': '<rootDir>/packages/$1/src/testing/index.ts',
     '^@governor/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
   },
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],

@@ -9,6 +9,7 @@ import { loadEdgeSecrets, parseSecrets, tokenFor, webhookHeaders } from '@govern
 import autocannon from 'autocannon';
 import { n, sleep, spread, type Spread } from './e2e-support';
 import { figure, num, renderTable, skipped, type Figure, type Target } from './report';
+import { alignedTable } from './support/table';
 
 /**
  * `pnpm bench:ingress [--quick] [--seconds 5] [--connections 10] [--tenants 10] [--provisions 200]
@@ -985,16 +986,6 @@ function figuresOf(m: Measurements, args: Args): Figure[] {
         ),
   );
   return figures;
-}
-
-function alignedTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const line = (r: readonly string[]) =>
-    r
-      .map((cell, c) => cell.padEnd(widths[c] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
 const cores = (c: Cores) =>

@@ -1,3 +1,5 @@
+import { alignedTable } from './support/table';
+
 export type Status = 'PASS' | 'MISS' | 'SKIP';
 
 export interface Quantity {
@@ -94,12 +96,6 @@ export function renderTable(figures: readonly Figure[]): string {
     target(f.target),
     f.status,
   ]);
-  const widths = HEADER.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const line = (r: readonly string[]): string =>
-    r
-      .map((cell, c) => cell.padEnd(widths[c] ?? 0))
-      .join('  ')
-      .trimEnd();
   const notes = figures.filter((f) => f.note !== null).map((f) => `  ${f.name}: ${f.note ?? ''}`);
-  return [line(HEADER), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), ...notes].join('\n');
+  return [alignedTable(HEADER, rows), ...notes].join('\n');
 }

@@ -1,5 +1,5 @@
 import { createPrivateKey, randomBytes, sign } from 'node:crypto';
-import { MemoryLedger } from '@governor/adapters-local';
+import { MemoryLedger } from '@governor/governor/testing';
 import { tenantChain, type Policy } from '@governor/contracts';
 import type { GovernorRuntime, PolicyPushResult, TenantGovernor } from '@governor/governor';
 import { median, nextTurn, note, provisionAll, readPolicy, since, startRuntime } from './runtime-fixture';

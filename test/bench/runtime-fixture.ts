@@ -1,12 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import {
-  LogAlertSink,
-  MemoryArchive,
-  MemoryBus,
-  MemoryDirectory,
-  MemoryRegistry,
-} from '@governor/adapters-local';
+import { LogAlertSink } from '@governor/adapters-local';
 import {
   GovernorRuntime,
   noopHandler,
@@ -14,6 +8,7 @@ import {
   type Entitlement,
   type ReceiptLedger,
 } from '@governor/governor';
+import { MemoryArchive, MemoryBus, MemoryDirectory, MemoryRegistry } from '@governor/governor/testing';
 import { SigningKey } from '@governor/receipts';
 
 /** One deterministic key for every runtime of the bench. */

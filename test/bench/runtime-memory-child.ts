@@ -1,4 +1,4 @@
-import { MemoryLedger } from '@governor/adapters-local';
+import { MemoryLedger } from '@governor/governor/testing';
 import type { StoredReceipt } from '@governor/contracts';
 import type { LedgerEntry } from '@governor/governor';
 import { nextTurn, note, professional, provisionAll, startRuntime } from './runtime-fixture';

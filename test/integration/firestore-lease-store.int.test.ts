@@ -57,7 +57,7 @@ describe('FirestoreLeaseStore on the emulator', () => {
     await db.doc('leases/acme').set({ holder: 'worker-a', epoch: '1' });
     const store = new FirestoreLeaseStore({ db });
     await expect(store.acquire('acme', 'worker-b', 1_000)).rejects.toMatchObject({
-      code: 'LEDGER_UNAVAILABLE',
+      code: 'LEASE_UNAVAILABLE',
       retryable: false,
     });
   });
@@ -86,7 +86,7 @@ describe('FirestoreLeaseStore on the emulator', () => {
     const db = { collection: () => collection } as unknown as Firestore;
     const store = new FirestoreLeaseStore({ db, deadlineMs: 200 });
     const started = Date.now();
-    const unavailable = { code: 'LEDGER_UNAVAILABLE', retryable: true };
+    const unavailable = { code: 'LEASE_UNAVAILABLE', retryable: true };
     await expect(store.acquire('acme', 'worker-a', 1_000)).rejects.toMatchObject(unavailable);
     await expect(store.members()).rejects.toMatchObject(unavailable);
     await expect(store.heartbeat('worker-a', 1_000)).rejects.toMatchObject(unavailable);

@@ -1,5 +1,5 @@
-import { MemorySpool, actionIdOf, type TenantDirectory } from '@governor/governor';
-import type { MemoryLedger } from '@governor/adapters-local';
+import { actionIdOf, type TenantDirectory } from '@governor/governor';
+import { MemorySpool, type MemoryLedger } from '@governor/governor/testing';
 import { harness } from './harness';
 
 // A tenant changing hands between two workers on the same stores (scale-out): what the old owner

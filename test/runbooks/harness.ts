@@ -1,21 +1,21 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LogAlertSink } from '@governor/adapters-local';
 import {
-  LogAlertSink,
+  ActionError,
+  GovernorRuntime,
+  type ActionHandler,
+  type RuntimeDeps,
+  type Signal,
+} from '@governor/governor';
+import {
   MemoryArchive,
   MemoryBus,
   MemoryDirectory,
   MemoryLedger,
   MemoryRegistry,
-} from '@governor/adapters-local';
-import {
-  ActionError,
-  GovernorRuntime,
   MemorySpool,
-  type ActionHandler,
-  type RuntimeDeps,
-  type Signal,
-} from '@governor/governor';
+} from '@governor/governor/testing';
 import { Keyring, SigningKey, verifyLines, type VerifyReport } from '@governor/receipts';
 import { SimulatedClock } from 'xstate';
 

@@ -1,8 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DirectoryPolicyRegistry, MemoryRegistry } from '@governor/adapters-local';
+import { DirectoryPolicyRegistry } from '@governor/adapters-local';
 import type { PolicyRegistry } from '@governor/governor';
+import { MemoryRegistry } from '@governor/governor/testing';
 import { harness, loadPolicies } from './harness';
 
 describe('runbooks 1 and 6: provision on entitlement', () => {

@@ -1,12 +1,12 @@
 import type { CollectionReference, DocumentReference, Firestore } from '@google-cloud/firestore';
 import { AccountId } from '@governor/contracts';
 import {
-  GovernorError,
+  invalidAccountId,
   type ActionLogEntry,
   type TenantDirectory,
   type TenantRecord,
 } from '@governor/governor';
-import { GrpcCode, grpcCode, ledgerError, withDeadline } from './firestore-errors';
+import { GrpcCode, directoryError, grpcCode, withDeadline } from './firestore-errors';
 
 export interface FirestoreDirectoryOptions {
   readonly db: Firestore;
@@ -64,8 +64,7 @@ export class FirestoreDirectory implements TenantDirectory {
   }
 
   private tenant(accountId: string): DocumentReference {
-    if (!AccountId.safeParse(accountId).success)
-      throw new GovernorError('LEDGER_UNAVAILABLE', `not an account id: ${JSON.stringify(accountId)}`, false);
+    if (!AccountId.safeParse(accountId).success) throw invalidAccountId(accountId);
     return this.db.collection('tenants').doc(accountId);
   }
 
@@ -75,7 +74,7 @@ export class FirestoreDirectory implements TenantDirectory {
 
   private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return withDeadline(this.deadlineMs, fn).catch((e: unknown) => {
-      throw ledgerError(what, e);
+      throw directoryError(what, e);
     });
   }
 
@@ -129,7 +128,7 @@ export class FirestoreDirectory implements TenantDirectory {
       return true;
     } catch (e) {
       if (grpcCode(e) === GrpcCode.ALREADY_EXISTS) return false;
-      throw ledgerError(`starting action ${entry.action_id} of ${accountId}`, e);
+      throw directoryError(`starting action ${entry.action_id} of ${accountId}`, e);
     }
   }
 

@@ -1,4 +1,10 @@
-import { GovernorError } from '@governor/governor';
+import {
+  GovernorError,
+  GovernorErrorCode,
+  storeRefused,
+  storeUnavailable,
+  type Store,
+} from '@governor/governor';
 
 /** gRPC status codes the Firestore client reports (google.rpc.Code). */
 export const GrpcCode = {
@@ -18,10 +24,13 @@ export function grpcCode(error: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-/** A Firestore call that did not answer within `ms`: the store is treated as unavailable. */
-export class DeadlineError extends Error {
+/** A Firestore call that did not answer within its deadline: the store is treated as unavailable. */
+export class DeadlineError extends GovernorError {
+  declare readonly code: 'DEADLINE';
   override readonly name = 'DeadlineError';
-  readonly code = 'DEADLINE';
+  constructor(message: string) {
+    super('DEADLINE', message, true);
+  }
 }
 
 /**
@@ -43,31 +52,48 @@ export async function withDeadline<T>(ms: number, call: () => Promise<T>): Promi
 }
 
 /**
- * What the governor sees of a failed Firestore call: a LEDGER_CONFLICT when another writer got
- * there first (a seq document exists, the head moved), a non-retryable error when the request
- * is wrong, and a retryable LEDGER_UNAVAILABLE for everything else (safe mode, spool).
+ * What the governor sees of a failed Firestore call to `store`: a non-retryable refusal when
+ * the request is wrong, and a retryable outage for everything else (safe mode, spool). For the
+ * ledger, a LEDGER_CONFLICT when another writer got there first (a seq document exists, the
+ * head moved); the other stores' conditional writes handle a lost race themselves, so one that
+ * reaches here is refused. GovernorErrors thrown inside the call pass through, but a missed
+ * deadline is reported as the store's outage like any other.
  */
-export function ledgerError(what: string, error: unknown): GovernorError {
-  if (error instanceof GovernorError) return error;
+export function firestoreError(store: Store, what: string, error: unknown): GovernorError {
+  if (error instanceof GovernorError && !(error instanceof DeadlineError)) return error;
   const code = grpcCode(error);
   const reason = error instanceof Error ? error.message : String(error);
-  if (code === GrpcCode.ALREADY_EXISTS || code === GrpcCode.FAILED_PRECONDITION || code === GrpcCode.ABORTED)
-    return new GovernorError(
-      'LEDGER_CONFLICT',
-      `${what}: another writer got there first (${reason})`,
-      false,
-      {
-        cause: error,
-      },
-    );
+  if (
+    code === GrpcCode.ALREADY_EXISTS ||
+    code === GrpcCode.FAILED_PRECONDITION ||
+    code === GrpcCode.ABORTED
+  ) {
+    const message = `${what}: another writer got there first (${reason})`;
+    return store === 'ledger'
+      ? new GovernorError(GovernorErrorCode.LEDGER_CONFLICT, message, false, { cause: error })
+      : storeRefused(store, message, error);
+  }
   if (code === GrpcCode.INVALID_ARGUMENT)
-    return new GovernorError(
-      'LEDGER_UNAVAILABLE',
-      `${what}: Firestore refused the request: ${reason}`,
-      false,
-      {
-        cause: error,
-      },
-    );
-  return new GovernorError('LEDGER_UNAVAILABLE', `${what}: ${reason}`, true, { cause: error });
+    return storeRefused(store, `${what}: Firestore refused the request: ${reason}`, error);
+  return storeUnavailable(store, `${what}: ${reason}`, error);
+}
+
+/** A failed call of the ledger (see firestoreError). */
+export function ledgerError(what: string, error: unknown): GovernorError {
+  return firestoreError('ledger', what, error);
+}
+
+/** A failed call of the tenant directory (see firestoreError). */
+export function directoryError(what: string, error: unknown): GovernorError {
+  return firestoreError('directory', what, error);
+}
+
+/** A failed call of the lease store (see firestoreError). */
+export function leaseError(what: string, error: unknown): GovernorError {
+  return firestoreError('lease', what, error);
+}
+
+/** A request the ledger refuses before sending it, as Firestore itself would (INVALID_ARGUMENT). */
+export function ledgerRefused(what: string, reason: string): GovernorError {
+  return storeRefused('ledger', `${what}: Firestore refused the request: ${reason}`);
 }

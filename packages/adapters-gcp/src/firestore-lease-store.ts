@@ -4,9 +4,19 @@ import type {
   DocumentSnapshot,
   Firestore,
 } from '@google-cloud/firestore';
-import { checkLease, checkLeaseArgs, planAcquire, planRelease, planRenew } from '@governor/adapters-local';
-import { GovernorError, systemClock, type Clock, type Lease, type LeaseStore } from '@governor/governor';
-import { GrpcCode, grpcCode, ledgerError, withDeadline } from './firestore-errors';
+import {
+  checkLease,
+  checkLeaseArgs,
+  GovernorError,
+  planAcquire,
+  planRelease,
+  planRenew,
+  systemClock,
+  type Clock,
+  type Lease,
+  type LeaseStore,
+} from '@governor/governor';
+import { GrpcCode, grpcCode, leaseError, withDeadline } from './firestore-errors';
 
 export interface FirestoreLeaseStoreOptions {
   readonly db: Firestore;
@@ -64,7 +74,7 @@ export class FirestoreLeaseStore implements LeaseStore {
 
   private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return withDeadline(this.deadlineMs, fn).catch((e: unknown) => {
-      throw ledgerError(what, e);
+      throw leaseError(what, e);
     });
   }
 
@@ -140,10 +150,10 @@ export class FirestoreLeaseStore implements LeaseStore {
         await this.write(ref, read, next);
         return next;
       } catch (e) {
-        if (!lostRace(e)) throw ledgerError(what, e);
+        if (!lostRace(e)) throw leaseError(what, e);
         if (attempt >= ATTEMPTS)
           throw new GovernorError(
-            'LEDGER_UNAVAILABLE',
+            'LEASE_UNAVAILABLE',
             `${what}: the lease changed under each of ${ATTEMPTS} attempts`,
             true,
             { cause: e },
@@ -185,7 +195,7 @@ function leaseFrom(accountId: string, data: Record<string, unknown>): Lease {
   const { holder, epoch, expires_at } = data;
   if (typeof holder !== 'string' || typeof epoch !== 'number' || typeof expires_at !== 'number')
     throw new GovernorError(
-      'LEDGER_UNAVAILABLE',
+      'LEASE_UNAVAILABLE',
       `the lease document of ${accountId} is malformed: ${JSON.stringify(data)}`,
       false,
     );

@@ -7,18 +7,20 @@ import {
   type WriteBatch,
 } from '@google-cloud/firestore';
 import type { StoredReceipt } from '@governor/contracts';
-import { GovernorError, type LedgerEntry, type ReceiptLedger } from '@governor/governor';
 import {
   checkChainId,
   checkEpoch,
   checkFence,
+  GovernorError,
   planAppend,
   planClaim,
   sameHead,
   storedRecord,
-} from '@governor/adapters-local';
+  type LedgerEntry,
+  type ReceiptLedger,
+} from '@governor/governor';
 import { emptyHead, type ChainHead } from '@governor/receipts';
-import { GrpcCode, grpcCode, ledgerError, withDeadline } from './firestore-errors';
+import { GrpcCode, grpcCode, ledgerError, ledgerRefused, withDeadline } from './firestore-errors';
 
 export interface FirestoreLedgerOptions {
   readonly db: Firestore;
@@ -225,10 +227,7 @@ export class FirestoreLedger implements ReceiptLedger {
 
   async putCheckpoint(chain: string, size: number, note: string): Promise<void> {
     if (!Number.isSafeInteger(size) || size < 0)
-      throw ledgerError(
-        `checkpoint of ${chain}`,
-        Object.assign(new Error(`size ${size} is not a size`), { code: 3 }),
-      );
+      throw ledgerRefused(`checkpoint of ${chain}`, `size ${size} is not a size`);
     const ref = this.chainDoc(chain).collection('checkpoints').doc(String(size));
     await this.call(`storing the checkpoint of ${chain} at ${size}`, () => ref.set({ size, note }));
   }

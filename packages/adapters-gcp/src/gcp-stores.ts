@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Firestore } from '@google-cloud/firestore';
 import { PubSub } from '@google-cloud/pubsub';
 import { Storage } from '@google-cloud/storage';
-import type { PolicyRegistry } from '@governor/governor';
+import { GovernorError, type PolicyRegistry } from '@governor/governor';
 import { FirestoreDirectory } from './firestore-directory';
 import { FirestoreLeaseStore } from './firestore-lease-store';
 import { FirestoreLedger } from './firestore-ledger';
@@ -113,19 +113,21 @@ async function ensureBucket(storage: Storage, name: string, emulator: boolean): 
   const bucket = storage.bucket(name);
   const where = emulator ? 'the Cloud Storage emulator' : 'Cloud Storage';
   const [exists] = await bucket.exists().catch((e: unknown) => {
-    throw Object.assign(new Error(`cannot reach bucket ${name} on ${where}: ${(e as Error).message}`), {
-      code: 'STORAGE_UNREACHABLE',
-      cause: e,
-    });
+    // An outage at start-up: starting again later may find it reachable.
+    throw new GovernorError(
+      'STORAGE_UNREACHABLE',
+      `cannot reach bucket ${name} on ${where}: ${(e as Error).message}`,
+      true,
+      { cause: e },
+    );
   });
   if (exists) return;
   // On the emulators the bucket is ours to make; in production it belongs to infra/.
   if (!emulator)
-    throw Object.assign(
-      new Error(`bucket ${name} does not exist: create it (infra/) or set GOVERNOR_BUCKET`),
-      {
-        code: 'BUCKET_MISSING',
-      },
+    throw new GovernorError(
+      'BUCKET_MISSING',
+      `bucket ${name} does not exist: create it (infra/) or set GOVERNOR_BUCKET`,
+      false,
     );
   await storage.createBucket(name).catch((e: unknown) => {
     if ((e as { code?: unknown }).code !== 409) throw e;

@@ -1,5 +1,6 @@
 import type { Bucket } from '@google-cloud/storage';
 import { createHash } from 'node:crypto';
+import { GovernorError } from '@governor/governor';
 
 /** Why a Cloud Storage adapter failed. Callers branch on `code` (and `retryable`), never on messages. */
 export const GcsAdapterErrorCode = {
@@ -24,15 +25,11 @@ export const GcsAdapterErrorCode = {
 } as const;
 export type GcsAdapterErrorCode = (typeof GcsAdapterErrorCode)[keyof typeof GcsAdapterErrorCode];
 
-export class GcsAdapterError extends Error {
+export class GcsAdapterError extends GovernorError {
+  declare readonly code: GcsAdapterErrorCode;
   override readonly name = 'GcsAdapterError';
-  constructor(
-    readonly code: GcsAdapterErrorCode,
-    message: string,
-    readonly retryable: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  constructor(code: GcsAdapterErrorCode, message: string, retryable: boolean, options?: { cause?: unknown }) {
+    super(code, message, retryable, options);
   }
 }
 

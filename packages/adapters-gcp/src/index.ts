@@ -20,4 +20,3 @@ export { PubSubAdapterError, PubSubAdapterErrorCode } from './pubsub-errors';
 export type { PubSubAdapterOptions, PubSubLog, PubSubLogLine } from './pubsub-options';
 export { openGcpStores, seedPolicies } from './gcp-stores';
 export type { GcpConfig, GcpStores } from './gcp-stores';
-export { gcpConfigFromEnv, parseEnv, ConfigError } from './gcp-config';

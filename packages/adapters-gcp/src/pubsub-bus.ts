@@ -1,6 +1,6 @@
 import type { PubSub, Topic } from '@google-cloud/pubsub';
-import { AccountId, SignalSchema } from '@governor/contracts';
-import type { Delivery, Signal, SignalBus, SubscribeOptions } from '@governor/governor';
+import { AccountId, Signal } from '@governor/contracts';
+import type { Delivery, SignalBus, SubscribeOptions } from '@governor/governor';
 import { consume, decodeJson, type Decoded } from './pubsub-consumer';
 import { DeadLetterTopic } from './pubsub-dead-letter';
 import {
@@ -92,7 +92,7 @@ export class PubSubBus implements SignalBus {
   }
 
   async publish(signal: Signal): Promise<void> {
-    const parsed = SignalSchema.safeParse(signal);
+    const parsed = Signal.safeParse(signal);
     if (!parsed.success) {
       throw invalidArgument(
         `signal is not valid and was not published: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
@@ -182,7 +182,7 @@ function checkAccountId(accountId: string): void {
 }
 
 function decodeSignal(data: Buffer, accountId: string): Decoded<Signal> {
-  const decoded = decodeJson(data, SignalSchema);
+  const decoded = decodeJson(data, Signal);
   if (decoded.ok && decoded.value.account_id !== accountId) {
     return {
       ok: false,

@@ -1,6 +1,6 @@
 import type { PubSub, Topic } from '@google-cloud/pubsub';
-import { ControlMessageSchema, ControlSubscriberId } from '@governor/contracts';
-import type { ControlChannel, ControlMessage } from '@governor/governor';
+import { ControlMessage, ControlSubscriberId } from '@governor/contracts';
+import type { ControlChannel } from '@governor/governor';
 import { consume, decodeJson } from './pubsub-consumer';
 import { DeadLetterTopic } from './pubsub-dead-letter';
 import { GrpcStatus, grpcCode, invalidArgument, tolerating, unavailable } from './pubsub-errors';
@@ -44,7 +44,7 @@ export class PubSubControl implements ControlChannel {
   }
 
   async publish(message: ControlMessage): Promise<void> {
-    const parsed = ControlMessageSchema.safeParse(message);
+    const parsed = ControlMessage.safeParse(message);
     if (!parsed.success) {
       throw invalidArgument(
         `control message is not valid and was not published: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`).join('; ')}`,
@@ -90,7 +90,7 @@ export class PubSubControl implements ControlChannel {
       pubsub: this.pubsub,
       name,
       maxOutstanding: CONTROL_MAX_OUTSTANDING,
-      decode: (data) => decodeJson(data, ControlMessageSchema),
+      decode: (data) => decodeJson(data, ControlMessage),
       deliver: onMessage,
       deadLetter: this.deadLetter,
       redeliveryDelayMs: this.options.redeliveryDelayMs,

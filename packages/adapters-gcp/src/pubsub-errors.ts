@@ -1,3 +1,5 @@
+import { GovernorError } from '@governor/governor';
+
 /** Why a Pub/Sub adapter call failed. */
 export const PubSubAdapterErrorCode = {
   /** The caller passed something no topic could carry: a bad id, signal or control message. */
@@ -11,16 +13,17 @@ export const PubSubAdapterErrorCode = {
 } as const;
 export type PubSubAdapterErrorCode = (typeof PubSubAdapterErrorCode)[keyof typeof PubSubAdapterErrorCode];
 
-export class PubSubAdapterError extends Error {
+/** `retryable` says whether the same call may succeed later: it decides nack versus giving up. */
+export class PubSubAdapterError extends GovernorError {
+  declare readonly code: PubSubAdapterErrorCode;
   override readonly name = 'PubSubAdapterError';
   constructor(
-    readonly code: PubSubAdapterErrorCode,
+    code: PubSubAdapterErrorCode,
     message: string,
-    /** Whether the same call may succeed later: decides nack (retry) versus giving up. */
-    readonly retryable: boolean,
+    retryable: boolean,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(code, message, retryable, options);
   }
 }
 

@@ -1,5 +1,4 @@
-import { SignalSchema } from '@governor/contracts';
-import type { Signal } from '@governor/governor';
+import { Signal } from '@governor/contracts';
 
 /** Why a record could not be handed to a subscriber. */
 export type UndecodableReason = 'not_json' | 'invalid_message' | 'wrong_account';
@@ -17,7 +16,7 @@ export function decodeSignal(value: Buffer | null, accountId: string): Decoded {
   } catch (error) {
     return { ok: false, reason: 'not_json', detail: error instanceof Error ? error.message : String(error) };
   }
-  const parsed = SignalSchema.safeParse(json);
+  const parsed = Signal.safeParse(json);
   if (!parsed.success) {
     const detail = parsed.error.issues
       .map((issue) => `${issue.path.map(String).join('.') || '(message)'}: ${issue.message}`)

@@ -1,3 +1,5 @@
+import { GovernorError } from '@governor/governor';
+
 /** Why a Kafka adapter call failed. */
 export const KafkaAdapterErrorCode = {
   /** The caller passed something no topic could carry: a bad id, signal or option. */
@@ -13,16 +15,17 @@ export const KafkaAdapterErrorCode = {
 } as const;
 export type KafkaAdapterErrorCode = (typeof KafkaAdapterErrorCode)[keyof typeof KafkaAdapterErrorCode];
 
-export class KafkaAdapterError extends Error {
+/** `retryable` says whether the same call may succeed later: it decides nack versus giving up. */
+export class KafkaAdapterError extends GovernorError {
+  declare readonly code: KafkaAdapterErrorCode;
   override readonly name = 'KafkaAdapterError';
   constructor(
-    readonly code: KafkaAdapterErrorCode,
+    code: KafkaAdapterErrorCode,
     message: string,
-    /** Whether the same call may succeed later: decides nack (retry) versus giving up. */
-    readonly retryable: boolean,
+    retryable: boolean,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(code, message, retryable, options);
   }
 }
 

@@ -1,6 +1,6 @@
 import { Kafka, Partitioners, type Admin } from 'kafkajs';
-import { SignalSchema } from '@governor/contracts';
-import type { Delivery, Signal, SignalBus, SubscribeOptions } from '@governor/governor';
+import { Signal } from '@governor/contracts';
+import type { Delivery, SignalBus, SubscribeOptions } from '@governor/governor';
 import { KafkaAdapterError, invalidArgument, isUnknownTopic, topicNotFound, unavailable } from './errors';
 import { deleteGroup } from './delete-group';
 import { checkAccountId, signalGroupId, signalTopicName } from './names';
@@ -127,7 +127,7 @@ export class KafkaBus implements SignalBus {
 
   async publish(signal: Signal): Promise<void> {
     this.checkOpen();
-    const parsed = SignalSchema.safeParse(signal);
+    const parsed = Signal.safeParse(signal);
     if (!parsed.success) {
       throw invalidArgument(
         `signal is not valid and was not published: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,

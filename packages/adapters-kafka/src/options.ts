@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '@governor/governor';
 import { logLevel, type LogEntry, type logCreator } from 'kafkajs';
 import { invalidArgument } from './errors';
 import { checkNamespace } from './names';
@@ -51,6 +52,8 @@ export interface KafkaBusOptions {
   readonly kafkaLogLevel?: 'error' | 'warn' | 'info';
   /** TCP connect timeout. Default 3,000 ms. */
   readonly connectionTimeoutMs?: number;
+  /** What the consumers' redelivery, commit retry and rejoin waits run on. Default: the system clock. */
+  readonly clock?: Clock;
 }
 
 export interface ResolvedOptions {
@@ -63,6 +66,7 @@ export interface ResolvedOptions {
   readonly log: KafkaLog;
   readonly kafkaLogLevel: logLevel;
   readonly connectionTimeoutMs: number;
+  readonly clock: Clock;
 }
 
 const stderrLog: KafkaLog = (line) =>
@@ -110,6 +114,7 @@ export function resolveOptions(options: KafkaBusOptions): ResolvedOptions {
     log: options.log ?? stderrLog,
     kafkaLogLevel: toKafkaLevel(options.kafkaLogLevel),
     connectionTimeoutMs: positiveInt('connectionTimeoutMs', options.connectionTimeoutMs ?? 3_000),
+    clock: options.clock ?? systemClock,
   };
 }
 

@@ -1,9 +1,12 @@
 import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
 import type { Delivery } from '@governor/governor';
+import { CommitLoop } from './commit-loop';
 import { decodeSignal } from './decode';
 import { topicNotFound, unavailable, isUnknownTopic } from './errors';
 import { OffsetTracker } from './offset-tracker';
 import type { ResolvedOptions } from './options';
+import { Redelivery } from './redelivery';
+import { RejoinSchedule } from './rejoin-backoff';
 
 export interface TenantConsumerOptions {
   readonly kafka: Kafka;
@@ -17,12 +20,6 @@ export interface TenantConsumerOptions {
   readonly onClosed: () => void;
 }
 
-/** How long a failed commit waits before it is tried again (the next ack tries sooner). */
-const COMMIT_RETRY_MS = 1_000;
-/** The first wait before rejoining after a crash kafkajs does not restart from; doubles up to the max. */
-const REJOIN_FIRST_MS = 1_000;
-const REJOIN_MAX_MS = 10_000;
-
 /**
  * One tenant's subscription: a kafkajs consumer in the tenant's group, reading the tenant's
  * topic from the group's committed offset (from the beginning for a new group, so what was
@@ -33,36 +30,33 @@ const REJOIN_MAX_MS = 10_000;
  *   (a nacked one comes back after the delay, ahead of nothing it was behind).
  * - Ack: auto-commit is off. An ack settles the offset in the tracker and commits the group's
  *   offset up to the lowest unsettled delivery, so an ack means "the receipt is durable" and a
- *   crash before it brings the signal back. Commits run one at a time, coalesced.
- * - Nack: after `redeliveryDelayMs` the consumer seeks back to the nacked offset. Records after
- *   it are fetched again; the tracker skips the ones this consumer holds or settled.
+ *   crash before it brings the signal back. Commits run one at a time, coalesced (`CommitLoop`).
+ * - Nack: after `redeliveryDelayMs` the consumer seeks back to the nacked offset (`Redelivery`).
+ *   Records after it are fetched again; the tracker skips the ones this consumer holds or settled.
  * - Flow control: once `maxOutstanding` deliveries are unsettled the topic is paused; a settle
  *   below the limit resumes it.
  * - stop(): no more deliveries, late settles are ignored, acked offsets are committed, the
  *   consumer leaves the group. Unsettled deliveries are not committed: the next subscriber gets them.
  * - Crashes: kafkajs restarts its consumer after a retriable failure. After one it gives up on
  *   (e.g. "Failed to find group coordinator" while a restarted broker loads its groups) this
- *   consumer connects and joins again itself, with backoff, until it is stopped: a subscription
- *   outlives a broker outage of any length. Only a tenant topic that no longer exists ends it.
+ *   consumer connects and joins again itself, with backoff (`RejoinSchedule`), until it is
+ *   stopped: a subscription outlives a broker outage of any length. Only a tenant topic that no
+ *   longer exists ends it.
+ *
+ * Every wait runs on `options.clock`.
  */
 export class TenantConsumer {
   private readonly consumer: Consumer;
   private readonly trackers = new Map<number, OffsetTracker>();
-  /** Offsets the group has committed, per partition, as the broker confirmed them. */
-  private readonly committed = new Map<number, number>();
-  /** Redelivery timers of nacked offsets, by `partition:offset`. */
-  private readonly timers = new Map<string, NodeJS.Timeout>();
-  private commitRetry: NodeJS.Timeout | undefined;
-  private commitLoop: Promise<void> | undefined;
-  private commitAgain = false;
+  private readonly commits: CommitLoop;
+  private readonly redelivery: Redelivery;
+  private readonly rejoins: RejoinSchedule;
   private paused = false;
   private stopped = false;
   private stopping: Promise<void> | undefined;
   /** Set once the first start succeeded: later crashes are recovered from, not reported to subscribe. */
   private started = false;
-  private rejoinTimer: NodeJS.Timeout | undefined;
   private rejoining: Promise<void> | undefined;
-  private rejoinDelayMs = REJOIN_FIRST_MS;
   private readonly fields: Readonly<Record<string, string>>;
 
   private constructor(private readonly o: TenantConsumerOptions) {
@@ -77,6 +71,20 @@ export class TenantConsumer {
       allowAutoTopicCreation: false,
     });
     this.fields = { account_id: o.accountId, topic: o.topic, group_id: o.groupId };
+    const { clock, log, redeliveryDelayMs } = o.options;
+    this.commits = new CommitLoop({
+      topic: o.topic,
+      trackers: this.trackers,
+      commit: (offsets) => this.consumer.commitOffsets(offsets),
+      stopped: () => this.stopped,
+      clock,
+      log,
+      fields: this.fields,
+    });
+    this.redelivery = new Redelivery(clock, redeliveryDelayMs, (partition, offset) =>
+      this.redeliveryDue(partition, offset),
+    );
+    this.rejoins = new RejoinSchedule(clock);
   }
 
   /** Joins the tenant's group and starts delivering; resolves once the group is joined. */
@@ -93,11 +101,11 @@ export class TenantConsumer {
     consumer.on(COMMIT_OFFSETS, (event) => {
       for (const { topic, partitions } of event.payload.topics) {
         if (topic !== this.o.topic) continue;
-        for (const { partition, offset } of partitions) this.committed.set(partition, Number(offset));
+        for (const { partition, offset } of partitions) this.commits.confirmed(partition, Number(offset));
       }
     });
     consumer.on(GROUP_JOIN, (event) => {
-      this.rejoinDelayMs = REJOIN_FIRST_MS;
+      this.rejoins.reset();
       const assigned = event.payload.memberAssignment[this.o.topic] ?? [];
       this.forgetRevoked(new Set(assigned));
       if (assigned.length === 0) {
@@ -112,7 +120,7 @@ export class TenantConsumer {
       // pause again if still full. Forgotten seeks are harmless: it reads from the committed
       // offset, at or below every nacked one.
       if (this.paused) this.consumer.pause([{ topic: this.o.topic }]);
-      this.commitSoon();
+      this.commits.soon();
     });
     consumer.on(CRASH, (event) => {
       const { error, restart } = event.payload;
@@ -141,7 +149,7 @@ export class TenantConsumer {
         msg: 'kafka consumer crashed and kafkajs will not restart it; joining the group again (from the committed offset; what this consumer holds or settled is skipped)',
         ...this.fields,
         err: error.message,
-        retry_in_ms: this.rejoinDelayMs,
+        retry_in_ms: this.rejoins.nextDelayMs,
       });
       this.rejoinLater();
     });
@@ -178,15 +186,12 @@ export class TenantConsumer {
   }
 
   private rejoinLater(): void {
-    if (this.stopped || this.rejoinTimer) return;
-    const delay = this.rejoinDelayMs;
-    this.rejoinDelayMs = Math.min(delay * 2, REJOIN_MAX_MS);
-    this.rejoinTimer = setTimeout(() => {
-      this.rejoinTimer = undefined;
+    if (this.stopped) return;
+    this.rejoins.schedule(() => {
       this.rejoining = this.rejoin().finally(() => {
         this.rejoining = undefined;
       });
-    }, delay);
+    });
   }
 
   /** Joins again after a crash kafkajs gave up on. A failed start crashes again, and comes back here. */
@@ -206,7 +211,7 @@ export class TenantConsumer {
         msg: 'joining the tenant group again failed; trying again',
         ...this.fields,
         err: String(error),
-        retry_in_ms: this.rejoinDelayMs,
+        retry_in_ms: this.rejoins.nextDelayMs,
       });
       this.rejoinLater();
     }
@@ -235,13 +240,8 @@ export class TenantConsumer {
     for (const [partition, tracker] of this.trackers) {
       if (assigned.has(partition)) continue;
       this.trackers.delete(partition);
-      this.committed.delete(partition);
-      for (const [key, timer] of this.timers) {
-        if (key.startsWith(`${partition}:`)) {
-          clearTimeout(timer);
-          this.timers.delete(key);
-        }
-      }
+      this.commits.forget(partition);
+      this.redelivery.forgetPartition(partition);
       this.o.options.log({
         level: tracker.outstanding > 0 ? 'warn' : 'info',
         msg: 'partition revoked by a rebalance; its unsettled deliveries go to the new owner',
@@ -295,10 +295,10 @@ export class TenantConsumer {
         detail: decoded.detail,
       });
       tracker.skipped(offset);
-      this.commitSoon();
+      this.commits.soon();
       return;
     }
-    this.clearTimer(partition, offset);
+    this.redelivery.cancel(partition, offset);
     tracker.delivered(offset);
     let settled = false;
     // After stop a settle does nothing: the offset stays uncommitted and comes back to the next subscriber.
@@ -312,13 +312,13 @@ export class TenantConsumer {
       ack: () => {
         if (!first()) return;
         tracker.ack(offset);
-        this.commitSoon();
+        this.commits.soon();
         this.resumeIfRoom();
       },
       nack: () => {
         if (!first()) return;
         tracker.nack(offset);
-        this.redeliverLater(topic, partition, offset);
+        this.redelivery.later(partition, offset);
         this.resumeIfRoom();
       },
     };
@@ -353,92 +353,31 @@ export class TenantConsumer {
     this.consumer.resume([{ topic: this.o.topic }]);
   }
 
-  private redeliverLater(topic: string, partition: number, offset: number): void {
-    const key = `${partition}:${offset}`;
-    const timer = setTimeout(() => {
-      this.timers.delete(key);
-      if (this.stopped) return;
-      const target = this.trackerFor(partition).redeliveryDue(offset);
-      if (target === undefined) return;
-      try {
-        this.consumer.seek({ topic, partition, offset: String(target) });
-      } catch (error) {
-        // Only while kafkajs restarts a crashed consumer; the restart reads from the committed
-        // offset, which is at or below the nacked one, so the signal still comes back.
-        this.o.options.log({
-          level: 'warn',
-          msg: 'could not seek back to a nacked signal; it comes back from the committed offset',
-          ...this.fields,
-          partition,
-          offset: String(offset),
-          err: String(error),
-        });
-      }
-    }, this.o.options.redeliveryDelayMs);
-    this.timers.set(key, timer);
-  }
-
-  private clearTimer(partition: number, offset: number): void {
-    const key = `${partition}:${offset}`;
-    const timer = this.timers.get(key);
-    if (timer) {
-      clearTimeout(timer);
-      this.timers.delete(key);
+  /** A nacked offset's delay has passed: read again from the lowest nacked offset now due. */
+  private redeliveryDue(partition: number, offset: number): void {
+    if (this.stopped) return;
+    const target = this.trackerFor(partition).redeliveryDue(offset);
+    if (target === undefined) return;
+    try {
+      this.consumer.seek({ topic: this.o.topic, partition, offset: String(target) });
+    } catch (error) {
+      // Only while kafkajs restarts a crashed consumer; the restart reads from the committed
+      // offset, which is at or below the nacked one, so the signal still comes back.
+      this.o.options.log({
+        level: 'warn',
+        msg: 'could not seek back to a nacked signal; it comes back from the committed offset',
+        ...this.fields,
+        partition,
+        offset: String(offset),
+        err: String(error),
+      });
     }
   }
 
   private clearTimers(): void {
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
-    if (this.commitRetry) clearTimeout(this.commitRetry);
-    this.commitRetry = undefined;
-    if (this.rejoinTimer) clearTimeout(this.rejoinTimer);
-    this.rejoinTimer = undefined;
-  }
-
-  /** Starts a commit of the settled prefix, or asks the running one to go round again. */
-  private commitSoon(): void {
-    if (this.commitLoop) {
-      this.commitAgain = true;
-      return;
-    }
-    this.commitLoop = this.commitSettled().finally(() => {
-      this.commitLoop = undefined;
-    });
-  }
-
-  private async commitSettled(): Promise<void> {
-    do {
-      this.commitAgain = false;
-      const offsets: Array<{ topic: string; partition: number; offset: string }> = [];
-      for (const [partition, tracker] of this.trackers) {
-        const point = tracker.commitPoint();
-        if (point !== undefined && point > (this.committed.get(partition) ?? -1)) {
-          offsets.push({ topic: this.o.topic, partition, offset: String(point) });
-        }
-      }
-      if (offsets.length === 0) return;
-      try {
-        // Resolves without committing while kafkajs restarts a crashed consumer; `committed`
-        // only moves on the broker's confirmation, so the next ack or join commits again.
-        await this.consumer.commitOffsets(offsets);
-      } catch (error) {
-        this.o.options.log({
-          level: 'warn',
-          msg: 'committing settled offsets failed; retrying (until then they would be redelivered)',
-          ...this.fields,
-          offsets,
-          err: String(error),
-        });
-        if (!this.stopped && !this.commitRetry) {
-          this.commitRetry = setTimeout(() => {
-            this.commitRetry = undefined;
-            this.commitSoon();
-          }, COMMIT_RETRY_MS);
-        }
-        return;
-      }
-    } while (this.commitAgain);
+    this.redelivery.clear();
+    this.commits.cancelRetry();
+    this.rejoins.cancel();
   }
 
   /** Stops delivering, commits what was acked, and leaves the group. Idempotent. */
@@ -456,8 +395,7 @@ export class TenantConsumer {
     if (!alreadyDead) {
       // Acks given before stop are committed before the consumer leaves, so the next
       // subscriber does not get them again.
-      await this.commitLoop;
-      await this.commitSettled();
+      await this.commits.flush();
     }
     try {
       await this.consumer.disconnect();

@@ -5,7 +5,7 @@ import { systemClock, type Clock, type Delivery, type Signal, type SignalBus } f
 import { fsyncDirectory, isErrno, readTextIfPresent, sizeOf, truncateDurably } from './durable-fs';
 import { corrupt, invalidArgument, unavailable } from './errors';
 import { KeyedMutex } from './keyed-mutex';
-import { MemoryBus } from './memory-bus';
+import { MemoryBus } from '@governor/governor/testing';
 
 /** A topic's files are emptied once everything in them is settled and they hold this many signals. */
 const COMPACT_AFTER = 1_000;

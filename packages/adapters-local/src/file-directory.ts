@@ -1,10 +1,15 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ACCOUNT_ID_PATTERN } from '@governor/contracts';
-import type { ActionLogEntry, TenantDirectory, TenantRecord } from '@governor/governor';
+import {
+  invalidAccountId,
+  type ActionLogEntry,
+  type TenantDirectory,
+  type TenantRecord,
+} from '@governor/governor';
 import { DurableDirectories } from './durable-dirs';
 import { fsyncDirectory, isErrno, readTextIfPresent, writeFileAtomic } from './durable-fs';
-import { corrupt, invalidArgument, unavailable } from './errors';
+import { storeErrors } from './errors';
 import { KeyedMutex } from './keyed-mutex';
 
 const TENANTS = 'tenants';
@@ -15,9 +20,10 @@ const READ_PARALLELISM = 32;
 // File names are at most 255 bytes on every common file system; leave room for `.json`.
 const MAX_ENCODED_ACTION_ID = 240;
 
+const { corrupt, invalidArgument, unavailable } = storeErrors('directory');
+
 function checkAccountId(accountId: string): void {
-  if (!ACCOUNT_ID_PATTERN.test(accountId))
-    throw invalidArgument(`not an account_id: ${JSON.stringify(accountId)}`);
+  if (!ACCOUNT_ID_PATTERN.test(accountId)) throw invalidAccountId(accountId);
 }
 
 /**
@@ -82,8 +88,9 @@ async function mapLimited<T, R>(
  * leaves the log of a tenant that no longer exists; nothing lists it, and a later `delete` of the
  * same id removes it. Terminal action entries are kept (they are the log); nothing prunes them.
  *
- * Failures are GovernorErrors: I/O is a retryable `LEDGER_UNAVAILABLE`; a bad id or a file that
- * does not hold what its name says is not retryable.
+ * Failures are GovernorErrors: I/O is a retryable `DIRECTORY_UNAVAILABLE`; a bad account id is
+ * `INVALID_ACCOUNT_ID`; a bad action id or a file that does not hold what its name says is a
+ * non-retryable `DIRECTORY_UNAVAILABLE`.
  */
 export class FileDirectory implements TenantDirectory {
   /** Absolute path of the directory's root. */

@@ -3,9 +3,17 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { StoredReceipt } from '@governor/contracts';
-import type { LedgerEntry, ReceiptLedger } from '@governor/governor';
+import {
+  checkEpoch,
+  checkFence,
+  HeadBuilder,
+  planAppend,
+  planClaim,
+  type LedgerEntry,
+  type ReceiptLedger,
+} from '@governor/governor';
 import { emptyHead, type ChainHead } from '@governor/receipts';
-import { chainDirectory } from './chain-id';
+import { chainDirectory } from './chain-directory';
 import {
   appendDurably,
   fsyncDirectory,
@@ -17,7 +25,6 @@ import {
 } from './durable-fs';
 import { corrupt, invalidArgument, unavailable } from './errors';
 import { readHeadFile, writeHeadFile, type Committed } from './head-file';
-import { checkEpoch, checkFence, HeadBuilder, planAppend, planClaim } from './head-builder';
 import { KeyedMutex } from './keyed-mutex';
 import { LockFile } from './lock-file';
 import { readLines } from './line-reader';

@@ -1,14 +1,14 @@
 import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { GovernorError, type LedgerEntry, type ReceiptSpool } from '@governor/governor';
+import { GovernorError, storedRecord, type LedgerEntry, type ReceiptSpool } from '@governor/governor';
 import type { ChainHead } from '@governor/receipts';
-import { chainDirectory } from './chain-id';
+import { chainDirectory } from './chain-directory';
 import { DurableDirectories } from './durable-dirs';
 import { appendDurably, fsyncDirectory, isErrno, sizeOf, truncateDurably } from './durable-fs';
 import { readHeadFile, writeHeadFile, type Committed } from './head-file';
 import { KeyedMutex } from './keyed-mutex';
 import { readLines } from './line-reader';
-import { parseRecordLine, storedRecord } from './records';
+import { parseRecordLine } from './records';
 
 const SPOOL = 'spool.jsonl';
 const HEAD = 'head.json';

@@ -6,7 +6,7 @@ import { FileDirectory } from './file-directory';
 import { FileLedger } from './file-ledger';
 import { FileSpool } from './file-spool';
 import { FileBus } from './file-bus';
-import { MemoryControl } from './memory-control';
+import { MemoryControl } from '@governor/governor/testing';
 
 /** The repo's plan policies: what a registry starts from when it has none. */
 export const REPO_POLICIES = join(__dirname, '..', '..', '..', 'policies');

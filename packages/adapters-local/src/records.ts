@@ -1,16 +1,7 @@
 import type { StoredReceipt } from '@governor/contracts';
+import { storedRecord } from '@governor/governor';
 
 const FIELDS = ['body', 'leaf_hash', 'signature', 'key_id'] as const;
-
-/** The stored form of a record, in its fixed field order, whatever object it came in. */
-export function storedRecord(record: StoredReceipt): StoredReceipt {
-  return {
-    body: record.body,
-    leaf_hash: record.leaf_hash,
-    signature: record.signature,
-    key_id: record.key_id,
-  };
-}
 
 /** One line of `receipts.jsonl`, without its newline: exactly what an export holds. */
 export function recordLine(record: StoredReceipt): string {

@@ -11,10 +11,16 @@ export {
   parseChainId,
   tenantChain,
 } from './ids';
-export { receiptEnvelope, receiptBodySchemas, OPERATIONS, ReceiptBody, StoredReceipt } from './receipt-body';
+export {
+  receiptEnvelope,
+  receiptBodySchemas,
+  OPERATIONS,
+  ReceiptBody,
+  StoredReceipt,
+  AlertSeverity,
+} from './receipt-body';
 export type { Operation, ReceiptBodyOf, ReceiptFields, ReceiptFieldsOf, EnvelopeField } from './receipt-body';
 export { PublicKeyEntry, KeysFile } from './keys';
 export { LowerId, ACTION_HANDLER_KINDS, PolicyAction, PolicyQuotas, Policy } from './policy';
 export type { ActionHandlerKind, PolicyActionInput, PolicyInput } from './policy';
-export { SignalSchema, EntitlementEventSchema, ControlMessageSchema, ControlSubscriberId } from './signal';
-export type { SignalMessage, ControlMessageValue } from './signal';
+export { Signal, EntitlementEvent, ControlMessage, ControlSubscriberId } from './signal';

@@ -5,6 +5,10 @@ const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const usd = z.number().finite();
 const text = z.string().min(1).max(2000);
 
+/** How urgent an escalation is: the alert sent and the receipt that records it say the same. */
+export const AlertSeverity = z.enum(['warning', 'critical']);
+export type AlertSeverity = z.infer<typeof AlertSeverity>;
+
 /** Fields every receipt body carries, whatever its operation. */
 export const receiptEnvelope = {
   v: z.literal(1),
@@ -99,7 +103,7 @@ export const receiptBodySchemas = {
     compatibility_check: z.literal('forced'),
     reasons: z.array(text).min(1),
     forced_by: z.string().min(1),
-    alert_severity: z.enum(['warning', 'critical']),
+    alert_severity: AlertSeverity,
   }),
   governor_scaled: op('governor_scaled', 'success', {
     account_id: AccountId,
@@ -130,7 +134,7 @@ export const receiptBodySchemas = {
     error_code: z.string().min(1),
     failure_count: count,
     affected_tenants: z.union([z.literal('all'), z.array(AccountId)]),
-    alert_severity: z.enum(['warning', 'critical']),
+    alert_severity: AlertSeverity,
   }),
   degraded_mode_cleared: op('degraded_mode_cleared', 'recovered', {
     worker_id: WorkerId,

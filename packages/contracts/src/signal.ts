@@ -3,15 +3,15 @@ import { AccountId } from './ids';
 import { LowerId } from './policy';
 
 // Fields that end up in receipts keep the receipts' own bounds, so a signal that decodes can
-// always be receipted. exactOptional: a JSON message never carries `undefined`, and the parsed
-// type then matches the port interfaces under exactOptionalPropertyTypes.
+// always be receipted. exactOptional: a JSON message never carries `undefined`, so an optional
+// field is either absent or set (exactOptionalPropertyTypes).
 const shortText = z.string().min(1).max(128);
 
 /**
- * A signal on a tenant's topic `tenants.{account_id}.signals`, as the `Signal` port type.
+ * A signal on a tenant's topic `tenants.{account_id}.signals`: what the signal bus carries.
  * Strict: a field the governor does not know is an error, not something silently ignored.
  */
-export const SignalSchema = z.strictObject({
+export const Signal = z.strictObject({
   signal_id: shortText,
   account_id: AccountId,
   type: z.enum(['action', 'scale']),
@@ -23,10 +23,10 @@ export const SignalSchema = z.strictObject({
   /** Epoch milliseconds at the publisher. */
   published_at: z.number().finite().nonnegative(),
 });
-export type SignalMessage = z.infer<typeof SignalSchema>;
+export type Signal = z.infer<typeof Signal>;
 
 /** A marketplace entitlement event as the ingress forwards it on `governor.control`. */
-export const EntitlementEventSchema = z.strictObject({
+export const EntitlementEvent = z.strictObject({
   type: z.enum(['entitlement.created', 'entitlement.plan_changed', 'entitlement.cancelled']),
   entitlement_id: z.string().min(1).max(256),
   account_id: AccountId,
@@ -37,10 +37,11 @@ export const EntitlementEventSchema = z.strictObject({
   cancellation_reason: z.string().min(1).max(2000).exactOptional(),
   occurred_at: z.iso.datetime({ offset: true }),
 });
+export type EntitlementEvent = z.infer<typeof EntitlementEvent>;
 
 const entitlementControl = z.strictObject({
   kind: z.literal('entitlement'),
-  event: EntitlementEventSchema,
+  event: EntitlementEvent,
   correlation_id: shortText.exactOptional(),
 });
 
@@ -53,11 +54,11 @@ const policyControl = z.strictObject({
   correlation_id: shortText.exactOptional(),
 });
 
-/** What travels on `governor.control` from the ingress to every worker (the `ControlMessage` port type). */
-export const ControlMessageSchema = z.discriminatedUnion('kind', [entitlementControl, policyControl], {
+/** What travels on `governor.control` from the ingress to every worker: what the control channel carries. */
+export const ControlMessage = z.discriminatedUnion('kind', [entitlementControl, policyControl], {
   error: (issue) => (issue.code === 'invalid_union' ? 'kind must be "entitlement" or "policy"' : undefined),
 });
-export type ControlMessageValue = z.infer<typeof ControlMessageSchema>;
+export type ControlMessage = z.infer<typeof ControlMessage>;
 
 /**
  * The id a worker subscribes to `governor.control` with: it names the worker's subscription

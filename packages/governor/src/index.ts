@@ -1,4 +1,5 @@
-export { systemClock, ActionError } from './ports';
+export { systemClock } from './clock';
+export { ActionError } from './action-error';
 export type {
   Clock,
   LedgerEntry,
@@ -22,27 +23,67 @@ export type {
   ControlMessage,
   ControlChannel,
 } from './ports';
-export { GovernorError, GovernorErrorCode, planUnknown } from './errors';
-export type { Lease, LeaseStore } from './lease-store';
+export {
+  GovernorError,
+  GovernorErrorCode,
+  ensureGovernorError,
+  invalidAccountId,
+  isRetryable,
+  planUnknown,
+  policyInvalid,
+  skuNotInPlan,
+  storeRefused,
+  storeUnavailable,
+} from './errors';
+export type { Store } from './errors';
+export type { Lease, LeaseStore } from './ports';
 export { ChainWriter } from './chain-writer';
 export type { Emitted, ChainWriterOptions } from './chain-writer';
-export { MemorySpool } from './memory-spool';
-export { actionMachine } from './machines/action.machine';
-export type { ActionInput, ActionContext, ActionFailure, ActionOutcome } from './machines/action.machine';
+// The ledger and lease rules every adapter applies, whatever it stores to.
+export { planAppend, planClaim, checkEpoch, checkFence } from './chain/ledger-rules';
+export { HeadBuilder, sameHead } from './chain/head-builder';
+export type { LinkProblem } from './chain/head-builder';
+export { checkChainId } from './chain/chain-id';
+export { storedRecord } from './chain/stored-record';
+export {
+  InvalidArgumentError,
+  ledgerConflict,
+  ledgerFenced,
+  ledgerInvalidArgument,
+} from './chain/ledger-errors';
+export {
+  planAcquire,
+  planRenew,
+  planRelease,
+  leaseIsLive,
+  checkLeaseArgs,
+  checkLease,
+} from './leases/lease-rules';
 export { governorMachine, phaseOf } from './machines/governor.machine';
 export type { GovernorEvent, GovernorPhase } from './machines/governor.machine';
-export { ActionRunner, actionIdOf } from './action-runner';
-export type { ActionSignal, ActionResult, ActionRunnerDeps } from './action-runner';
 export { TenantGovernor } from './tenant-governor';
-export type { TenantGovernorDeps, Accepted, PlanChange, PlanPolicyLoader } from './tenant-governor';
-export { GovernorRuntime, needsOwner, type Decommission } from './runtime';
+export type { TenantGovernorDeps, Accepted } from './tenant-governor';
+export { GovernorRuntime } from './runtime';
+export type { RuntimeDeps } from './runtime-options';
+// The seven runbooks, one folder each (runbooks/), and what they may ask of their host.
+export { runbooks } from './runbooks';
+export type { Host, Tenant } from './runbooks';
+export { needsOwner } from './runbooks/entitlement';
+export type { Entitlement, ProvisionResult } from './runbooks/entitlement';
+export type { PolicyPushResult } from './runbooks/policy-upgrade';
+export type { PlanChange, PlanChangeResult, PlanPolicyLoader } from './runbooks/plan-change';
+export type { Decommission } from './runbooks/decommission';
+export { actionMachine, ActionRunner, actionIdOf } from './runbooks/action-recovery';
 export type {
-  Entitlement,
-  RuntimeDeps,
-  ProvisionResult,
-  PolicyPushResult,
-  PlanChangeResult,
-} from './runtime';
+  ActionInput,
+  ActionContext,
+  ActionEmitted,
+  ActionFailure,
+  ActionOutcome,
+  ActionSignal,
+  ActionResult,
+  ActionRunnerDeps,
+} from './runbooks/action-recovery';
 export { HealthMonitor } from './health-monitor';
 export type { HealthTarget } from './health-monitor';
 export { noopHandler } from './handlers/noop';

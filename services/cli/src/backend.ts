@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { dataDirFromEnv } from '@governor/stores';
 import type { Value } from './args';
 import { CliError } from './errors';
 
@@ -20,9 +21,7 @@ export const BACKEND_HELP = `--backend local (default) is the embedded default's
  * GOVERNOR_DATA_DIR, else `.governor` — relative to the caller's directory.
  */
 export function dataDirOf(given: Value): string {
-  return resolve(
-    typeof given === 'string' && given !== '' ? given : process.env.GOVERNOR_DATA_DIR || '.governor',
-  );
+  return typeof given === 'string' && given !== '' ? resolve(given) : dataDirFromEnv(process.env);
 }
 
 export function parseBackend(value: Value): Backend {

@@ -108,8 +108,8 @@ function help(names: string[]): number {
  */
 export async function expected(e: unknown): Promise<string | null> {
   if (e instanceof CliError || e instanceof ReceiptsError) return e.message;
-  // Configuration errors of the worker and the ingress (loaded only now: they are heavy).
-  const { ConfigError } = await import('@governor/adapters-gcp');
+  // Configuration errors of the stores and the ingress (loaded only now: the ingress is heavy).
+  const { ConfigError } = await import('@governor/stores');
   const { SecretsError } = await import('@governor/ingress');
   if (e instanceof ConfigError || e instanceof SecretsError) return e.message;
   return environmentError(e);

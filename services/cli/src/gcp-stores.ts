@@ -1,20 +1,21 @@
 import { connect } from 'node:net';
 import type { GcpConfig, GcpStores, PubSubLog } from '@governor/adapters-gcp';
 import type { KafkaBus, KafkaLog } from '@governor/adapters-kafka';
+import {
+  ConfigError,
+  gcpConfigFromEnv,
+  isEmulated,
+  kafkaBrokersFromEnv,
+  openGcpStores,
+  openKafkaBus as openBus,
+  seedRepoPolicies,
+} from '@governor/stores';
 import { CliError, firstLine } from './errors';
-import { REPO_POLICIES } from './local-stores';
-
-// The Google Cloud clients take a second or more to load, which only --backend gcp should pay.
-const adapters = () => import('@governor/adapters-gcp');
-// kafkajs, likewise, only for --signals kafka.
-const kafkaAdapter = () => import('@governor/adapters-kafka');
 
 export const ENV_HINT = 'eval "$(bash infra/local/backends.sh env)"';
 const CLI_WORKER_ID = 'governor-cli';
 
-export function isEmulated(config: GcpConfig): boolean {
-  return Boolean(config.firestoreEmulatorHost && config.pubsubEmulatorHost && config.storageEmulatorHost);
-}
+export { isEmulated };
 
 /** What to check when a Google Cloud call fails, on the emulators or in Google Cloud. */
 export function gcpHint(config: GcpConfig): string {
@@ -33,11 +34,10 @@ export function gcpFailure(config: GcpConfig, doing: string, e: unknown): CliErr
  * The worker's Google Cloud configuration from the environment, with `overrides` on top.
  * A bad or missing variable is a one-line usage error.
  */
-export async function gcpConfig(
+export function gcpConfig(
   env: NodeJS.ProcessEnv,
   overrides: { workerId?: string; projectId?: string; bucket?: string } = {},
-): Promise<GcpConfig> {
-  const { ConfigError, gcpConfigFromEnv } = await adapters();
+): GcpConfig {
   let config: GcpConfig;
   try {
     config = gcpConfigFromEnv(env, { workerId: overrides.workerId ?? CLI_WORKER_ID });
@@ -120,13 +120,9 @@ export const quietPubSubLog: PubSubLog = (line) => {
  */
 export async function openGcp(config: GcpConfig): Promise<GcpStores> {
   await checkEmulators(config);
-  // @google-cloud/storage reads STORAGE_EMULATOR_HOST itself and then misses the /storage/v1
-  // path (every call 404s); the configuration carries it as apiEndpoint instead.
-  delete process.env.STORAGE_EMULATOR_HOST;
   // The Firestore client asks the auth library for a universe domain even on the emulator, which
   // probes the GCE metadata server and warns on stderr when there is none.
   if (config.firestoreEmulatorHost) process.env.METADATA_SERVER_DETECTION ??= 'none';
-  const { openGcpStores } = await adapters();
   try {
     return await within(
       20_000,
@@ -157,7 +153,7 @@ export async function openDemoGcp(
   env: NodeJS.ProcessEnv,
   workerId: string,
 ): Promise<{ stores: GcpStores; config: GcpConfig; seeded: number }> {
-  const base = await gcpConfig(env, { workerId });
+  const base = gcpConfig(env, { workerId });
   if (!isEmulated(base))
     throw new CliError(
       `demo --backend gcp runs on the emulators only (it creates a project per run and fake tenants); set PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST and STORAGE_EMULATOR_HOST: ${ENV_HINT}`,
@@ -165,13 +161,8 @@ export async function openDemoGcp(
   const project = demoProjectId();
   const config = { ...base, projectId: project, bucket: project };
   const stores = await openGcp(config);
-  const { seedPolicies } = await adapters();
   try {
-    const seeded = await within(
-      20_000,
-      'publishing the policies',
-      seedPolicies(stores.registry, REPO_POLICIES),
-    );
+    const seeded = await within(20_000, 'publishing the policies', seedRepoPolicies(stores.registry));
     return { stores, config, seeded };
   } catch (e) {
     await stores.close();
@@ -179,17 +170,14 @@ export async function openDemoGcp(
   }
 }
 
-/** Where the local Kafka broker listens (infra/local/backends.sh up kafka). */
-const DEFAULT_KAFKA_BROKERS = '127.0.0.1:9092';
-const BROKER = /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/;
-
-/** KAFKA_BROKERS (comma-separated host:port, default the local broker), as the worker reads it. */
+/** KAFKA_BROKERS as the worker reads it; a bad value is a one-line usage error. */
 export function kafkaBrokers(env: NodeJS.ProcessEnv): string[] {
-  const value = env.KAFKA_BROKERS || DEFAULT_KAFKA_BROKERS;
-  const brokers = value.split(',').map((b) => b.trim());
-  if (!brokers.every((b) => BROKER.test(b)))
-    throw new CliError(`KAFKA_BROKERS: expected host:port[,host:port...], got '${value}' (${ENV_HINT})`);
-  return brokers;
+  try {
+    return kafkaBrokersFromEnv(env);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(`${e.message} (${ENV_HINT})`, 2, { cause: e });
+    throw e;
+  }
 }
 
 /** Kafka adapter log lines the CLI shows: warnings and errors, one line each, on stderr. */
@@ -212,6 +200,5 @@ export async function openKafkaBus(brokers: string[], namespace: string): Promis
     throw new CliError(
       `the Kafka broker at ${brokers.join(',')} (KAFKA_BROKERS) is not reachable (${problems[0] ?? ''}): start it with \`bash infra/local/backends.sh up kafka\`, or fix KAFKA_BROKERS`,
     );
-  const { KafkaBus } = await kafkaAdapter();
-  return new KafkaBus({ brokers, namespace, clientId: 'governor-cli', log: quietKafkaLog });
+  return openBus({ brokers, namespace, clientId: 'governor-cli', log: quietKafkaLog });
 }

@@ -3,14 +3,13 @@ import {
   ChainVerifier,
   checkpointSignatureProblem,
   formatIssue,
-  inclusionProof,
   leafHash,
   parseCheckpoint,
-  verifyInclusion,
   type Keyring,
   type SignedCheckpoint,
   type VerifyIssue,
 } from '@governor/receipts';
+import { proveInclusion } from '@governor/stores';
 import { CliError, EXIT } from './errors';
 
 /** A checkpoint note's size, or null when it does not parse (its verification reports why). */
@@ -87,7 +86,7 @@ export async function verifyOne(input: VerifyOneInput): Promise<number> {
   const leafAt = (i: number) => leaves.subarray(i * 32, i * 32 + 32);
 
   const issues: VerifyIssue[] = [];
-  let proof: Buffer[] = [];
+  let proof: readonly Buffer[] = [];
   let checkpointInfo: { size: number; root: string } | null = null;
   let uncovered: number | null = null;
   if (!found) {
@@ -178,9 +177,9 @@ export async function verifyOne(input: VerifyOneInput): Promise<number> {
           });
         else {
           const all = Array.from({ length: cp.size }, (_, i) => leafAt(i));
-          proof = inclusionProof(all, found.seq, cp.size);
-          // The proof must carry this receipt's own leaf, not whatever stands at its position.
-          if (!verifyInclusion(found.leaf, found.seq, cp.size, proof, cp.root)) {
+          const included = proveInclusion(all, found.leaf, found.seq, cp);
+          proof = included.auditPath;
+          if (!included.verified) {
             issues.push({
               code: 'INCLUSION_FAILED',
               seq: found.seq,

@@ -50,7 +50,7 @@ export async function openChainSource(backend: Backend, dataDir: string | undefi
   }
   if (dataDir !== undefined)
     throw new CliError('--data-dir is for --backend local; --backend gcp reads Firestore');
-  const config: GcpConfig = await gcpConfig(process.env);
+  const config: GcpConfig = gcpConfig(process.env);
   const stores = await openGcp(config);
   return {
     backend,

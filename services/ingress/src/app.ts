@@ -5,6 +5,7 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
 } from 'fastify';
+import { systemClock, type Clock } from '@governor/governor';
 import { ConnectionGuard } from './connection-guard';
 import type { IngressContext, IngressDeps } from './context';
 import { defaultEdgeLimits, softFdLimit, type EdgeLimits } from './edge-limits';
@@ -19,6 +20,9 @@ import { envelopeOf, webhookRoutes } from './routes/webhooks';
 export interface IngressOptions extends IngressDeps {
   /** A pino logger (fastify's logger type, so the app's type stays the default one). */
   readonly logger: FastifyBaseLogger;
+  /** What connection limits and the close are timed by (default the system clock). */
+  readonly clock?: Clock;
+  /** The time signatures and replays are judged by (default the clock's). */
   readonly now?: () => number;
   /** Largest body accepted, in bytes (default 64 KiB: a policy document fits many times over). */
   readonly bodyLimit?: number;
@@ -73,11 +77,12 @@ function checkingIntervalMs(limits: EdgeLimits): number {
  * receipts; every refusal is logged with its reason and counted.
  */
 export function buildIngress(options: IngressOptions): FastifyInstance {
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const now = options.now ?? (() => clock.now());
   const metrics = options.metrics ?? new IngressMetrics();
   const bodyLimit = options.bodyLimit ?? 64 * 1024;
   const limits: EdgeLimits = { ...defaultEdgeLimits(softFdLimit()), ...options.limits };
-  const guard = new ConnectionGuard(limits, metrics, options.logger);
+  const guard = new ConnectionGuard(limits, metrics, options.logger, clock);
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit,
@@ -102,14 +107,14 @@ export function buildIngress(options: IngressOptions): FastifyInstance {
   guard.attach(app.server);
   // Node stops timing requests out once the server closes: give a request still arriving a
   // moment to finish, then close its connection, so a trickling client cannot hold the close.
-  let closing: NodeJS.Timeout | undefined;
+  let closing: unknown;
   app.addHook('preClose', (done) => {
-    closing = setTimeout(() => guard.cutReceiving(), Math.min(1_000, limits.headersTimeoutMs));
-    closing.unref();
+    closing = clock.setTimeout(() => guard.cutReceiving(), Math.min(1_000, limits.headersTimeoutMs));
+    (closing as { unref?: () => void } | null)?.unref?.();
     done();
   });
   app.addHook('onClose', (_app, done) => {
-    clearTimeout(closing);
+    clock.clearTimeout(closing);
     guard.stop();
     done();
   });

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ConfigError } from '@governor/worker';
+import { ConfigError } from '@governor/stores';
 import { IngressError } from './errors';
 
 export type Role = 'admin' | 'operator' | 'auditor';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { systemClock, type Clock } from '@governor/governor';
 import type { FastifyBaseLogger } from 'fastify';
 import { Counter, Gauge } from 'prom-client';
 import type { EdgeLimits } from './edge-limits';
@@ -36,13 +37,15 @@ export class ConnectionGuard {
   private readonly open = new Map<Duplex, Tracked>();
   private readonly closed: Counter<'reason'>;
   private pending: Partial<Record<ClosedReason, number>> = {};
-  private summary: NodeJS.Timeout | undefined;
+  private summary: unknown;
   private server: Server | undefined;
 
   constructor(
     private readonly limits: EdgeLimits,
     private readonly metrics: IngressMetrics,
     private readonly log: FastifyBaseLogger,
+    /** What connection ages and the summary are timed by (default the system clock). */
+    private readonly clock: Clock = systemClock,
   ) {
     const registry = metrics.registry;
     for (const name of [
@@ -86,7 +89,7 @@ export class ConnectionGuard {
       res.once('close', () => {
         if (tracked.req !== req) return;
         tracked.req = undefined;
-        tracked.since = Date.now();
+        tracked.since = this.clock.now();
       });
       // Near the cap, a connection is not kept alive once answered: its slot is freed at once.
       if (this.open.size >= this.limits.maxConnections - 1 && !res.headersSent)
@@ -94,8 +97,16 @@ export class ConnectionGuard {
     });
     // Node refuses a connection above maxConnections itself: every open one is being answered.
     server.on('drop', () => this.count('refused'));
-    this.summary = setInterval(() => this.flush(), SUMMARY_EVERY_MS);
-    this.summary.unref();
+    this.summarise();
+  }
+
+  /** Flushes the summary every SUMMARY_EVERY_MS; the timer never keeps the process alive. */
+  private summarise(): void {
+    this.summary = this.clock.setTimeout(() => {
+      this.summarise();
+      this.flush();
+    }, SUMMARY_EVERY_MS);
+    (this.summary as { unref?: () => void } | null)?.unref?.();
   }
 
   /** fastify's `clientErrorHandler`: the envelope for what Node refuses before any route runs. */
@@ -146,12 +157,12 @@ export class ConnectionGuard {
 
   /** Stops the summary (logging what is still uncounted). */
   stop(): void {
-    clearInterval(this.summary);
+    this.clock.clearTimeout(this.summary);
     this.flush();
   }
 
   private accepted(socket: Duplex): void {
-    const tracked: Tracked = { req: undefined, since: Date.now() };
+    const tracked: Tracked = { req: undefined, since: this.clock.now() };
     this.open.set(socket, tracked);
     socket.once('close', () => this.open.delete(socket));
     // This one took the last slot: free one for the next, from the oldest slow connection.
@@ -160,7 +171,7 @@ export class ConnectionGuard {
 
   /** The oldest connection still sending its request after a second (or the header timeout). */
   private shedOldest(except: Duplex): void {
-    const before = Date.now() - Math.min(1_000, this.limits.headersTimeoutMs);
+    const before = this.clock.now() - Math.min(1_000, this.limits.headersTimeoutMs);
     for (const [socket, tracked] of this.open)
       if (socket !== except && receiving(tracked) && tracked.since <= before) {
         this.count('shed');

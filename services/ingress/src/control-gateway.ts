@@ -1,13 +1,15 @@
 import { tenantChain } from '@governor/contracts';
-import type {
-  ControlChannel,
-  EntitlementEvent,
-  PolicyPushResult,
-  PolicyRegistry,
-  ProvisionResult,
-  ReceiptLedger,
-  SignalBus,
-  TenantDirectory,
+import {
+  systemClock,
+  type Clock,
+  type ControlChannel,
+  type EntitlementEvent,
+  type PolicyPushResult,
+  type PolicyRegistry,
+  type ProvisionResult,
+  type ReceiptLedger,
+  type SignalBus,
+  type TenantDirectory,
 } from '@governor/governor';
 import { checkCompatibility, validatePolicy, versionRefusal } from '@governor/policy';
 import { canonicalize } from '@governor/receipts';
@@ -37,6 +39,8 @@ export interface ControlGatewayOptions {
   readonly answerTimeoutMs?: number;
   readonly pollMs?: number;
   readonly probeTimeoutMs?: number;
+  /** What answer deadlines, polls and durations are timed by (default the system clock). */
+  readonly clock?: Clock;
 }
 
 type Body = Record<string, unknown>;
@@ -48,11 +52,14 @@ type Body = Record<string, unknown>;
  */
 export class ControlGateway implements GovernorGateway {
   draining = false;
+  private readonly clock: Clock;
 
   constructor(
     private readonly stores: ControlGatewayStores,
     private readonly options: ControlGatewayOptions = {},
-  ) {}
+  ) {
+    this.clock = options.clock ?? systemClock;
+  }
 
   private async nextSeq(chain: string): Promise<number> {
     return (await this.stores.ledger.head(chain))?.size ?? 0;
@@ -65,7 +72,7 @@ export class ControlGateway implements GovernorGateway {
     match: (b: Body) => boolean,
     what: string,
   ): Promise<Body> {
-    const deadline = Date.now() + (this.options.answerTimeoutMs ?? 10_000);
+    const deadline = this.clock.now() + (this.options.answerTimeoutMs ?? 10_000);
     let afterSeq = fromSeq - 1;
     for (;;) {
       for await (const stored of this.stores.ledger.read(chain, { afterSeq })) {
@@ -73,7 +80,7 @@ export class ControlGateway implements GovernorGateway {
         afterSeq = body.seq as number;
         if (match(body)) return body;
       }
-      if (Date.now() >= deadline)
+      if (this.clock.now() >= deadline)
         throw new IngressError(
           503,
           'UNAVAILABLE',
@@ -81,7 +88,7 @@ export class ControlGateway implements GovernorGateway {
           { chain },
           5,
         );
-      await new Promise((r) => setTimeout(r, this.options.pollMs ?? 50));
+      await new Promise<void>((resolve) => this.clock.setTimeout(resolve, this.options.pollMs ?? 50));
     }
   }
 
@@ -185,8 +192,8 @@ export class ControlGateway implements GovernorGateway {
     json: unknown,
     options: { force: boolean; correlationId: string },
   ): Promise<PolicyPushResult> {
-    const started = Date.now();
-    const elapsed = () => Date.now() - started;
+    const started = this.clock.now();
+    const elapsed = () => this.clock.now() - started;
     const validated = validatePolicy(json);
     const raw = json as { policy_version?: unknown };
     if (!validated.ok)

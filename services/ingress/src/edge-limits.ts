@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, parseEnv } from '@governor/worker';
+import { ConfigError, parseEnv } from '@governor/stores';
 import { z } from 'zod';
 
 /**

@@ -10,9 +10,7 @@ export { parseSecrets, signWebhook, webhookHeaders, verifyWebhook, TOLERANCE_S }
 export { loadEdgeSecrets, tokenFor, SecretsError, DEV_SECRETS_FILE } from './edge-secrets';
 export type { EdgeSecrets } from './edge-secrets';
 export { IngressMetrics } from './metrics';
-export { startGovernor } from './start';
-export type { StartOptions, Started } from './start';
-// Start-up configuration errors (one-line, exit 2), as the worker raises them.
-export { ConfigError, alertOnUnhandledRejections, logAlerts } from '@governor/worker';
+export { edgeLimitsFromEnv, EDGE_LIMITS_HELP } from './edge-limits';
+export type { EdgeLimits } from './edge-limits';
 export { ControlGateway } from './control-gateway';
 export type { ControlGatewayStores, ControlGatewayOptions } from './control-gateway';

@@ -1,9 +1,14 @@
 #!/usr/bin/env node
-import { promises as fs } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { KEYS_FILE } from '@governor/adapters-local';
-import { Keyring } from '@governor/receipts';
-import { ConfigError, ENVIRONMENT_HELP, openStores, workerConfigFromEnv } from '@governor/worker';
+import type { Keyring } from '@governor/receipts';
+import {
+  ConfigError,
+  edgeConfigFromEnv,
+  ENVIRONMENT_HELP,
+  governorConfigFromEnv,
+  loadPublicKeys,
+  openStores,
+  type EdgeConfig,
+} from '@governor/stores';
 import pino from 'pino';
 import { buildIngress } from './app';
 import { parseTokens } from './auth';
@@ -39,47 +44,36 @@ async function main(): Promise<number> {
     process.stdout.write(HELP + '\n');
     return 0;
   }
-  const log = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { service: 'ingress' } });
+  const env = process.env;
   let config;
+  let edge: EdgeConfig;
   let secrets;
   let keyring: Keyring;
-  let answerTimeoutMs: number;
   let limits: EdgeLimits;
   try {
-    config = workerConfigFromEnv(process.env);
+    config = governorConfigFromEnv(env);
     if (config.backend !== 'gcp')
       throw new ConfigError(
         'the ingress alone needs GOVERNOR_BACKEND=gcp (on the embedded default use `governor start`)',
       );
-    secrets = await loadEdgeSecrets(process.env, config.dataDir, {
+    secrets = await loadEdgeSecrets(env, config.dataDir, {
       create: config.gcp?.firestoreEmulatorHost !== undefined,
     });
-    const keysFile = resolve(
-      process.env.GOVERNOR_KEYS_FILE ??
-        (config.signingKeyFile
-          ? join(dirname(config.signingKeyFile), KEYS_FILE)
-          : join(config.dataDir, 'keys', KEYS_FILE)),
-    );
-    keyring = Keyring.fromJson(
-      await fs.readFile(keysFile, 'utf8').catch(() => {
-        throw new ConfigError(`cannot read the public keys ${keysFile}: set GOVERNOR_KEYS_FILE`);
-      }),
-    );
-    answerTimeoutMs = Number(process.env.GOVERNOR_ANSWER_TIMEOUT_MS ?? 10_000);
-    if (!Number.isInteger(answerTimeoutMs) || answerTimeoutMs < 100 || answerTimeoutMs > 600_000)
-      throw new ConfigError('GOVERNOR_ANSWER_TIMEOUT_MS must be whole milliseconds, 100 to 600000');
-    limits = edgeLimitsFromEnv(process.env, { longestAnswerMs: answerTimeoutMs });
+    edge = edgeConfigFromEnv(env, config);
+    keyring = await loadPublicKeys(edge.keysFile);
+    limits = edgeLimitsFromEnv(env, { longestAnswerMs: edge.answerTimeoutMs });
   } catch (e) {
     // ConfigError, SecretsError, an unreadable keys file or bad token list: one line, exit 2.
     process.stderr.write(`governor-ingress: ${(e as Error).message}\n`);
     return 2;
   }
+  const log = pino({ level: config.logLevel, base: { service: 'ingress' } });
   const stopSignal = new Promise<string>((done) => {
     process.on('SIGTERM', () => done('SIGTERM'));
     process.on('SIGINT', () => done('SIGINT'));
   });
   const stores = await openStores(config);
-  const gateway = new ControlGateway(stores, { answerTimeoutMs });
+  const gateway = new ControlGateway(stores, { answerTimeoutMs: edge.answerTimeoutMs });
   const app = buildIngress({
     gateway,
     ledger: stores.ledger,
@@ -94,8 +88,7 @@ async function main(): Promise<number> {
     metrics: new IngressMetrics({ processMetrics: true }),
     limits,
   });
-  const port = Number(process.env.PORT ?? 8080);
-  const url = await app.listen({ host: process.env.HOST ?? '0.0.0.0', port });
+  const url = await app.listen({ host: edge.host, port: edge.port });
   log.info({ url, limits }, 'ingress ready');
   log.info({ signal: await stopSignal }, 'stopping');
   gateway.draining = true;

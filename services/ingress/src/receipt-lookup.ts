@@ -4,12 +4,11 @@ import {
   ChainVerifier,
   checkpointSignatureProblem,
   formatIssue,
-  inclusionProof,
   leafHash,
   parseCheckpoint,
-  verifyInclusion,
   type Keyring,
 } from '@governor/receipts';
+import { proveInclusion } from '@governor/stores';
 
 /** One stored record as an export line: exactly the stored fields, the body bytes untouched. */
 export function exportLine(record: StoredReceipt): string {
@@ -84,14 +83,14 @@ export async function lookupReceipt(
     else if (size > leaves.length)
       note = `the checkpoint covers ${size} receipts, the store has ${leaves.length}`;
     else {
-      const path = inclusionProof(leaves, found.seq, size);
+      const proof = proveInclusion(leaves, leaf, found.seq, cp.checkpoint);
       inclusion = {
-        leaf_index: found.seq,
+        leaf_index: proof.leafIndex,
         leaf_hash: leaf.toString('hex'),
-        tree_size: size,
+        tree_size: proof.treeSize,
         root: cp.checkpoint.root.toString('base64'),
-        audit_path: path.map((p) => p.toString('hex')),
-        verified: verifyInclusion(leaf, found.seq, size, path, cp.checkpoint.root),
+        audit_path: proof.auditPath.map((p) => p.toString('hex')),
+        verified: proof.verified,
         checkpoint: checkpointText,
       };
     }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import pino from 'pino';
 import { alertOnUnhandledRejections, logAlerts } from './alerts';
-import { ConfigError, ENVIRONMENT_HELP, envWithFlags, workerConfigFromEnv } from './config';
+import { ConfigError, ENVIRONMENT_HELP, envWithFlags, governorConfigFromEnv } from '@governor/stores';
 import { Worker } from './worker';
 
 const HELP = `governor-worker: runs the tenant governors of this worker until SIGTERM.
@@ -22,7 +22,7 @@ async function main(): Promise<number> {
   }
   let config;
   try {
-    config = workerConfigFromEnv(envWithFlags(process.argv.slice(2), process.env));
+    config = governorConfigFromEnv(envWithFlags(process.argv.slice(2), process.env));
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`governor-worker: ${e.message}\n`);

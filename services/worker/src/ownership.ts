@@ -1,6 +1,8 @@
 import {
   needsOwner,
+  systemClock,
   type AlertSink,
+  type Clock,
   type Lease,
   type LeaseStore,
   type TenantDirectory,
@@ -28,6 +30,26 @@ export interface OwnershipOptions {
   readonly leaseMs: number;
   /** How often leases are renewed and the share is rebalanced (default min(1 s, lease / 3)). */
   readonly tickMs?: number;
+  /** The time leases are judged by and the loops are scheduled on (default the system clock). */
+  readonly clock?: Clock;
+}
+
+/**
+ * Runs `fn` every `ms` on `clock` (as setInterval does, whatever `fn` takes) until the returned
+ * function is called. System timers are unref'd: they never keep the process alive.
+ */
+function every(clock: Clock, ms: number, fn: () => void): () => void {
+  let handle: unknown;
+  const schedule = () => {
+    handle = clock.setTimeout(tick, ms);
+    (handle as { unref?: () => void } | null)?.unref?.();
+  };
+  const tick = () => {
+    schedule();
+    fn();
+  };
+  schedule();
+  return () => clock.clearTimeout(handle);
 }
 
 /**
@@ -41,13 +63,17 @@ export class Ownership {
   private readonly held = new Map<string, Lease>();
   /** Until when (local clock) each held lease is surely still ours: renewal time + lease − margin. */
   private readonly sureUntil = new Map<string, number>();
-  private renewTimer: NodeJS.Timeout | null = null;
-  private balanceTimer: NodeJS.Timeout | null = null;
+  private stopRenewing: (() => void) | null = null;
+  private stopBalancing: (() => void) | null = null;
   private renewing: Promise<void> | null = null;
   private balancing: Promise<void> | null = null;
   private stopped = false;
 
-  constructor(private readonly options: OwnershipOptions) {}
+  private readonly clock: Clock;
+
+  constructor(private readonly options: OwnershipOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
 
   get tickMs(): number {
     return this.options.tickMs ?? Math.max(50, Math.min(1_000, Math.floor(this.options.leaseMs / 3)));
@@ -64,7 +90,7 @@ export class Ownership {
    * start actions before its next renewal tells it the lease is gone).
    */
   mayServe(accountId: string): boolean {
-    return this.held.has(accountId) && Date.now() < (this.sureUntil.get(accountId) ?? 0);
+    return this.held.has(accountId) && this.clock.now() < (this.sureUntil.get(accountId) ?? 0);
   }
 
   private hold(lease: Lease, renewedAt: number): void {
@@ -91,17 +117,15 @@ export class Ownership {
    */
   async start(): Promise<void> {
     await this.renewAll();
-    this.renewTimer = setInterval(() => {
+    this.stopRenewing = every(this.clock, this.tickMs, () => {
       this.renewing ??= this.renewAll().finally(() => (this.renewing = null));
-    }, this.tickMs);
-    this.renewTimer.unref();
+    });
     this.balancing = this.balanceOnce().finally(() => (this.balancing = null));
     await this.balancing;
     if (this.stopped) return;
-    this.balanceTimer = setInterval(() => {
+    this.stopBalancing = every(this.clock, this.tickMs, () => {
       this.balancing ??= this.balanceOnce().finally(() => (this.balancing = null));
-    }, this.tickMs);
-    this.balanceTimer.unref();
+    });
   }
 
   /**
@@ -111,7 +135,7 @@ export class Ownership {
   async claim(accountId: string): Promise<number | null> {
     const held = this.held.get(accountId);
     if (held) return held.epoch;
-    const asked = Date.now();
+    const asked = this.clock.now();
     const lease = await this.options.leases.acquire(accountId, this.options.workerId, this.options.leaseMs);
     if (lease === null) return null;
     this.hold(lease, asked);
@@ -157,7 +181,7 @@ export class Ownership {
 
   private async renew(accountId: string, lease: Lease): Promise<void> {
     const { leases, leaseMs, log } = this.options;
-    const asked = Date.now();
+    const asked = this.clock.now();
     let renewed: Lease | null;
     try {
       renewed = await leases.renew(lease, leaseMs);
@@ -209,7 +233,7 @@ export class Ownership {
     // Tenants being provisioned under a claim count too, or the share would shed them.
     const counted = new Set([...owned, ...this.held.keys()]);
     const share = Math.ceil(counted.size / Math.max(1, members.length));
-    const now = Date.now();
+    const now = this.clock.now();
     const leaseOf = new Map((await leases.list()).map((l) => [l.account_id, l]));
     for (const accountId of owned) {
       if (this.stopped || this.held.size >= share) break;
@@ -217,11 +241,11 @@ export class Ownership {
       const current = leaseOf.get(accountId);
       // Live members keep theirs; a lease of a member that left or died is free once expired.
       if (current && current.expires_at > now && current.holder !== workerId) continue;
-      const asked = Date.now();
+      const asked = this.clock.now();
       const lease = await leases.acquire(accountId, workerId, leaseMs);
       if (!lease) continue;
       this.hold(lease, asked);
-      const started = Date.now();
+      const started = this.clock.now();
       try {
         const adopted = await tenants.adopt(accountId, lease.epoch);
         if (adopted === null) {
@@ -233,7 +257,7 @@ export class Ownership {
             account_id: accountId,
             epoch: lease.epoch,
             reconciled: adopted.reconciled,
-            ms: Date.now() - started,
+            ms: this.clock.now() - started,
             previous_holder: current?.holder ?? null,
           },
           'tenant taken over',
@@ -267,11 +291,11 @@ export class Ownership {
    */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.balanceTimer) clearInterval(this.balanceTimer);
+    this.stopBalancing?.();
     await this.balancing;
     const owned = this.owned();
     await Promise.all(owned.map((accountId) => this.options.tenants.relinquish(accountId, { drain: true })));
-    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.stopRenewing?.();
     await this.renewing;
     for (const accountId of owned) {
       const lease = this.drop(accountId);

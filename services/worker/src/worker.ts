@@ -9,12 +9,10 @@ import {
 } from '@governor/governor';
 import type { Logger } from 'pino';
 import { logAlerts } from './alerts';
-import type { WorkerConfig } from './config';
+import type { Keyring } from '@governor/receipts';
+import { loadSigner, openStores, type GovernorConfig, type Stores } from '@governor/stores';
 import { applyControl } from './control-handler';
 import { Ownership } from './ownership';
-import { loadSigningKey } from '@governor/adapters-local';
-import type { Keyring } from '@governor/receipts';
-import { openStores, type Stores } from './stores';
 
 /** An `http` action with no secret configured fails with a receipt that says what to set. */
 const unconfiguredHttp: ActionHandler = {
@@ -37,7 +35,7 @@ export class Worker {
   private stopControl: (() => Promise<void>) | null = null;
 
   private constructor(
-    readonly config: WorkerConfig,
+    readonly config: GovernorConfig,
     readonly runtime: GovernorRuntime,
     readonly stores: Stores,
     /** The public keys receipts verify with (served at /v1/keys, written into archives). */
@@ -49,16 +47,16 @@ export class Worker {
     readonly keyId: string,
   ) {}
 
-  static async start(config: WorkerConfig, log: Logger): Promise<Worker> {
+  static async start(config: GovernorConfig, log: Logger): Promise<Worker> {
     const worker = await Worker.open(config, log);
     await worker.takeOver();
     return worker;
   }
 
   /** Stores open, signing key loaded, runtime started: no tenant served yet. */
-  static async open(config: WorkerConfig, log: Logger): Promise<Worker> {
+  static async open(config: GovernorConfig, log: Logger): Promise<Worker> {
     const stores = await openStores(config);
-    const { signer, keyring } = await loadSigningKey(config.dataDir, config.signingKeyFile);
+    const { signer, keyring } = await loadSigner(config);
     const alerts = logAlerts(log);
     let ownership: Ownership | null = null;
     const runtime = await GovernorRuntime.start({
@@ -92,6 +90,7 @@ export class Worker {
           alerts,
           log,
           leaseMs: config.leaseMs,
+          clock: systemClock,
         })
       : null;
     return new Worker(config, runtime, stores, keyring, log, ownership, signer.keyId);

@@ -6,9 +6,9 @@ import {
   FileLedger,
   FileSpool,
   LogAlertSink,
-  MemoryBus,
 } from '@governor/adapters-local';
 import { systemClock, type RuntimeDeps } from '@governor/governor';
+import { MemoryBus } from '@governor/governor/testing';
 import { SigningKey } from '@governor/receipts';
 import { scriptedHandler } from '../harness';
 

@@ -1,3 +1,4 @@
+import { systemClock } from '@governor/governor';
 import { KafkaAdapterError } from '../errors';
 import { signalGroupId, signalTopicName } from '../names';
 import { resolveOptions } from '../options';
@@ -25,6 +26,7 @@ describe('resolveOptions', () => {
         rebalanceTimeoutMs: 10_000,
         maxWaitTimeMs: 500,
       },
+      clock: systemClock,
     });
   });
 

@@ -2,6 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { Delivery } from '@governor/governor';
 import { resolveOptions, type KafkaLogLine } from '../options';
 import { TenantConsumer } from '../tenant-consumer';
+import { FakeClock, settle } from './fake-clock';
 
 const TOPIC = 'tenants.acme.signals';
 
@@ -56,7 +57,9 @@ class FakeConsumer {
   }
   pause() {}
   resume() {}
-  seek() {}
+  seek({ offset }: { offset: string }) {
+    this.calls.push(`seek ${offset}`);
+  }
 
   crash(error: Error, restart: boolean): void {
     if (!restart) this.eachMessage = undefined;
@@ -80,15 +83,10 @@ class FakeConsumer {
   }
 }
 
-async function until(what: string, done: () => boolean, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const runs = (fake: FakeConsumer) => fake.calls.filter((c) => c === 'run').length;
 
-async function started(fake: FakeConsumer) {
+/** A consumer on `fake` whose waits run on `clock`; each delivery is acked unless `handle` says otherwise. */
+async function started(fake: FakeConsumer, clock = new FakeClock(), handle = (d: Delivery) => d.ack()) {
   const lines: KafkaLogLine[] = [];
   const deliveries: Delivery[] = [];
   let closed = 0;
@@ -100,20 +98,22 @@ async function started(fake: FakeConsumer) {
     maxOutstanding: 10,
     onDelivery: (d) => {
       deliveries.push(d);
-      d.ack();
+      handle(d);
     },
-    options: resolveOptions({ brokers: ['127.0.0.1:9092'], log: (l) => lines.push(l) }),
+    options: resolveOptions({ brokers: ['127.0.0.1:9092'], log: (l) => lines.push(l), clock }),
     onClosed: () => (closed += 1),
   });
   return { consumer, lines, deliveries, closed: () => closed };
 }
 
 describe('TenantConsumer after a crash kafkajs does not restart from', () => {
-  it('joins the group again by itself (after ~1 s) and carries on delivering; the subscription stays open', async () => {
+  it('joins the group again by itself (after 1 s) and carries on delivering; the subscription stays open', async () => {
     const fake = new FakeConsumer();
-    const { consumer, lines, deliveries, closed } = await started(fake);
+    const clock = new FakeClock();
+    const { consumer, lines, deliveries, closed } = await started(fake, clock);
     await fake.deliver(0);
-    await until('the commit', () => fake.calls.includes('commit 1'));
+    await settle();
+    expect(fake.calls).toContain('commit 1');
 
     // What a restarted broker's first seconds look like to kafkajs: it gives up, disconnected.
     fake.crash(Object.assign(new Error('Failed to find group coordinator'), { retriable: false }), false);
@@ -122,13 +122,18 @@ describe('TenantConsumer after a crash kafkajs does not restart from', () => {
       msg: expect.stringMatching(/kafkajs will not restart it; joining the group again/),
       retry_in_ms: 1_000,
     });
-    await until('the rejoin', () => fake.calls.filter((c) => c === 'run').length === 2);
+    clock.advance(999);
+    await settle();
+    expect(runs(fake)).toBe(1);
+    clock.advance(1);
+    await settle();
     expect(fake.calls).toEqual(['connect', 'subscribe', 'run', 'commit 1', 'connect', 'subscribe', 'run']);
 
     // The committed offset is where kafkajs reads from again; later records arrive as before.
     await fake.deliver(1);
     expect(deliveries.map((d) => d.signal.signal_id)).toEqual(['acme-s0', 'acme-s1']);
-    await until('the next commit', () => fake.calls.includes('commit 2'));
+    await settle();
+    expect(fake.calls).toContain('commit 2');
     expect(closed()).toBe(0);
     await consumer.stop();
     expect(closed()).toBe(1);
@@ -136,10 +141,19 @@ describe('TenantConsumer after a crash kafkajs does not restart from', () => {
 
   it('a rejoin that fails to start is tried again with a longer wait', async () => {
     const fake = new FakeConsumer();
-    const { consumer, lines, closed } = await started(fake);
+    const clock = new FakeClock();
+    const { consumer, lines, closed } = await started(fake, clock);
     fake.failNextStart = new Error('Failed to find group coordinator');
     fake.crash(new Error('Failed to find group coordinator'), false);
-    await until('the second rejoin', () => fake.calls.filter((c) => c === 'run').length === 3, 6_000);
+    clock.advance(1_000);
+    await settle();
+    expect(runs(fake)).toBe(2);
+    clock.advance(1_999);
+    await settle();
+    expect(runs(fake)).toBe(2);
+    clock.advance(1);
+    await settle();
+    expect(runs(fake)).toBe(3);
     expect(lines.filter((l) => /joining the group again/.test(l.msg)).map((l) => l.retry_in_ms)).toEqual([
       1_000, 2_000,
     ]);
@@ -148,9 +162,29 @@ describe('TenantConsumer after a crash kafkajs does not restart from', () => {
     await consumer.stop();
   });
 
+  it('a crash after the group was joined again waits the first delay again', async () => {
+    const fake = new FakeConsumer();
+    const clock = new FakeClock();
+    const { consumer, lines } = await started(fake, clock);
+    fake.failNextStart = new Error('Failed to find group coordinator');
+    fake.crash(new Error('Failed to find group coordinator'), false);
+    clock.advance(1_000);
+    await settle();
+    clock.advance(2_000);
+    await settle();
+    expect(runs(fake)).toBe(3);
+    fake.crash(new Error('Failed to find group coordinator'), false);
+    expect(clock.pending()).toEqual([1_000]);
+    expect(lines.filter((l) => /joining the group again/.test(l.msg)).map((l) => l.retry_in_ms)).toEqual([
+      1_000, 2_000, 1_000,
+    ]);
+    await consumer.stop();
+  });
+
   it("stops for good only when the tenant's topic is gone", async () => {
     const fake = new FakeConsumer();
-    const { lines, closed } = await started(fake);
+    const clock = new FakeClock();
+    const { lines, closed } = await started(fake, clock);
     fake.crash(
       Object.assign(new Error('This server does not host this topic-partition'), {
         type: 'UNKNOWN_TOPIC_OR_PARTITION',
@@ -159,25 +193,101 @@ describe('TenantConsumer after a crash kafkajs does not restart from', () => {
     );
     expect(closed()).toBe(1);
     expect(lines.at(-1)).toMatchObject({ level: 'error', msg: expect.stringMatching(/no longer exists/) });
-    await new Promise((r) => setTimeout(r, 1_200));
-    expect(fake.calls.filter((c) => c === 'run')).toHaveLength(1);
+    expect(clock.pending()).toEqual([]);
+    clock.advance(60_000);
+    await settle();
+    expect(runs(fake)).toBe(1);
   });
 
   it('stop() while a rejoin is pending cancels it', async () => {
     const fake = new FakeConsumer();
-    const { consumer } = await started(fake);
+    const clock = new FakeClock();
+    const { consumer } = await started(fake, clock);
     fake.crash(new Error('Failed to find group coordinator'), false);
     await consumer.stop();
-    await new Promise((r) => setTimeout(r, 1_200));
-    expect(fake.calls.filter((c) => c === 'run')).toHaveLength(1);
+    expect(clock.pending()).toEqual([]);
+    clock.advance(60_000);
+    await settle();
+    expect(runs(fake)).toBe(1);
     expect(fake.calls.at(-1)).toBe('disconnect');
   });
 
   it('a crash during the first start is what subscribe reports; nothing rejoins', async () => {
     const fake = new FakeConsumer();
+    const clock = new FakeClock();
     fake.failNextStart = new Error('Failed to find group coordinator');
-    await expect(started(fake)).rejects.toMatchObject({ code: 'UNAVAILABLE', retryable: true });
-    await new Promise((r) => setTimeout(r, 1_200));
+    await expect(started(fake, clock)).rejects.toMatchObject({ code: 'UNAVAILABLE', retryable: true });
+    expect(clock.pending()).toEqual([]);
+    clock.advance(60_000);
+    await settle();
     expect(fake.calls).toEqual(['connect', 'subscribe', 'run', 'disconnect']);
+  });
+});
+
+describe('TenantConsumer redelivery of a nacked signal', () => {
+  /** Nacks each signal the first time it is delivered, acks it after. */
+  function nackOnce() {
+    const seen = new Set<string>();
+    return (d: Delivery) => {
+      if (seen.has(d.signal.signal_id)) d.ack();
+      else {
+        seen.add(d.signal.signal_id);
+        d.nack();
+      }
+    };
+  }
+
+  it('seeks back to it once the redelivery delay has passed on the clock, and commits it once acked', async () => {
+    const fake = new FakeConsumer();
+    const clock = new FakeClock();
+    const { consumer, deliveries } = await started(fake, clock, nackOnce());
+    await fake.deliver(0);
+    clock.advance(999);
+    expect(fake.calls).not.toContain('seek 0');
+    clock.advance(1);
+    expect(fake.calls.at(-1)).toBe('seek 0');
+
+    await fake.deliver(0);
+    await settle();
+    expect(deliveries.map((d) => d.signal.signal_id)).toEqual(['acme-s0', 'acme-s0']);
+    expect(fake.calls.at(-1)).toBe('commit 1');
+    await consumer.stop();
+  });
+
+  it('seeks to the lowest nacked offset due, so one seek does not jump over another', async () => {
+    const fake = new FakeConsumer();
+    const clock = new FakeClock();
+    const { consumer } = await started(fake, clock, (d) => d.nack());
+    await fake.deliver(0);
+    clock.advance(500);
+    await fake.deliver(1);
+    clock.advance(500);
+    clock.advance(500);
+    expect(fake.calls.filter((c) => c.startsWith('seek'))).toEqual(['seek 0', 'seek 0']);
+    await consumer.stop();
+  });
+
+  it('a nacked signal fetched again before its delay passes is not sought back to', async () => {
+    const fake = new FakeConsumer();
+    const clock = new FakeClock();
+    const { consumer } = await started(fake, clock, nackOnce());
+    await fake.deliver(0);
+    // A kafkajs restart reads again from the committed offset, below the nacked one.
+    await fake.deliver(0);
+    expect(clock.pending()).toEqual([]);
+    clock.advance(5_000);
+    expect(fake.calls).not.toContain('seek 0');
+    await consumer.stop();
+  });
+
+  it('stop() drops the pending redeliveries; the group offset stays at the nacked signal for the next subscriber', async () => {
+    const fake = new FakeConsumer();
+    const clock = new FakeClock();
+    const { consumer } = await started(fake, clock, (d) => d.nack());
+    await fake.deliver(0);
+    await consumer.stop();
+    expect(clock.pending()).toEqual([]);
+    clock.advance(5_000);
+    expect(fake.calls.filter((c) => c.startsWith('seek') || c.startsWith('commit'))).toEqual(['commit 0']);
   });
 });

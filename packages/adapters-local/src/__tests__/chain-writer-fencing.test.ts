@@ -1,7 +1,7 @@
-import { ChainWriter, GovernorError, MemorySpool, type AlertSink } from '@governor/governor';
+import { ChainWriter, GovernorError, type AlertSink } from '@governor/governor';
+import { MemoryLedger, MemorySpool } from '@governor/governor/testing';
 import { SigningKey, sampleFields, verifyLines } from '@governor/receipts';
 import { collect, keyringFor, recordLines } from '@governor/testkit';
-import { MemoryLedger } from '../memory-ledger';
 
 // The chain writer over the memory ledger, with two clients of one store standing for two
 // workers: the lease owner that lost its lease (paused, partitioned) and the one that took over.

@@ -80,13 +80,14 @@ describe('FileDirectory layout', () => {
 
   it('refuses account ids that are not account ids, without touching the disk', async () => {
     const directory = new FileDirectory(join(root, 'dir'));
-    const refused = { code: 'LEDGER_UNAVAILABLE', retryable: false };
+    const notAnAccount = { code: 'INVALID_ACCOUNT_ID', retryable: false };
+    const refused = { code: 'DIRECTORY_UNAVAILABLE', retryable: false };
     for (const id of ['../etc', 'Acme', 'ac', 'acme/x', '']) {
-      await expect(directory.get(id)).rejects.toMatchObject(refused);
-      await expect(directory.put({ ...record, account_id: id })).rejects.toMatchObject(refused);
-      await expect(directory.delete(id)).rejects.toMatchObject(refused);
-      await expect(directory.putAction(id, entry)).rejects.toMatchObject(refused);
-      await expect(directory.runningActions(id)).rejects.toMatchObject(refused);
+      await expect(directory.get(id)).rejects.toMatchObject(notAnAccount);
+      await expect(directory.put({ ...record, account_id: id })).rejects.toMatchObject(notAnAccount);
+      await expect(directory.delete(id)).rejects.toMatchObject(notAnAccount);
+      await expect(directory.putAction(id, entry)).rejects.toMatchObject(notAnAccount);
+      await expect(directory.runningActions(id)).rejects.toMatchObject(notAnAccount);
     }
     await expect(directory.putAction('acme', { ...entry, action_id: '' })).rejects.toMatchObject(refused);
     await expect(directory.putAction('acme', { ...entry, action_id: 'x'.repeat(300) })).rejects.toMatchObject(
@@ -122,11 +123,11 @@ describe('FileDirectory layout', () => {
     });
   });
 
-  it('fails with a retryable LEDGER_UNAVAILABLE when the disk refuses', async () => {
+  it('fails with a retryable DIRECTORY_UNAVAILABLE when the disk refuses', async () => {
     // A file where the root should be: nothing can be created under it.
     await writeFile(join(root, 'file'), 'not a directory');
     const directory = new FileDirectory(join(root, 'file'));
-    const unavailable = { code: 'LEDGER_UNAVAILABLE', retryable: true };
+    const unavailable = { code: 'DIRECTORY_UNAVAILABLE', retryable: true };
     await expect(directory.put(record)).rejects.toMatchObject(unavailable);
     await expect(directory.putAction('acme', entry)).rejects.toMatchObject(unavailable);
     await expect(directory.list()).rejects.toMatchObject(unavailable);

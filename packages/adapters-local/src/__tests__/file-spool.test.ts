@@ -2,6 +2,7 @@ import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChainWriter, systemClock, type LedgerEntry } from '@governor/governor';
+import { MemoryLedger } from '@governor/governor/testing';
 import { sampleFields, SigningKey, verifyLines } from '@governor/receipts';
 import {
   buildEntries,
@@ -11,7 +12,6 @@ import {
   recordLines,
 } from '@governor/testkit';
 import { FileSpool } from '../file-spool';
-import { MemoryLedger } from '../memory-ledger';
 
 describeReceiptSpoolContract('FileSpool', async () => {
   const root = await mkdtemp(join(tmpdir(), 'file-spool-'));

@@ -1,4 +1,4 @@
-import { ControlMessageSchema, ControlSubscriberId, SignalSchema } from '../index';
+import { AlertSeverity, ControlMessage, ControlSubscriberId, EntitlementEvent, Signal } from '../index';
 
 const signal = {
   signal_id: 'sig-1',
@@ -29,11 +29,11 @@ function issuePaths(result: { success: boolean; error?: { issues: Array<{ path: 
   return (result.error?.issues ?? []).map((i) => i.path.join('.'));
 }
 
-describe('SignalSchema', () => {
+describe('Signal', () => {
   it('accepts a full signal and a minimal one, unchanged', () => {
-    expect(SignalSchema.parse(signal)).toEqual(signal);
+    expect(Signal.parse(signal)).toEqual(signal);
     const minimal = { signal_id: 's', account_id: 'acme', type: 'scale', published_at: 0 };
-    expect(SignalSchema.parse(minimal)).toEqual(minimal);
+    expect(Signal.parse(minimal)).toEqual(minimal);
   });
 
   it.each([
@@ -50,29 +50,29 @@ describe('SignalSchema', () => {
     ['published_at', -1],
     ['published_at', '1700000000000'],
   ])('rejects %s = %j, naming the field', (field, value) => {
-    const result = SignalSchema.safeParse({ ...signal, [field]: value });
+    const result = Signal.safeParse({ ...signal, [field]: value });
     expect(result.success).toBe(false);
     expect(issuePaths(result)).toContain(field);
   });
 
   it('rejects unknown fields, missing required ones and explicit undefined', () => {
-    expect(SignalSchema.safeParse({ ...signal, extra: 1 }).success).toBe(false);
+    expect(Signal.safeParse({ ...signal, extra: 1 }).success).toBe(false);
     for (const field of ['signal_id', 'account_id', 'type', 'published_at']) {
       const rest: Record<string, unknown> = { ...signal };
       delete rest[field];
-      expect(issuePaths(SignalSchema.safeParse(rest))).toContain(field);
+      expect(issuePaths(Signal.safeParse(rest))).toContain(field);
     }
-    expect(SignalSchema.safeParse({ ...signal, action_kind: undefined }).success).toBe(false);
+    expect(Signal.safeParse({ ...signal, action_kind: undefined }).success).toBe(false);
   });
 
   it('round-trips through JSON, as it travels', () => {
-    expect(SignalSchema.parse(JSON.parse(JSON.stringify(signal)))).toEqual(signal);
+    expect(Signal.parse(JSON.parse(JSON.stringify(signal)))).toEqual(signal);
   });
 });
 
-describe('ControlMessageSchema', () => {
+describe('ControlMessage', () => {
   it('accepts entitlement and policy messages, unchanged', () => {
-    expect(ControlMessageSchema.parse(entitlement)).toEqual(entitlement);
+    expect(ControlMessage.parse(entitlement)).toEqual(entitlement);
     const cancelled = {
       kind: 'entitlement',
       event: {
@@ -82,13 +82,13 @@ describe('ControlMessageSchema', () => {
         occurred_at: '2026-01-02T03:04:05+02:00',
       },
     };
-    expect(ControlMessageSchema.parse(cancelled)).toEqual(cancelled);
+    expect(ControlMessage.parse(cancelled)).toEqual(cancelled);
     const policy = { kind: 'policy', policy: { any: ['shape'] }, force: true, forced_by: 'ops' };
-    expect(ControlMessageSchema.parse(policy)).toEqual(policy);
+    expect(ControlMessage.parse(policy)).toEqual(policy);
   });
 
   it('rejects an unknown kind with a message that lists the kinds', () => {
-    const result = ControlMessageSchema.safeParse({ kind: 'reboot' });
+    const result = ControlMessage.safeParse({ kind: 'reboot' });
     expect(result.success).toBe(false);
     expect(result.error?.issues[0]?.message).toBe('kind must be "entitlement" or "policy"');
   });
@@ -103,9 +103,23 @@ describe('ControlMessageSchema', () => {
     ['force', { kind: 'policy', policy: {} }],
     ['', { ...entitlement, extra: 1 }],
   ])('rejects a message with a bad field "%s" (empty: the message itself)', (path, message) => {
-    const result = ControlMessageSchema.safeParse(message);
+    const result = ControlMessage.safeParse(message);
     expect(result.success).toBe(false);
     expect(issuePaths(result)).toContain(path);
+  });
+});
+
+describe('EntitlementEvent', () => {
+  it('is the event a control message carries, parsed alone the same way', () => {
+    expect(EntitlementEvent.parse(entitlement.event)).toEqual(entitlement.event);
+    expect(EntitlementEvent.safeParse({ ...entitlement.event, plan_type: 'Basic' }).success).toBe(false);
+  });
+});
+
+describe('AlertSeverity', () => {
+  it('is warning or critical, nothing else', () => {
+    expect(AlertSeverity.options).toEqual(['warning', 'critical']);
+    expect(AlertSeverity.safeParse('info').success).toBe(false);
   });
 });
 

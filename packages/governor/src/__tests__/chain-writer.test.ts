@@ -1,8 +1,7 @@
 import { Keyring, SigningKey, sampleFields, verifyLines } from '@governor/receipts';
 import { ChainWriter } from '../chain-writer';
 import { GovernorError } from '../errors';
-import { MemorySpool } from '../memory-spool';
-import { FakeLedger } from './fake-ledger';
+import { MemoryLedger, MemorySpool } from '../testing';
 
 const key = SigningKey.fromSeed(Buffer.alloc(32, 1));
 const keyring = new Keyring([key.publicEntry('2026-01-01T00:00:00.000Z')]);
@@ -11,7 +10,7 @@ const clock = { now: () => (t += 1), setTimeout: () => 0, clearTimeout: () => un
 
 describe('ChainWriter', () => {
   it('knows id and seq at once, and group-commits one turn of emits in one batch', async () => {
-    const ledger = new FakeLedger();
+    const ledger = new MemoryLedger();
     const writer = await ChainWriter.open('tenants/acme', ledger, key, clock);
     const emitted = Array.from({ length: 25 }, (_, i) => writer.emit(sampleFields('acme', i)));
     expect(emitted.map((e) => e.seq)).toEqual(Array.from({ length: 25 }, (_, i) => i));
@@ -23,7 +22,7 @@ describe('ChainWriter', () => {
   });
 
   it('splits large bursts at maxBatch and continues a stored chain after reopening', async () => {
-    const ledger = new FakeLedger();
+    const ledger = new MemoryLedger();
     const writer = await ChainWriter.open('tenants/acme', ledger, key, clock, { maxBatch: 10 });
     const emitted = Array.from({ length: 25 }, (_, i) => writer.emit(sampleFields('acme', i)));
     await Promise.all(emitted.map((e) => e.durable));
@@ -38,16 +37,16 @@ describe('ChainWriter', () => {
   });
 
   it('after a failed commit rejects those receipts and refuses to write more, so the chain cannot skip', async () => {
-    const ledger = new FakeLedger();
+    const ledger = new MemoryLedger();
     const writer = await ChainWriter.open('tenants/acme', ledger, key, clock);
-    ledger.failNext = new Error('store unavailable');
+    ledger.failNextAppend(new Error('store unavailable'));
     const a = writer.emit(sampleFields('acme', 0));
     await expect(a.durable).rejects.toMatchObject({ code: 'LEDGER_UNAVAILABLE', retryable: true });
     expect(() => writer.emit(sampleFields('acme', 1))).toThrow(GovernorError);
   });
 
   it('a writer whose spool died (no file descriptors) is failed, alerts, and is reopened at the durable head: the chain continues contiguous', async () => {
-    const ledger = new FakeLedger();
+    const ledger = new MemoryLedger();
     const spool = new MemorySpool();
     const alerts: { code: string }[] = [];
     const writer = await ChainWriter.open('tenants/acme', ledger, key, clock, {
@@ -56,7 +55,7 @@ describe('ChainWriter', () => {
     });
     await writer.emit(sampleFields('acme', 0)).durable;
     // The store times out, and the spool cannot open a file either.
-    ledger.failNext = new Error('deadline exceeded');
+    ledger.failNextAppend(new Error('deadline exceeded'));
     const append = spool.append.bind(spool);
     spool.append = () =>
       Promise.reject(Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' }));
@@ -79,7 +78,7 @@ describe('ChainWriter', () => {
   });
 
   it('a second writer of the same chain fails with a conflict instead of forking', async () => {
-    const ledger = new FakeLedger();
+    const ledger = new MemoryLedger();
     const first = await ChainWriter.open('tenants/acme', ledger, key, clock);
     const second = await ChainWriter.open('tenants/acme', ledger, key, clock);
     await first.emit(sampleFields('acme', 0)).durable;
@@ -87,21 +86,21 @@ describe('ChainWriter', () => {
       code: 'LEDGER_CONFLICT',
       retryable: false,
     });
-    expect(ledger.chains.get('tenants/acme')?.records).toHaveLength(1);
+    expect((await ledger.head('tenants/acme'))?.size).toBe(1);
   });
 });
 
 describe('ChainWriter with a spool (safe mode)', () => {
   it('spools while the ledger is unavailable and flushes in order on recovery: the chain stays contiguous', async () => {
-    const ledger = new FakeLedger();
+    const ledger = new MemoryLedger();
     const spool = new MemorySpool();
     const writer = await ChainWriter.open('tenants/acme', ledger, key, clock, { spool });
     await writer.emit(sampleFields('acme', 0)).durable;
-    ledger.failNext = new Error('DEADLINE_EXCEEDED');
+    ledger.failNextAppend(new Error('DEADLINE_EXCEEDED'));
     await writer.emit(sampleFields('acme', 1)).durable;
     expect(writer.isSpooling).toBe(true);
     await writer.emit(sampleFields('acme', 2)).durable;
-    expect(ledger.chains.get('tenants/acme')?.records).toHaveLength(1);
+    expect((await ledger.head('tenants/acme'))?.size).toBe(1);
     expect(writer.spooled).toBe(2);
 
     // A restart while spooling continues after the spooled receipts.
@@ -115,10 +114,10 @@ describe('ChainWriter with a spool (safe mode)', () => {
   });
 
   it('a spool flushed before a crash could clear it is cleared on open, so the next outage spools cleanly', async () => {
-    const ledger = new FakeLedger();
+    const ledger = new MemoryLedger();
     const spool = new MemorySpool();
     const writer = await ChainWriter.open('tenants/acme', ledger, key, clock, { spool });
-    ledger.failNext = new Error('DEADLINE_EXCEEDED');
+    ledger.failNextAppend(new Error('DEADLINE_EXCEEDED'));
     await writer.emit(sampleFields('acme', 0)).durable;
     // recover() appended to the ledger, then the process died before spool.clear().
     const held = await spool.pending('tenants/acme');
@@ -127,21 +126,20 @@ describe('ChainWriter with a spool (safe mode)', () => {
     expect(reopened.isSpooling).toBe(false);
     expect(await spool.pending('tenants/acme')).toBeNull();
     await reopened.emit(sampleFields('acme', 1)).durable;
-    expect(ledger.chains.get('tenants/acme')?.records).toHaveLength(2);
+    expect((await ledger.head('tenants/acme'))?.size).toBe(2);
   });
 });
 
 describe('ChainWriter recovery after an ambiguous commit', () => {
   it('a commit that timed out but landed is not written twice: recovery appends only what is missing', async () => {
-    const ledger = new FakeLedger();
+    const ledger = new MemoryLedger();
     const spool = new MemorySpool();
     const writer = await ChainWriter.open('tenants/acme', ledger, key, clock, { spool });
     await writer.emit(sampleFields('acme', 0)).durable;
-    ledger.failNext = new Error('DEADLINE_EXCEEDED');
-    ledger.landFailed = true;
+    ledger.failNextAppend(new Error('DEADLINE_EXCEEDED'), { lands: true });
     await writer.emit(sampleFields('acme', 1)).durable;
     await writer.emit(sampleFields('acme', 2)).durable;
-    expect(ledger.chains.get('tenants/acme')?.records).toHaveLength(2);
+    expect((await ledger.head('tenants/acme'))?.size).toBe(2);
     expect(await writer.recover()).toBe(2);
     await writer.emit(sampleFields('acme', 3)).durable;
     const lines: string[] = [];
@@ -150,36 +148,40 @@ describe('ChainWriter recovery after an ambiguous commit', () => {
   });
 
   it('seqs filled by another writer while spooling are a conflict, and nothing of the spool is written', async () => {
-    const ledger = new FakeLedger();
+    const ledger = new MemoryLedger();
     const spool = new MemorySpool();
     const writer = await ChainWriter.open('tenants/acme', ledger, key, clock, { spool });
-    ledger.failNext = new Error('DEADLINE_EXCEEDED');
+    ledger.failNextAppend(new Error('DEADLINE_EXCEEDED'));
     await writer.emit(sampleFields('acme', 0)).durable;
     const other = await ChainWriter.open('tenants/acme', ledger, key, clock);
     await other.emit(sampleFields('acme', 9)).durable;
     await expect(writer.recover()).rejects.toMatchObject({ code: 'LEDGER_CONFLICT', retryable: false });
-    expect(ledger.chains.get('tenants/acme')?.records).toHaveLength(1);
+    expect((await ledger.head('tenants/acme'))?.size).toBe(1);
   });
 });
 
 describe('ChainWriter checkpoints', () => {
   it('stores a signed checkpoint each time the chain crosses a multiple of checkpointEvery, and it verifies', async () => {
-    const ledger = new FakeLedger();
+    const ledger = new MemoryLedger();
     const writer = await ChainWriter.open('tenants/acme', ledger, key, clock, {
       checkpointEvery: 10,
       maxBatch: 4,
     });
     await Promise.all(Array.from({ length: 25 }, (_, i) => writer.emit(sampleFields('acme', i)).durable));
-    expect(ledger.checkpoints.map((c) => c.size)).toEqual([12, 20]);
+    expect(ledger.checkpointsOf('tenants/acme').map((c) => c.size)).toEqual([12, 20]);
     const lines: string[] = [];
     for await (const r of ledger.read('tenants/acme')) lines.push(JSON.stringify(r));
     expect(
-      await verifyLines(lines, { keyring, threads: 0, checkpoints: ledger.checkpoints.map((c) => c.note) }),
+      await verifyLines(lines, {
+        keyring,
+        threads: 0,
+        checkpoints: ledger.checkpointsOf('tenants/acme').map((c) => c.note),
+      }),
     ).toMatchObject({ ok: true, checkpoints_verified: 2 });
   });
 
   it('witnesses every checkpoint; a failing witness is alerted and does not fail the commit', async () => {
-    const ledger = new FakeLedger();
+    const ledger = new MemoryLedger();
     const witnessed: number[] = [];
     const alerts: string[] = [];
     let failing = false;
@@ -200,7 +202,7 @@ describe('ChainWriter checkpoints', () => {
     await Promise.all(Array.from({ length: 5 }, (_, i) => writer.emit(sampleFields('acme', 5 + i)).durable));
     expect(witnessed).toEqual([5]);
     expect(alerts).toEqual(['CHECKPOINT_FAILED']);
-    expect(ledger.chains.get('tenants/acme')?.records).toHaveLength(10);
+    expect((await ledger.head('tenants/acme'))?.size).toBe(10);
     expect(writer.isSpooling).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import type { PolicyInput } from '@governor/contracts';
-import { repoPolicies, runtimeHarness } from './fake-stores';
+import { repoPolicies, runtimeHarness } from './support/runtime-harness';
 
 const professional = repoPolicies().find((p) => p.plan === 'professional')?.policy as unknown as PolicyInput;
 const professionalAt = (version: string, change: (p: PolicyInput) => void = () => undefined) => {

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { SimulatedClock } from 'xstate';
 import { httpHandler } from '../handlers/http';
 
 // A real endpoint on loopback: the handler is tested against HTTP, not a mocked fetch.
@@ -7,6 +8,8 @@ const secret = 'whsec_' + Buffer.from('test-secret-0123456789').toString('base64
 let server: Server;
 let base = '';
 const calls: { path: string; headers: IncomingMessage['headers']; body: string }[] = [];
+/** Called when a request to /slow is in (it is answered 2 s later, if ever). */
+let slowArrived: (() => void) | undefined;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -15,7 +18,10 @@ beforeAll(async () => {
     req.on('end', () => {
       calls.push({ path: req.url ?? '', headers: req.headers, body });
       if (req.url === '/fail') res.writeHead(503).end('down');
-      else if (req.url === '/slow') setTimeout(() => res.writeHead(200).end('late'), 2000).unref();
+      else if (req.url === '/slow') {
+        slowArrived?.();
+        setTimeout(() => res.writeHead(200).end('late'), 2000).unref();
+      }
       else res.writeHead(200).end('ok');
     });
   });
@@ -72,8 +78,11 @@ describe('http action handler', () => {
 
   it('stops when aborted (the action timed out), and says when there is nowhere to call', async () => {
     const abort = new AbortController();
+    const arrived = new Promise<void>((resolve) => (slowArrived = resolve));
     const pending = httpHandler({ secret }).run(request({ endpoint: `${base}/slow`, signal: abort.signal }));
-    setTimeout(() => abort.abort(), 50);
+    // Aborted while the endpoint is still working on the call.
+    await arrived;
+    abort.abort();
     await expect(pending).rejects.toMatchObject({ code: 'ABORTED' });
     await expect(
       httpHandler({ secret }).rollback(request({ rollback_endpoint: undefined })),
@@ -81,5 +90,19 @@ describe('http action handler', () => {
     await expect(
       httpHandler({ secret }).run(request({ endpoint: 'http://127.0.0.1:9/x' })),
     ).rejects.toMatchObject({ code: 'HTTP_UNREACHABLE' });
+  });
+
+  it("signs with the clock's time: the webhook-timestamp is its seconds", async () => {
+    const clock = new SimulatedClock();
+    clock.set(Date.parse('2026-12-02T10:00:00.750Z'));
+    const handler = httpHandler({ secret, clock });
+    calls.length = 0;
+    await handler.run(request());
+    clock.increment(90_000);
+    await handler.rollback(request());
+    expect(calls.map((c) => c.headers['webhook-timestamp'])).toEqual([
+      String(Date.parse('2026-12-02T10:00:00Z') / 1000),
+      String(Date.parse('2026-12-02T10:01:30Z') / 1000),
+    ]);
   });
 });

@@ -1,5 +1,6 @@
 import { Policy, ReceiptBody } from '@governor/contracts';
-import { repoPolicies, retryable, runtimeHarness } from './fake-stores';
+import { repoPolicies, retryable, runtimeHarness } from './support/runtime-harness';
+import { runbooks } from '../runbooks';
 
 const professional = repoPolicies().find((p) => p.plan === 'professional')?.policy as Record<string, unknown>;
 const professionalAt = (version: string, quotas: Record<string, number> = {}) => ({
@@ -47,7 +48,7 @@ describe('GovernorRuntime.changePlan (entitlement.plan_changed)', () => {
     // Concurrency and usage stay as they were: the new plan only had to hold them.
     expect(governor?.record).toMatchObject({ concurrency: 20, monthly_actions_used: 0 });
     // Flow control follows the policy: a new subscription, and only that one.
-    expect(h.bus.active('acme').map((s) => s.options)).toEqual([{ maxOutstanding: 210 }]);
+    expect(h.bus.activeSubscriptions('acme').map((s) => s.options)).toEqual([{ maxOutstanding: 210 }]);
     expect(h.bus.subscriptions.filter((s) => s.accountId === 'acme')).toHaveLength(2);
   });
 
@@ -127,7 +128,7 @@ describe('GovernorRuntime.changePlan (entitlement.plan_changed)', () => {
     expect(h.runtime.get('acme')?.policy.plan_type).toBe('professional');
     expect(h.runtime.get('acme')?.record).toEqual(before);
     expect(await h.directory.get('acme')).toMatchObject({ plan_type: 'professional' });
-    expect(h.bus.active('acme').map((s) => s.options)).toEqual([{ maxOutstanding: 60 }]);
+    expect(h.bus.activeSubscriptions('acme').map((s) => s.options)).toEqual([{ maxOutstanding: 60 }]);
     expect((await h.verify('tenants/acme')).ok).toBe(true);
   });
 
@@ -148,7 +149,7 @@ describe('GovernorRuntime.changePlan (entitlement.plan_changed)', () => {
     const result = await h.runtime.changePlan(h.planEvent('acme', 'starter'));
     expect(result).toMatchObject({ ok: true, operation: 'plan_changed', plan_type: 'starter' });
     expect(h.runtime.get('acme')?.record).toMatchObject({ plan_type: 'starter', concurrency: 8 });
-    expect(h.bus.active('acme').map((s) => s.options)).toEqual([{ maxOutstanding: 20 }]);
+    expect(h.bus.activeSubscriptions('acme').map((s) => s.options)).toEqual([{ maxOutstanding: 20 }]);
   });
 
   it.each([
@@ -195,7 +196,7 @@ describe('GovernorRuntime.changePlan (entitlement.plan_changed)', () => {
     const h = await runtimeHarness();
     await h.provision('acme');
     const size = (await h.receipts('tenants/acme')).length;
-    h.registry.failLatest = retryable('storage unavailable');
+    h.registry.failNextLatest(retryable('storage unavailable'));
     await expect(h.runtime.changePlan(h.planEvent('acme', 'enterprise'))).rejects.toThrow(
       'storage unavailable',
     );
@@ -211,16 +212,18 @@ describe('GovernorRuntime.changePlan (entitlement.plan_changed)', () => {
     await h.provision('acme');
     const before = h.runtime.get('acme')?.record;
     const size = (await h.receipts('tenants/acme')).length;
-    h.directory.failPut = (r) => (r.plan_type === 'enterprise' ? retryable('firestore unavailable') : null);
+    h.directory.failPutsWhen((r) =>
+      r.plan_type === 'enterprise' ? retryable('firestore unavailable') : null,
+    );
     await expect(h.runtime.changePlan(h.planEvent('acme', 'enterprise'))).rejects.toThrow(
       'firestore unavailable',
     );
     expect(await h.receipts('tenants/acme')).toHaveLength(size);
     expect(h.runtime.get('acme')?.record).toEqual(before);
     expect(h.runtime.get('acme')?.policy.plan_type).toBe('professional');
-    expect(h.bus.active('acme').map((s) => s.options)).toEqual([{ maxOutstanding: 60 }]);
+    expect(h.bus.activeSubscriptions('acme').map((s) => s.options)).toEqual([{ maxOutstanding: 60 }]);
 
-    h.directory.failPut = (r) => (r.plan_type === 'enterprise' ? new Error('document too large') : null);
+    h.directory.failPutsWhen((r) => (r.plan_type === 'enterprise' ? new Error('document too large') : null));
     expect(await h.runtime.changePlan(h.planEvent('acme', 'enterprise'))).toMatchObject({
       ok: false,
       operation: 'plan_change_refused',
@@ -262,7 +265,7 @@ describe('GovernorRuntime.changePlan (entitlement.plan_changed)', () => {
     expect(results.map((r) => r?.operation)).toEqual(['plan_changed', 'plan_changed', 'plan_changed']);
     expect(results.map((r) => r?.plan_type)).toEqual(['enterprise', 'professional', 'enterprise']);
     expect(await h.directory.get('acme')).toEqual(h.runtime.get('acme')?.record);
-    expect(h.bus.active('acme').map((s) => s.options)).toEqual([{ maxOutstanding: 210 }]);
+    expect(h.bus.activeSubscriptions('acme').map((s) => s.options)).toEqual([{ maxOutstanding: 210 }]);
   });
 
   it('after a restart the tenant comes back on its new plan', async () => {
@@ -278,7 +281,7 @@ describe('GovernorRuntime.changePlan (entitlement.plan_changed)', () => {
       plan_type: 'enterprise',
       sku_id: 'governor-enterprise',
     });
-    expect(next.bus.active('acme').map((s) => s.options)).toEqual([{ maxOutstanding: 210 }]);
+    expect(next.bus.activeSubscriptions('acme').map((s) => s.options)).toEqual([{ maxOutstanding: 210 }]);
     expect(await next.runtime.changePlan(next.planEvent('acme', 'enterprise'))).toMatchObject({
       operation: 'unchanged',
     });
@@ -292,7 +295,13 @@ describe('GovernorRuntime.changePlan (entitlement.plan_changed)', () => {
     expect(upgrade).toMatchObject({ outcome: 'upgraded', governors_updated: 0, governors_failed: 0 });
     expect(h.runtime.get('acme')?.policy.plan_type).toBe('enterprise');
     // One that was sent to the tenant before it moved is refused by the governor itself.
-    const moved = await h.runtime.get('acme')?.upgradePolicy(Policy.parse(professionalAt('1.2.0')), 'passed');
+    const governor = h.runtime.get('acme');
+    if (!governor) throw new Error('acme is not served');
+    const moved = await runbooks.policyUpgrade.upgradeTenant(
+      governor,
+      Policy.parse(professionalAt('1.2.0')),
+      'passed',
+    );
     expect(moved).toBe(false);
     expect((await h.receipts('tenants/acme')).at(-1)).toMatchObject({
       operation: 'policy_rollback',
@@ -310,7 +319,7 @@ describe('flow control follows every policy swap', () => {
     expect(h.bus.subscriptions).toHaveLength(1);
     await h.runtime.pushPolicy(professionalAt('1.2.0', { max_concurrent_actions: 80 }));
     expect(h.bus.subscriptions).toHaveLength(2);
-    expect(h.bus.active('acme').map((s) => s.options)).toEqual([{ maxOutstanding: 90 }]);
+    expect(h.bus.activeSubscriptions('acme').map((s) => s.options)).toEqual([{ maxOutstanding: 90 }]);
     // Signals still reach the governor through the new subscription.
     await h.runtime.submit(h.signal('acme'));
     await h.settle();
@@ -320,10 +329,10 @@ describe('flow control follows every policy swap', () => {
   it('a subscription that cannot be reopened keeps the old one and is alerted; the swap stands', async () => {
     const h = await runtimeHarness();
     await h.provision('acme');
-    h.bus.failSubscribe = new Error('pubsub unavailable');
+    h.bus.failNextSubscribe(new Error('pubsub unavailable'));
     const result = await h.runtime.changePlan(h.planEvent('acme', 'enterprise'));
     expect(result).toMatchObject({ operation: 'plan_changed' });
-    expect(h.bus.active('acme').map((s) => s.options)).toEqual([{ maxOutstanding: 60 }]);
+    expect(h.bus.activeSubscriptions('acme').map((s) => s.options)).toEqual([{ maxOutstanding: 60 }]);
     expect(h.alerts.map((a) => a.code)).toContain('FLOW_CONTROL_NOT_UPDATED');
   });
 });

@@ -1,10 +1,12 @@
 import { createHmac } from 'node:crypto';
-import { ActionError, type ActionHandler, type ActionRequest } from '../ports';
+import { ActionError } from '../action-error';
+import { systemClock, type ActionHandler, type ActionRequest, type Clock } from '../ports';
 
 export interface HttpHandlerOptions {
   /** Standard Webhooks secret, `whsec_<base64>`, that the endpoint verifies calls with. */
   readonly secret: string;
-  readonly now?: () => number;
+  /** What the signature's timestamp is read from (default the system clock). */
+  readonly clock?: Pick<Clock, 'now'>;
 }
 
 function secretBytes(secret: string): Buffer {
@@ -20,7 +22,7 @@ function secretBytes(secret: string): Buffer {
  */
 export function httpHandler(options: HttpHandlerOptions): ActionHandler {
   const key = secretBytes(options.secret);
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
   const call = async (
     url: string | undefined,
     id: string,
@@ -39,7 +41,7 @@ export function httpHandler(options: HttpHandlerOptions): ActionHandler {
       kind: request.kind,
       params: request.params,
     });
-    const timestamp = Math.floor(now() / 1000).toString();
+    const timestamp = Math.floor(clock.now() / 1000).toString();
     const signature = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest('base64');
     let response: Response;
     try {

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '@governor/governor';
+import { REPO_POLICIES } from '@governor/stores';
 import { parse } from '../args';
 import { FaultLedger } from '../demo/fault-ledger';
 import { simulatedEndpoint } from '../demo/handlers';
@@ -10,7 +11,6 @@ import { verifyAll, type DemoReport } from '../demo/verify-all';
 import { backendOption, parseBackend, parseSignals, signalsOption } from '../backend';
 import { EXIT } from '../errors';
 import { ensureDir } from '../io';
-import { REPO_POLICIES } from '../local-stores';
 import { DEMO_WORKER, openGcpDemo, openLocalDemo } from '../demo/stores';
 
 const USAGE = 'governor demo [--backend local|gcp [--signals pubsub|kafka]] [--data-dir DIR] [--json]';

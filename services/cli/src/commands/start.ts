@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { parse, positiveInt } from '../args';
 import { dataDirOf } from '../backend';
+import { ConfigError } from '@governor/stores';
 import { CliError } from '../errors';
 import { ensureDir } from '../io';
 import { readableLog } from '../log-format';
@@ -55,8 +56,10 @@ export async function startCommand(argv: string[]): Promise<number> {
   // Made (or refused in one line) here: fs.mkdir on an impossible path such as /proc/x never settles.
   const dataDir = ensureDir(dataDirOf(values['data-dir']));
 
-  const { startGovernor, SecretsError, ConfigError, alertOnUnhandledRejections, logAlerts } =
-    await import('@governor/ingress');
+  // The worker, the ingress and their stores load only now: `governor --help` stays quick.
+  const { startGovernor } = await import('../start-governor');
+  const { SecretsError } = await import('@governor/ingress');
+  const { alertOnUnhandledRejections, logAlerts } = await import('@governor/worker');
   const out = outputOf(values.json);
   const log = pino(
     { level: process.env.LOG_LEVEL ?? 'info' },

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { DataDirInUse, FileSpool, LogAlertSink } from '@governor/adapters-local';
+import { FileSpool, LogAlertSink } from '@governor/adapters-local';
 import type {
   AlertSink,
   ArchiveStore,
@@ -14,9 +14,8 @@ import type {
 import type { Keyring, SigningKey } from '@governor/receipts';
 import type { Signals } from '../backend';
 import { CliError } from '../errors';
+import { loadSigner, openEmbeddedStores } from '@governor/stores';
 import { gcpFailure, kafkaBrokers, openDemoGcp, openKafkaBus } from '../gcp-stores';
-import { loadSigningKey } from '@governor/adapters-local';
-import { openLocalStores } from '../local-stores';
 
 export const DEMO_WORKER = 'demo-worker';
 
@@ -49,16 +48,16 @@ export async function openLocalDemo(
 ): Promise<DemoStores> {
   const dataDir = makeDataDir();
   say(`data in ${dataDir}`);
-  let stores: Awaited<ReturnType<typeof openLocalStores>>;
-  try {
-    // Held for the demo's run: never two processes on one data dir.
-    stores = await openLocalStores(dataDir, { lock: true });
-  } catch (e) {
-    if (e instanceof DataDirInUse) throw new CliError(e.message);
+  // Held for the demo's run: never two processes on one data dir.
+  const stores = await openEmbeddedStores(dataDir);
+  const key = await loadSigner({ dataDir }).catch(async (e: unknown) => {
+    await stores.close();
     throw e;
-  }
+  });
   return {
     ...stores,
+    ...key,
+    alerts: new LogAlertSink(() => undefined),
     dataDir,
     witness: null,
     about: { backend: 'local' },
@@ -89,7 +88,7 @@ export async function openGcpDemo(
     if (brokers) kafka = await openKafkaBus(brokers, project);
     dataDir = makeDataDir();
     await fs.mkdir(dataDir, { recursive: true });
-    key = await loadSigningKey(dataDir);
+    key = await loadSigner({ dataDir });
   } catch (e) {
     await kafka?.close();
     await stores.close();

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { MemoryLedger } from '@governor/adapters-local';
+import { MemoryLedger } from '@governor/governor/testing';
 import { OPERATIONS, tenantChain } from '@governor/contracts';
 import { ChainWriter, systemClock } from '@governor/governor';
 import { SigningKey, parseCheckpoint, sampleFields, verifyArchive, verifyLines } from '@governor/receipts';

@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
-import { MemoryLedger } from '@governor/adapters-local';
+import { MemoryLedger } from '@governor/governor/testing';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { buildIngress } from '../app';

@@ -1,5 +1,5 @@
-import { MemoryLedger } from '@governor/adapters-local';
-import { ConfigError } from '@governor/worker';
+import { MemoryLedger } from '@governor/governor/testing';
+import { ConfigError } from '@governor/stores';
 import pino from 'pino';
 import { buildIngress } from '../app';
 import { defaultEdgeLimits, edgeLimitsFromEnv, parseSoftFdLimit } from '../edge-limits';

@@ -1,20 +1,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LogAlertSink } from '@governor/adapters-local';
+import { ActionError, GovernorRuntime, systemClock, type ActionHandler } from '@governor/governor';
 import {
-  LogAlertSink,
   MemoryArchive,
   MemoryBus,
   MemoryDirectory,
   MemoryLedger,
   MemoryRegistry,
-} from '@governor/adapters-local';
-import {
-  ActionError,
-  GovernorRuntime,
   MemorySpool,
-  systemClock,
-  type ActionHandler,
-} from '@governor/governor';
+} from '@governor/governor/testing';
 import { Keyring, SigningKey } from '@governor/receipts';
 import pino from 'pino';
 import { buildIngress } from '../app';

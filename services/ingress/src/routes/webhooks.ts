@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { EntitlementEventSchema, tenantChain } from '@governor/contracts';
-import type { EntitlementEvent } from '@governor/governor';
+import { EntitlementEvent, tenantChain } from '@governor/contracts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { findReceipt, parseBody, parseJson, rawBody, type IngressContext } from '../context';
 import { IngressError } from '../errors';
@@ -67,7 +66,7 @@ export function envelopeOf(e: IngressError, correlationId: string) {
 export function webhookRoutes(app: FastifyInstance, ctx: IngressContext): void {
   app.post('/v1/webhooks/marketplace', (request, reply) =>
     answerSigned(ctx, request, reply, ctx.webhookSecrets, 'marketplace', async (json) => {
-      const event = parseBody(EntitlementEventSchema, json, 'entitlement event') as EntitlementEvent;
+      const event = parseBody(EntitlementEvent, json, 'entitlement event');
       const log = request.log.child({ account_id: event.account_id, entitlement_id: event.entitlement_id });
       switch (event.type) {
         case 'entitlement.created':

@@ -1,22 +1,20 @@
 import { Writable } from 'node:stream';
-import {
-  DirectoryPolicyRegistry,
-  LogAlertSink,
-  MemoryArchive,
-  MemoryBus,
-  MemoryDirectory,
-  MemoryLedger,
-  MemoryRegistry,
-  REPO_POLICIES,
-} from '@governor/adapters-local';
+import { DirectoryPolicyRegistry, LogAlertSink, REPO_POLICIES } from '@governor/adapters-local';
 import {
   GovernorRuntime,
-  MemorySpool,
   noopHandler,
   systemClock,
   type ControlMessage,
   type EntitlementEvent,
 } from '@governor/governor';
+import {
+  MemoryArchive,
+  MemoryBus,
+  MemoryDirectory,
+  MemoryLedger,
+  MemoryRegistry,
+  MemorySpool,
+} from '@governor/governor/testing';
 import { SigningKey } from '@governor/receipts';
 import pino from 'pino';
 import { applyControl } from '../control-handler';

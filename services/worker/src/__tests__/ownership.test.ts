@@ -1,7 +1,9 @@
-import { LogAlertSink, MemoryDirectory, MemoryLeaseStore } from '@governor/adapters-local';
+import { LogAlertSink } from '@governor/adapters-local';
+import { MemoryDirectory, MemoryLeaseStore } from '@governor/governor/testing';
 import type { Lease, LeaseStore, TenantRecord } from '@governor/governor';
 import pino from 'pino';
 import { Ownership, type OwnedTenants } from '../ownership';
+import { advance, SimulatedClock } from './support/simulated-clock';
 
 const LEASE_MS = 2_000;
 
@@ -19,12 +21,20 @@ function record(account_id: string): TenantRecord {
   };
 }
 
-/** A lease store whose every write takes `ms` (a store under load, a CPU-starved process). */
-function slowLeases(inner: LeaseStore, ms: number): LeaseStore {
+const T0 = Date.parse('2026-12-02T10:00:00.000Z');
+
+function simulatedClock(): SimulatedClock {
+  const clock = new SimulatedClock();
+  clock.set(T0);
+  return clock;
+}
+
+/** A lease store whose every write takes `ms` of `clock` (a store under load, a CPU-starved process). */
+function slowLeases(inner: LeaseStore, ms: number, clock: SimulatedClock): LeaseStore {
   const slow =
     <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
-      await new Promise((resolve) => setTimeout(resolve, ms));
+      await new Promise((resolve) => clock.setTimeout(() => resolve(undefined), ms));
       return fn(...args);
     };
   return {
@@ -39,14 +49,12 @@ function slowLeases(inner: LeaseStore, ms: number): LeaseStore {
 }
 
 describe('Ownership: leases renewed while the store is slow', () => {
-  beforeEach(() => jest.useFakeTimers({ now: Date.parse('2026-12-02T10:00:00.000Z') }));
-  afterEach(() => jest.useRealTimers());
-
   it('every held lease stays surely ours when each renewal takes 300 ms: the renewals of many tenants do not add up', async () => {
     const tenants = Array.from({ length: 8 }, (_, i) => `t-${i}`);
     const directory = new MemoryDirectory();
     for (const t of tenants) await directory.put(record(t));
-    const store = new MemoryLeaseStore();
+    const clock = simulatedClock();
+    const store = new MemoryLeaseStore({ clock });
     const served = new Set<string>();
     const owned: OwnedTenants = {
       adopt: (id) => {
@@ -59,15 +67,16 @@ describe('Ownership: leases renewed while the store is slow', () => {
     const alerts = new LogAlertSink(() => undefined);
     const ownership = new Ownership({
       workerId: 'worker-a',
-      leases: slowLeases(store, 300),
+      leases: slowLeases(store, 300, clock),
       directory,
       tenants: owned,
       alerts,
       log: pino({ enabled: false }),
       leaseMs: LEASE_MS,
+      clock,
     });
     const starting = ownership.start();
-    await jest.advanceTimersByTimeAsync(8 * 300 + 1_000);
+    await advance(clock, 8 * 300 + 1_000);
     await starting;
     expect(ownership.owned()).toEqual(tenants);
 
@@ -75,17 +84,20 @@ describe('Ownership: leases renewed while the store is slow', () => {
     // recent enough that no peer can have taken it).
     const unsure: string[] = [];
     for (let t = 0; t < 20_000; t += 100) {
-      await jest.advanceTimersByTimeAsync(100);
+      await advance(clock, 100);
       for (const id of tenants) if (!ownership.mayServe(id)) unsure.push(`${id}@${t}ms`);
     }
     expect(unsure).toEqual([]);
     expect(alerts.alerts).toEqual([]);
     const leases: Lease[] = await store.list();
     expect(leases.every((l) => l.holder === 'worker-a' && l.epoch === 1)).toBe(true);
-    await jest.advanceTimersByTimeAsync(0);
     const stopping = ownership.stop();
-    await jest.advanceTimersByTimeAsync(10_000);
+    await advance(clock, 10_000);
     await stopping;
+    // Given back (expired at once) and the members left, so peers take over at once.
+    expect((await store.list()).every((l) => l.expires_at === 0)).toBe(true);
+    expect(await store.members()).toEqual([]);
+    expect(ownership.owned()).toEqual([]);
   });
 });
 
@@ -96,9 +108,10 @@ describe('Ownership: a tenant whose decommission did not finish', () => {
     await directory.put({ ...record('half-cancelled'), state: 'draining' });
     await directory.put({ ...record('gone'), state: 'decommissioned' });
     const adopted: string[] = [];
+    const clock = simulatedClock();
     const ownership = new Ownership({
       workerId: 'worker-a',
-      leases: new MemoryLeaseStore(),
+      leases: new MemoryLeaseStore({ clock }),
       directory,
       tenants: {
         adopt: (id) => {
@@ -111,9 +124,111 @@ describe('Ownership: a tenant whose decommission did not finish', () => {
       alerts: new LogAlertSink(() => undefined),
       log: pino({ enabled: false }),
       leaseMs: LEASE_MS,
+      clock,
     });
     await ownership.start();
     await ownership.stop();
     expect(adopted.sort()).toEqual(['half-cancelled', 'live']);
+  });
+});
+
+/** Tenants that adopt and give back at once, remembering what is served. */
+function instantTenants(): OwnedTenants {
+  const served = new Set<string>();
+  return {
+    adopt: (id) => {
+      served.add(id);
+      return Promise.resolve({ reconciled: 0 });
+    },
+    relinquish: (id) => Promise.resolve(served.delete(id)),
+    served: () => [...served],
+  };
+}
+
+describe('Ownership: on simulated time', () => {
+  it('renews on its own clock every tick, and stops serving a tenant once its last renewal is too old to be sure of, until the next one', async () => {
+    const clock = simulatedClock();
+    const directory = new MemoryDirectory();
+    await directory.put(record('t-0'));
+    const store = new MemoryLeaseStore({ clock });
+    let down = false;
+    const leases: LeaseStore = {
+      acquire: store.acquire.bind(store),
+      release: store.release.bind(store),
+      heartbeat: store.heartbeat.bind(store),
+      list: store.list.bind(store),
+      leave: store.leave.bind(store),
+      members: store.members.bind(store),
+      renew: (lease, ttlMs) =>
+        down ? Promise.reject(new Error('the store cannot be reached')) : store.renew(lease, ttlMs),
+    };
+    const alerts = new LogAlertSink(() => undefined);
+    const ownership = new Ownership({
+      workerId: 'worker-a',
+      leases,
+      directory,
+      tenants: instantTenants(),
+      alerts,
+      log: pino({ enabled: false }),
+      leaseMs: LEASE_MS,
+      tickMs: 100,
+      clock,
+    });
+    await ownership.start();
+    expect(ownership.owned()).toEqual(['t-0']);
+    await advance(clock, 1_000);
+    // Renewed on the tick: the stored lease runs a full lease past the last tick.
+    const [renewed] = await store.list();
+    expect(renewed?.expires_at).toBeGreaterThan(T0 + 1_000 - 100 + LEASE_MS);
+
+    // Renewals fail from here: sure for the lease less the margin (500 ms) after the last one.
+    down = true;
+    await advance(clock, 1_300);
+    expect(ownership.mayServe('t-0')).toBe(true);
+    await advance(clock, 200);
+    expect(ownership.mayServe('t-0')).toBe(false);
+    expect(ownership.owned()).toEqual(['t-0']);
+
+    // The store answers again before the lease ran out: renewed, served again, nothing lost.
+    down = false;
+    await advance(clock, 200);
+    expect(ownership.mayServe('t-0')).toBe(true);
+    expect(alerts.alerts).toEqual([]);
+    expect((await store.list())[0]?.epoch).toBe(1);
+    await ownership.stop();
+  });
+
+  it("takes over a dead peer's tenant once its lease has expired by the clock, not before, under a new epoch", async () => {
+    const clock = simulatedClock();
+    const directory = new MemoryDirectory();
+    await directory.put(record('t-0'));
+    const store = new MemoryLeaseStore({ clock });
+    // worker-b took the tenant, then died: no more renewals or heartbeats.
+    await store.heartbeat('worker-b', LEASE_MS);
+    await store.acquire('t-0', 'worker-b', LEASE_MS);
+    const alerts = new LogAlertSink(() => undefined);
+    const ownership = new Ownership({
+      workerId: 'worker-a',
+      leases: store,
+      directory,
+      tenants: instantTenants(),
+      alerts,
+      log: pino({ enabled: false }),
+      leaseMs: LEASE_MS,
+      tickMs: 100,
+      clock,
+    });
+    await ownership.start();
+    expect(ownership.owned()).toEqual([]);
+    await advance(clock, LEASE_MS - 100);
+    expect(ownership.owned()).toEqual([]);
+    await advance(clock, 200);
+    expect(ownership.owned()).toEqual(['t-0']);
+    expect(ownership.mayServe('t-0')).toBe(true);
+    expect(await store.list()).toEqual([
+      expect.objectContaining({ account_id: 't-0', holder: 'worker-a', epoch: 2 }),
+    ]);
+    expect(alerts.alerts).toEqual([]);
+    await ownership.stop();
   });
 });

@@ -1,0 +1,229 @@
+import type { PolicyAction } from '@governor/contracts';
+import { Keyring, SigningKey, verifyLines } from '@governor/receipts';
+import { SimulatedClock } from 'xstate';
+import { ActionError } from '../../../action-error';
+import { ChainWriter } from '../../../chain-writer';
+import type { ActionHandler, ActionLogEntry, TenantDirectory } from '../../../ports';
+import { MemoryLedger } from '../../../testing';
+import { ActionRunner } from '../action-runner';
+
+const key = SigningKey.fromSeed(Buffer.alloc(32, 2));
+const keyring = new Keyring([key.publicEntry('2026-01-01T00:00:00.000Z')]);
+const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+const noop: PolicyAction = { handler: 'noop', timeout_ms: 500, recoverable: true };
+
+/** Just the action log, which is all the runner uses of a directory. */
+function actionLog(): TenantDirectory & { entries: Map<string, ActionLogEntry> } {
+  const entries = new Map<string, ActionLogEntry>();
+  const unused = () => Promise.reject(new Error('not used by the runner'));
+  return {
+    entries,
+    get: unused,
+    put: unused,
+    delete: unused,
+    list: unused,
+    putAction: (_a, e) => Promise.resolve(void entries.set(e.action_id, e)),
+    startAction: (_a, e) =>
+      Promise.resolve(!entries.has(e.action_id) && Boolean(entries.set(e.action_id, e))),
+    runningActions: () => Promise.resolve([...entries.values()].filter((e) => e.state === 'running')),
+    actionsStartedSince: unused,
+  };
+}
+
+async function setup(handler: ActionHandler, directory?: TenantDirectory) {
+  const clock = new SimulatedClock();
+  clock.set(Date.parse('2026-11-23T10:00:00.000Z'));
+  const ledger = new MemoryLedger();
+  const writer = await ChainWriter.open('tenants/acme', ledger, key, clock);
+  const alerts: string[] = [];
+  const runner = new ActionRunner({
+    account_id: 'acme',
+    writer,
+    handlers: { noop: handler },
+    alerts: { alert: (a) => alerts.push(a.code) },
+    clock,
+    ...(directory ? { directory } : {}),
+  });
+  const run = async (...args: Parameters<ActionRunner['run']>) => {
+    const result = await runner.run(...args);
+    if (result === 'duplicate') throw new Error('expected the action to run');
+    return result;
+  };
+  const receipts = async () => {
+    const lines: string[] = [];
+    for await (const r of ledger.read('tenants/acme')) lines.push(JSON.stringify(r));
+    expect((await verifyLines(lines, { keyring, threads: 0 })).ok).toBe(true);
+    return lines.map((l) => JSON.parse((JSON.parse(l) as { body: string }).body) as Record<string, unknown>);
+  };
+  return { clock, runner, run, receipts, alerts, ledger };
+}
+
+const handler = (
+  run: ActionHandler['run'],
+  rollback: ActionHandler['rollback'] = () => Promise.resolve(),
+): ActionHandler => ({ run, rollback });
+
+describe('ActionRunner (runbook 5)', () => {
+  it('a fast action completes with one durable action_complete receipt', async () => {
+    const { runner, run, receipts } = await setup(handler(() => Promise.resolve()));
+    const result = await run(
+      { signal_id: 's1', action_kind: 'noop', params: {}, correlation_id: 'c-1' },
+      noop,
+    );
+    await result.durable;
+    expect(result.outcome).toBe('complete');
+    expect(await receipts()).toEqual([
+      expect.objectContaining({
+        operation: 'action_complete',
+        signal_id: 's1',
+        action_kind: 'noop',
+        correlation_id: 'c-1',
+        account_id: 'acme',
+      }),
+    ]);
+    expect(runner.inFlight).toBe(0);
+  });
+
+  it('a slow action times out at 500 ms, is rolled back, and the rollback receipt points at the timeout receipt', async () => {
+    const { clock, runner, run, receipts } = await setup(handler(() => new Promise<void>(() => undefined)));
+    const pending = run({ signal_id: 's2', action_kind: 'noop', params: {} }, noop);
+    expect(runner.inFlight).toBe(1);
+    await flush();
+    expect(runner.inFlightKinds()).toEqual(['noop']);
+    clock.increment(500);
+    const result = await pending;
+    await result.durable;
+    const [timeout, rolledBack] = await receipts();
+    expect(timeout).toMatchObject({ operation: 'action_timeout', timeout_ms: 500, duration_ms: 500 });
+    expect(rolledBack).toMatchObject({
+      operation: 'action_rolled_back',
+      previous_action_receipt_id: timeout?.receipt_id,
+    });
+    expect(result.outcome).toBe('rolled_back');
+  });
+
+  it('a recoverable error writes action_failed (not escalated) then action_rolled_back', async () => {
+    const { run, receipts, alerts } = await setup(
+      handler(() => Promise.reject(new ActionError('HTTP_503', 'endpoint answered 503'))),
+    );
+    await (
+      await run({ signal_id: 's3', action_kind: 'noop', params: {} }, noop)
+    ).durable;
+    expect((await receipts()).map((r) => [r.operation, r.error_code, r.escalated])).toEqual([
+      ['action_failed', 'HTTP_503', false],
+      ['action_rolled_back', undefined, undefined],
+    ]);
+    expect(alerts).toEqual([]);
+  });
+
+  it('an unrecoverable error is escalated once: one action_failed and one alert', async () => {
+    const { run, receipts, alerts } = await setup(
+      handler(() => Promise.reject(new ActionError('BAD', 'no'))),
+    );
+    const result = await run(
+      { signal_id: 's4', action_kind: 'noop', params: {} },
+      { ...noop, recoverable: false },
+    );
+    await result.durable;
+    expect(result.outcome).toBe('escalated');
+    expect((await receipts()).map((r) => [r.operation, r.escalated])).toEqual([['action_failed', true]]);
+    expect(alerts).toEqual(['ACTION_ESCALATED']);
+  });
+
+  it('a failed rollback is escalated with its own action_failed receipt', async () => {
+    const { run, receipts, alerts } = await setup(
+      handler(
+        () => Promise.reject(new Error('x')),
+        () => Promise.reject(new ActionError('HTTP_500', 'rollback endpoint down')),
+      ),
+    );
+    await (
+      await run({ signal_id: 's5', action_kind: 'noop', params: {} }, noop)
+    ).durable;
+    await flush();
+    expect((await receipts()).map((r) => [r.operation, r.error_code, r.escalated])).toEqual([
+      ['action_failed', 'ACTION_ERROR', false],
+      ['action_failed', 'ROLLBACK_FAILED', true],
+    ]);
+    expect(alerts).toEqual(['ACTION_ESCALATED']);
+  });
+
+  it('a signal whose action is already in the log (redelivered, republished) runs nothing and writes no receipt', async () => {
+    let calls = 0;
+    const log = actionLog();
+    const { runner, run, receipts } = await setup(
+      handler(() => {
+        calls += 1;
+        return Promise.resolve();
+      }),
+      log,
+    );
+    const first = await run({ signal_id: 's6', action_kind: 'noop', params: {} }, noop);
+    await first.durable;
+    expect(await runner.run({ signal_id: 's6', action_kind: 'noop', params: {} }, noop)).toBe('duplicate');
+    // Known from the log too, not only from this runner's memory of what it finished.
+    const fresh = (
+      await setup(
+        handler(() => Promise.resolve()),
+        log,
+      )
+    ).runner;
+    expect(await fresh.run({ signal_id: 's6', action_kind: 'noop', params: {} }, noop)).toBe('duplicate');
+    // Two deliveries at once: the second is refused while the first is still in flight.
+    const [a, b] = await Promise.all([
+      runner.run({ signal_id: 's7', action_kind: 'noop', params: {} }, noop),
+      runner.run({ signal_id: 's7', action_kind: 'noop', params: {} }, noop),
+    ]);
+    expect([a, b].filter((r) => r === 'duplicate')).toHaveLength(1);
+    await flush();
+    expect(calls).toBe(2);
+    expect((await receipts()).map((r) => [r.operation, r.signal_id])).toEqual([
+      ['action_complete', 's6'],
+      ['action_complete', 's7'],
+    ]);
+    expect([...log.entries.values()].map((e) => [e.action_id, e.state])).toEqual([
+      ['s6-a0', 'complete'],
+      ['s7-a0', 'complete'],
+    ]);
+    expect(runner.inFlight).toBe(0);
+  });
+
+  it('a start whose log write timed out but landed is not taken for a duplicate when the signal comes back', async () => {
+    const log = actionLog();
+    const startAction = log.startAction.bind(log);
+    let failOnce = true;
+    log.startAction = async (a, e) => {
+      const started = await startAction(a, e);
+      if (!failOnce) return started;
+      failOnce = false;
+      throw new Error('DEADLINE_EXCEEDED');
+    };
+    const { runner, run, receipts } = await setup(
+      handler(() => Promise.resolve()),
+      log,
+    );
+    await expect(runner.run({ signal_id: 's8', action_kind: 'noop', params: {} }, noop)).rejects.toThrow(
+      'DEADLINE_EXCEEDED',
+    );
+    const again = await run({ signal_id: 's8', action_kind: 'noop', params: {} }, noop);
+    await again.durable;
+    expect((await receipts()).map((r) => [r.operation, r.signal_id])).toEqual([['action_complete', 's8']]);
+    expect(log.entries.get('s8-a0')?.state).toBe('complete');
+  });
+
+  it('when the writer refuses a receipt the action does not crash the process: durability fails and the log entry stays running', async () => {
+    const log = actionLog();
+    const { ledger, run } = await setup(
+      handler(() => Promise.resolve()),
+      log,
+    );
+    ledger.failNextAppend(new Error('conflict'));
+    const first = await run({ signal_id: 's9', action_kind: 'noop', params: {} }, noop);
+    await expect(first.durable).rejects.toBeDefined();
+    // The writer now refuses every emit; the next action's receipt cannot be written either.
+    const second = await run({ signal_id: 's10', action_kind: 'noop', params: {} }, noop);
+    await expect(second.durable).rejects.toBeDefined();
+    expect(log.entries.get('s9-a0')?.state).toBe('running');
+    expect(log.entries.get('s10-a0')?.state).toBe('running');
+  });
+});

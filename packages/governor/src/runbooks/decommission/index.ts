@@ -1,0 +1,1 @@
+export { cancel, startDecommission, type Decommission } from './decommission';

@@ -1,0 +1,7 @@
+export {
+  changePlan,
+  changeTenantPlan,
+  type PlanChange,
+  type PlanChangeResult,
+  type PlanPolicyLoader,
+} from './change-plan';

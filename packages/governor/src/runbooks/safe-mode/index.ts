@@ -1,0 +1,1 @@
+export { SafeMode, writers } from './safe-mode';

@@ -1,0 +1,2 @@
+export { Scaling } from './scaling';
+export { flowControl } from './flow-control';

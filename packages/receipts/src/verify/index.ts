@@ -1,0 +1,2 @@
+export { ChainVerifier, verifyLines } from './verify-chain';
+export type { VerifyMode, VerifyOptions, VerifyReport } from './options';
