@@ -47,8 +47,9 @@ const entitlementControl = z.strictObject({
 
 const policyControl = z.strictObject({
   kind: z.literal('policy'),
-  // Validated by the worker against the policy schema, so a bad policy becomes a receipt there.
-  policy: z.unknown().refine((p) => p !== undefined, 'policy is required'),
+  // Validated by the worker against the policy schema, so a bad policy becomes a receipt there;
+  // typed `unknown` here (the check is not a type guard) for the same reason.
+  policy: z.unknown().refine((p): boolean => p !== undefined, 'policy is required'),
   force: z.boolean(),
   forced_by: shortText.exactOptional(),
   correlation_id: shortText.exactOptional(),

@@ -21,8 +21,7 @@ beforeAll(async () => {
       else if (req.url === '/slow') {
         slowArrived?.();
         setTimeout(() => res.writeHead(200).end('late'), 2000).unref();
-      }
-      else res.writeHead(200).end('ok');
+      } else res.writeHead(200).end('ok');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

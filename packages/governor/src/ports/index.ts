@@ -14,6 +14,3 @@ export type { ArchiveStore } from './archive-store';
 export type { PolicyRegistry } from './policy-registry';
 export type { CheckpointWitness } from './checkpoint-witness';
 export type { Lease, LeaseStore } from './lease-store';
-// Until every importer takes these from their own files.
-export { systemClock } from '../clock';
-export { ActionError } from '../action-error';

@@ -1,9 +1,10 @@
 import { parseChainId } from '@governor/contracts';
+import { GovernorError } from '../errors';
 import type { CheckpointWitness } from '../ports';
 
 /** The failure codes every CheckpointWitness shares, so callers branch the same way on each adapter. */
 function witnessError(code: 'WITNESS_CONFLICT' | 'INVALID_ARGUMENT', message: string): Error {
-  return Object.assign(new Error(message), { code });
+  return new GovernorError(code, message, false);
 }
 
 function invalid(chain: string, size: number): Error | null {

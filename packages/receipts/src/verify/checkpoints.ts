@@ -23,8 +23,7 @@ export class CheckpointCheck {
   private readonly trustedAt = new Map<number, SignedCheckpoint[]>();
   private readonly compared = new Set<SignedCheckpoint>();
   private readonly tree = CompactRange.empty();
-  /** Trusted checkpoints that matched the receipts. */
-  verified = 0;
+  private matched = 0;
 
   constructor(
     notes: readonly string[],
@@ -89,6 +88,11 @@ export class CheckpointCheck {
     return null;
   }
 
+  /** Trusted checkpoints that matched the receipts. */
+  get verified(): number {
+    return this.matched;
+  }
+
   /** True while the next receipt is below the last trusted checkpoint, which vouches for it. */
   vouchesForNext(): boolean {
     return this.tree.size < (this.trusted[this.trusted.length - 1]?.checkpoint.size ?? 0);
@@ -114,7 +118,7 @@ export class CheckpointCheck {
           size - 1,
           `checkpoint at size ${size}: ${problems.join('; ')}`,
         );
-      else this.verified += 1;
+      else this.matched += 1;
     }
   }
 

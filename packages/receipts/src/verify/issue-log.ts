@@ -9,8 +9,7 @@ export class IssueLog {
   private readonly issues: VerifyIssue[] = [];
   private found = 0;
   private halted = false;
-  /** Issues found but not listed. */
-  omitted = 0;
+  private unlisted = 0;
 
   constructor(
     private readonly limits: VerifyLimits,
@@ -22,7 +21,7 @@ export class IssueLog {
     if (this.halted) return;
     this.found += 1;
     if (this.issues.length < this.limits.maxIssuesListed) this.issues.push({ code, seq, detail });
-    else this.omitted += 1;
+    else this.unlisted += 1;
     if (this.found >= this.limits.maxIssues)
       this.stop(`${this.found} issues found by line ${this.linesRead()}: the rest was not read`);
   }
@@ -36,6 +35,11 @@ export class IssueLog {
 
   get stopped(): boolean {
     return this.halted;
+  }
+
+  /** Issues found but not listed. */
+  get omitted(): number {
+    return this.unlisted;
   }
 
   get listed(): number {

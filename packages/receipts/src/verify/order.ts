@@ -38,10 +38,9 @@ class SeqRuns {
  * or forks, each receipt linked to the one before, timestamps that never go back.
  */
 export class ChainOrder {
-  firstSeq: number | null = null;
-  lastSeq: number | null = null;
-  /** The leaf hash of the last receipt in order: the chain's head. */
-  lastLeaf: string | null = null;
+  private firstSeq: number | null = null;
+  private lastSeq: number | null = null;
+  private lastLeaf: string | null = null;
   private lastTimestamp: string | null = null;
   private readonly seen = new SeqRuns();
   private misnumbered = false;
@@ -55,6 +54,11 @@ export class ChainOrder {
       this.lastSeq = from.seq - 1;
       this.lastLeaf = from.prev_hash;
     }
+  }
+
+  /** The first and last seqs in order, and the last one's leaf hash: the chain's head. */
+  get span(): { first: number | null; last: number | null; head: string | null } {
+    return { first: this.firstSeq, last: this.lastSeq, head: this.lastLeaf };
   }
 
   /** The seq the next receipt should have. */

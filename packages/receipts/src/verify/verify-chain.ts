@@ -111,14 +111,15 @@ export class ChainVerifier {
         'no receipts: nothing was verified (an empty chain is valid only when expected)',
       );
     const issues = this.log.sorted();
+    const span = this.order.span;
     return {
       ok: issues.length === 0 && this.log.omitted === 0,
       mode: this.mode,
       chain: this.owner.chain,
       count: this.count,
-      first_seq: this.order.firstSeq,
-      last_seq: this.order.lastSeq,
-      head_hash: this.order.lastLeaf,
+      first_seq: span.first,
+      last_seq: span.last,
+      head_hash: span.head,
       checkpoints_verified: this.checkpoints.verified,
       issues,
       issues_omitted: this.log.omitted,

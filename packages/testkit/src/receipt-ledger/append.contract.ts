@@ -38,11 +38,11 @@ export function appendContract(t: LedgerContext): void {
       [{ afterSeq: 9 }, []],
       [{ afterSeq: 100 }, []],
     ];
-    for (const [options, seqs] of cases)
-      expect({ options, seqs: seqsOf(await collect(t.ledger.read(TENANT, options))) }).toEqual({
-        options,
-        seqs,
-      });
+    for (const [options, seqs] of cases) {
+      const read = seqsOf(await collect(t.ledger.read(TENANT, options)));
+      // The options ride along so that a failure names its case.
+      expect([options, read]).toEqual([options, seqs]);
+    }
     expect(recordLines(await collect(t.ledger.read(TENANT, { afterSeq: 6, limit: 2 })))).toEqual(
       lines.slice(7, 9),
     );

@@ -57,7 +57,7 @@ export async function startCommand(argv: string[]): Promise<number> {
   const dataDir = ensureDir(dataDirOf(values['data-dir']));
 
   // The worker, the ingress and their stores load only now: `governor --help` stays quick.
-  const { startGovernor } = await import('../start-governor');
+  const { startGovernor } = await import('../start-governor.js');
   const { SecretsError } = await import('@governor/ingress');
   const { alertOnUnhandledRejections, logAlerts } = await import('@governor/worker');
   const out = outputOf(values.json);

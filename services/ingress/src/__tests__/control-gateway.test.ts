@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { tenantChain } from '@governor/contracts';
 import type {
   ControlChannel,
@@ -11,6 +12,7 @@ import type {
   TenantRecord,
 } from '@governor/governor';
 import { MemoryDirectory } from '@governor/governor/testing';
+import type { StoredReceipt } from '@governor/contracts';
 import type { ChainHead } from '@governor/receipts';
 import { ControlGateway } from '../control-gateway';
 import { IngressError } from '../errors';
@@ -37,10 +39,10 @@ class WrittenReceipts {
       },
       read: (chain, options) => {
         this.reads++;
-        const bodies = (this.chains.get(chain) ?? []).slice((options?.afterSeq ?? -1) + 1);
-        return (async function* () {
-          for (const body of bodies) yield { body: JSON.stringify(body) } as never;
-        })();
+        const records = (this.chains.get(chain) ?? [])
+          .slice((options?.afterSeq ?? -1) + 1)
+          .map((body) => ({ body: JSON.stringify(body) }) as StoredReceipt);
+        return Readable.from(records) as AsyncIterable<StoredReceipt>;
       },
     };
     return ledger as ReceiptLedger;
@@ -68,7 +70,8 @@ const created: EntitlementEvent = {
   sku_id: 'governor-starter',
   plan_type: 'starter',
   region: 'us-central1',
-} as EntitlementEvent;
+  occurred_at: '2026-12-02T10:00:00.000Z',
+};
 
 function gatewayOnSimulatedTime(options: { answerTimeoutMs?: number; pollMs?: number } = {}) {
   const clock = new SimulatedClock();

@@ -57,3 +57,23 @@ export async function advance(clock: SimulatedClock, ms: number, step = 10): Pro
     await settle();
   }
 }
+
+/** Moves the clock on in `step`s until `promise` settles (giving up after `limitMs`), and returns it. */
+export async function until<T>(
+  clock: SimulatedClock,
+  promise: Promise<T>,
+  step = 10,
+  limitMs = 60_000,
+): Promise<T> {
+  let settled = false;
+  promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await settle();
+  for (let passed = 0; !settled && passed < limitMs; passed += step) {
+    clock.increment(step);
+    await settle();
+  }
+  return promise;
+}

@@ -3,7 +3,7 @@ import { MemoryDirectory, MemoryLeaseStore } from '@governor/governor/testing';
 import type { Lease, LeaseStore, TenantRecord } from '@governor/governor';
 import pino from 'pino';
 import { Ownership, type OwnedTenants } from '../ownership';
-import { advance, SimulatedClock } from './support/simulated-clock';
+import { advance, SimulatedClock, until } from './support/simulated-clock';
 
 const LEASE_MS = 2_000;
 
@@ -75,9 +75,7 @@ describe('Ownership: leases renewed while the store is slow', () => {
       leaseMs: LEASE_MS,
       clock,
     });
-    const starting = ownership.start();
-    await advance(clock, 8 * 300 + 1_000);
-    await starting;
+    await until(clock, ownership.start());
     expect(ownership.owned()).toEqual(tenants);
 
     // 20 s in 100 ms steps: at every step every tenant may be served (its last renewal is
@@ -91,9 +89,7 @@ describe('Ownership: leases renewed while the store is slow', () => {
     expect(alerts.alerts).toEqual([]);
     const leases: Lease[] = await store.list();
     expect(leases.every((l) => l.holder === 'worker-a' && l.epoch === 1)).toBe(true);
-    const stopping = ownership.stop();
-    await advance(clock, 10_000);
-    await stopping;
+    await until(clock, ownership.stop());
     // Given back (expired at once) and the members left, so peers take over at once.
     expect((await store.list()).every((l) => l.expires_at === 0)).toBe(true);
     expect(await store.members()).toEqual([]);

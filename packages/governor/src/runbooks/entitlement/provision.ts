@@ -1,6 +1,6 @@
 import { tenantChain } from '@governor/contracts';
 import { validatePolicy } from '@governor/policy';
-import { isRetryable } from '../../errors';
+import { isRetryable, policyInvalid, skuNotInPlan } from '../../errors';
 import type { TenantRecord } from '../../ports';
 import { monthStart } from '../../quota';
 import type { Host } from '../context';
@@ -72,16 +72,9 @@ export class Provisioning {
     let step = 'policy';
     try {
       const loaded = validatePolicy(await registry.latest(ent.plan_type));
-      if (!loaded.ok)
-        throw Object.assign(
-          new Error(`plan ${ent.plan_type} has no valid policy: ${loaded.issues[0]?.message ?? ''}`),
-          { code: 'POLICY_INVALID' },
-        );
+      if (!loaded.ok) throw policyInvalid(ent.plan_type, loaded.issues[0]?.message ?? '');
       const policy = loaded.value;
-      if (!policy.skus.includes(ent.sku_id))
-        throw Object.assign(new Error(`sku ${ent.sku_id} is not served by plan ${ent.plan_type}`), {
-          code: 'SKU_NOT_IN_PLAN',
-        });
+      if (!policy.skus.includes(ent.sku_id)) throw skuNotInPlan(ent.sku_id, ent.plan_type);
 
       step = 'tenant_record';
       // An account provisioned again within a month keeps that month's usage.
