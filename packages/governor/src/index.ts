@@ -45,12 +45,7 @@ export { HeadBuilder, sameHead } from './chain/head-builder';
 export type { LinkProblem } from './chain/head-builder';
 export { checkChainId } from './chain/chain-id';
 export { storedRecord } from './chain/stored-record';
-export {
-  InvalidArgumentError,
-  ledgerConflict,
-  ledgerFenced,
-  ledgerInvalidArgument,
-} from './chain/ledger-errors';
+export { ledgerConflict, ledgerFenced, ledgerInvalidArgument } from './chain/ledger-errors';
 export {
   planAcquire,
   planRenew,

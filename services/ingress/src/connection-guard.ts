@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { systemClock, type Clock } from '@governor/governor';
+import type { Clock } from '@governor/governor';
 import type { FastifyBaseLogger } from 'fastify';
 import { Counter, Gauge } from 'prom-client';
 import type { EdgeLimits } from './edge-limits';
@@ -44,8 +44,8 @@ export class ConnectionGuard {
     private readonly limits: EdgeLimits,
     private readonly metrics: IngressMetrics,
     private readonly log: FastifyBaseLogger,
-    /** What connection ages and the summary are timed by (default the system clock). */
-    private readonly clock: Clock = systemClock,
+    /** What connection ages and the summary are timed by. */
+    private readonly clock: Clock,
   ) {
     const registry = metrics.registry;
     for (const name of [

@@ -1,14 +1,7 @@
-import { GovernorError } from '../errors';
+import { GovernorError, storeRefused } from '../errors';
 
 // The governor decides ack/nack and spool/give-up from GovernorError alone, so every refusal a
 // ledger rule reports is one, whichever adapter applied the rule.
-
-/** Why a store refused a call outright: retrying the same call cannot help. */
-export class InvalidArgumentError extends Error {
-  override readonly name = 'InvalidArgumentError';
-  readonly code = 'INVALID_ARGUMENT';
-  readonly retryable = false;
-}
 
 /** Another writer got to the chain first: the batch does not continue the stored head. */
 export function ledgerConflict(message: string): GovernorError {
@@ -20,9 +13,7 @@ export function ledgerFenced(message: string): GovernorError {
   return new GovernorError('LEDGER_FENCED', message, false);
 }
 
-/** A call no ledger accepts (a bad chain id, a malformed batch), with the reason as its cause. */
+/** A call no ledger accepts (a bad chain id, a malformed batch): retrying it cannot help. */
 export function ledgerInvalidArgument(message: string): GovernorError {
-  return new GovernorError('LEDGER_UNAVAILABLE', message, false, {
-    cause: new InvalidArgumentError(message),
-  });
+  return storeRefused('ledger', message, new GovernorError('INVALID_ARGUMENT', message, false));
 }

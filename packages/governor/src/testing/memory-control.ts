@@ -1,5 +1,5 @@
 import { ControlMessage, ControlSubscriberId } from '@governor/contracts';
-import { InvalidArgumentError } from '../chain/ledger-errors';
+import { GovernorError } from '../errors';
 import { systemClock } from '../clock';
 import type { Clock, ControlChannel } from '../ports';
 
@@ -36,7 +36,7 @@ export class MemoryControl implements ControlChannel {
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`);
       return Promise.reject(
-        new InvalidArgumentError(`control message is not valid and was not published: ${issues.join('; ')}`, {
+        invalidArgument(`control message is not valid and was not published: ${issues.join('; ')}`, {
           cause: parsed.error,
         }),
       );
@@ -51,7 +51,7 @@ export class MemoryControl implements ControlChannel {
     const id = ControlSubscriberId.safeParse(workerId);
     if (!id.success) {
       return Promise.reject(
-        new InvalidArgumentError(id.error.issues[0]?.message ?? 'invalid worker_id', { cause: id.error }),
+        invalidArgument(id.error.issues[0]?.message ?? 'invalid worker_id', { cause: id.error }),
       );
     }
     let worker = this.workers.get(workerId);
@@ -61,7 +61,7 @@ export class MemoryControl implements ControlChannel {
     }
     if (worker.session) {
       return Promise.reject(
-        new InvalidArgumentError(
+        invalidArgument(
           `worker ${workerId} is already subscribed: stop its subscription before subscribing again`,
         ),
       );
@@ -103,4 +103,9 @@ export class MemoryControl implements ControlChannel {
       },
     });
   }
+}
+
+/** What the channel throws for a message or subscriber it cannot take: final, never retried. */
+function invalidArgument(message: string, options?: { cause?: unknown }): GovernorError {
+  return new GovernorError('INVALID_ARGUMENT', message, false, options);
 }

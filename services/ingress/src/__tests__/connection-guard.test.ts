@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { ConnectionGuard } from '../connection-guard';
-import { defaultEdgeLimits } from '../edge-limits';
+import type { EdgeLimits } from '../edge-limits';
 import { IngressMetrics } from '../metrics';
 import { settle, SimulatedClock } from './simulated-clock';
 
@@ -14,7 +14,14 @@ function guardOnSimulatedTime(maxConnections: number) {
   const warned: unknown[] = [];
   const log = { warn: (fields: unknown) => warned.push(fields) } as unknown as FastifyBaseLogger;
   const metrics = new IngressMetrics({ processMetrics: false });
-  const guard = new ConnectionGuard({ ...defaultEdgeLimits(undefined), maxConnections }, metrics, log, clock);
+  const limits: EdgeLimits = {
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 30_000,
+    keepAliveTimeoutMs: 10_000,
+    idleTimeoutMs: 60_000,
+    maxConnections,
+  };
+  const guard = new ConnectionGuard(limits, metrics, log, clock);
   // Only the events the guard listens to: no sockets, no parser.
   const server = new EventEmitter() as unknown as Server;
   guard.attach(server);

@@ -50,11 +50,14 @@ export async function settle(rounds = 5): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
-/** Moves the clock on by `ms` in `step`s, letting what the timers started settle after each. */
-export async function advance(clock: SimulatedClock, ms: number, step = 10): Promise<void> {
+/**
+ * Moves the clock on by `ms` in `step`s, letting what the timers started settle after each
+ * (`rounds` event-loop turns: one is enough for code that only chains promises).
+ */
+export async function advance(clock: SimulatedClock, ms: number, step = 10, rounds = 5): Promise<void> {
   for (let passed = 0; passed < ms; passed += step) {
     clock.increment(Math.min(step, ms - passed));
-    await settle();
+    await settle(rounds);
   }
 }
 

@@ -82,7 +82,7 @@ describe('Ownership: leases renewed while the store is slow', () => {
     // recent enough that no peer can have taken it).
     const unsure: string[] = [];
     for (let t = 0; t < 20_000; t += 100) {
-      await advance(clock, 100);
+      await advance(clock, 100, 10, 1);
       for (const id of tenants) if (!ownership.mayServe(id)) unsure.push(`${id}@${t}ms`);
     }
     expect(unsure).toEqual([]);
