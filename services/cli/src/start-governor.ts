@@ -1,18 +1,9 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { URL_FILE } from '@governor/adapters-local';
-import {
-  buildIngress,
-  edgeLimitsFromEnv,
-  IngressMetrics,
-  loadEdgeSecrets,
-  parseSecrets,
-  parseTokens,
-  RuntimeGateway,
-  type EdgeSecrets,
-} from '@governor/ingress';
+import type { buildIngress, EdgeSecrets, RuntimeGateway } from '@governor/ingress';
 import { governorConfigFromEnv } from '@governor/stores';
-import { Worker } from '@governor/worker';
+import type { Worker } from '@governor/worker';
 import type { Logger } from 'pino';
 
 export interface StartOptions {
@@ -42,6 +33,10 @@ export interface Started {
 
 /** `governor start`: the worker and the HTTP ingress in one process, the ingress calling the runtime. */
 export async function startGovernor(options: StartOptions): Promise<Started> {
+  // The worker and the ingress load only now: `governor --help` and `--version` stay quick.
+  const [{ Worker }, ingress] = await Promise.all([import('@governor/worker'), import('@governor/ingress')]);
+  const { buildIngress, edgeLimitsFromEnv, IngressMetrics, loadEdgeSecrets, parseSecrets, parseTokens } =
+    ingress;
   const config = governorConfigFromEnv({
     ...options.env,
     GOVERNOR_BACKEND: options.backend,
@@ -57,7 +52,7 @@ export async function startGovernor(options: StartOptions): Promise<Started> {
   // with actions to reconcile answers /readyz (not ready) rather than refusing connections.
   const worker = await Worker.open(config, options.log);
   const { ledger, witness, directory, archive } = worker.stores;
-  const gateway = new RuntimeGateway(worker.runtime, directory, ledger, {
+  const gateway = new ingress.RuntimeGateway(worker.runtime, directory, ledger, {
     ...(worker.ownership ? { claims: worker.ownership } : {}),
   });
   gateway.starting = true;

@@ -7,6 +7,7 @@ import { ensureDir } from '../io';
 import { readableLog } from '../log-format';
 import { outputOf } from '../output';
 import { selfCommand, startHints } from '../start-hints';
+import { startGovernor } from '../start-governor';
 
 const USAGE = 'governor start [--port N] [--host H] [--data-dir DIR] [--backend local|gcp] [--json]';
 
@@ -56,8 +57,6 @@ export async function startCommand(argv: string[]): Promise<number> {
   // Made (or refused in one line) here: fs.mkdir on an impossible path such as /proc/x never settles.
   const dataDir = ensureDir(dataDirOf(values['data-dir']));
 
-  // The worker, the ingress and their stores load only now: `governor --help` stays quick.
-  const { startGovernor } = await import('../start-governor.js');
   const { SecretsError } = await import('@governor/ingress');
   const { alertOnUnhandledRejections, logAlerts } = await import('@governor/worker');
   const out = outputOf(values.json);
