@@ -79,8 +79,8 @@ export type {
   ActionResult,
   ActionRunnerDeps,
 } from './runbooks/action-recovery';
-export { HealthMonitor } from './health-monitor';
-export type { HealthTarget } from './health-monitor';
+export { HealthMonitor } from './runbooks/safe-mode/health-monitor';
+export type { HealthTarget } from './runbooks/safe-mode/health-monitor';
 export { noopHandler } from './handlers/noop';
 export { httpHandler } from './handlers/http';
 export type { HttpHandlerOptions } from './handlers/http';

@@ -1,5 +1,10 @@
 import { AccountId, WorkerId } from '@governor/contracts';
-import { ledgerInvalidArgument as invalidArgument } from '../chain/ledger-errors';
+import { GovernorError, invalidAccountId, storeRefused } from '../errors';
+
+/** A call no lease store accepts (a bad worker id, ttl or epoch): retrying it cannot help. */
+function invalidArgument(message: string): GovernorError {
+  return storeRefused('lease', message, new GovernorError('INVALID_ARGUMENT', message, false));
+}
 import type { Lease } from '../ports';
 
 // The lease rules every LeaseStore applies, whatever it stores to: each takes the lease as last
@@ -61,7 +66,7 @@ export function checkLeaseArgs(args: {
   readonly ttlMs?: number;
 }): void {
   if (args.accountId !== undefined && !AccountId.safeParse(args.accountId).success)
-    throw invalidArgument(`not an account id: ${JSON.stringify(args.accountId)}`);
+    throw invalidAccountId(args.accountId);
   if (args.workerId !== undefined && !WorkerId.safeParse(args.workerId).success)
     throw invalidArgument(`not a worker id: ${JSON.stringify(args.workerId)}`);
   if (args.ttlMs !== undefined && !(Number.isSafeInteger(args.ttlMs) && args.ttlMs > 0))

@@ -5,7 +5,7 @@ const NOW = 10_000;
 const held: Lease = { account_id: 'acme', holder: 'worker-a', epoch: 3, expires_at: NOW + 500 };
 const expired: Lease = { ...held, expires_at: NOW };
 const released: Lease = { ...held, expires_at: 0 };
-const invalid = { code: 'LEDGER_UNAVAILABLE', retryable: false };
+const invalid = { code: 'LEASE_UNAVAILABLE', retryable: false };
 
 describe('leaseIsLive', () => {
   it.each([
@@ -70,8 +70,17 @@ describe('checkLeaseArgs and checkLease', () => {
     expect(() => checkLease(held)).not.toThrow();
   });
 
+  it('refuses an account id that is no document name with INVALID_ACCOUNT_ID, not a store code', () => {
+    expect(() => checkLeaseArgs({ accountId: 'a/b' })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ACCOUNT_ID',
+        retryable: false,
+        message: 'not an account id: "a/b"',
+      }),
+    );
+  });
+
   it.each([
-    ['an account id that is no document name', { accountId: 'a/b' }, /not an account id/],
     ['an empty worker id', { workerId: '' }, /not a worker id/],
     ['a zero ttl', { ttlMs: 0 }, /positive whole number/],
     ['a negative ttl', { ttlMs: -5 }, /positive whole number/],

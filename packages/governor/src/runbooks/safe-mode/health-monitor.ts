@@ -1,4 +1,4 @@
-import type { Clock } from './ports';
+import type { Clock } from '../../ports';
 
 export interface HealthTarget {
   readonly degraded: boolean;

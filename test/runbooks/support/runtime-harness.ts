@@ -2,8 +2,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Keyring, SigningKey, verifyLines, type VerifyReport } from '@governor/receipts';
 import { SimulatedClock } from 'xstate';
-import { GovernorRuntime, type RuntimeDeps } from '../../index';
-import type { ActionHandler, AlertSink, Signal } from '../../ports';
+import {
+  GovernorRuntime,
+  type ActionHandler,
+  type AlertSink,
+  type RuntimeDeps,
+  type Signal,
+} from '@governor/governor';
 import {
   MemoryArchive,
   MemoryBus,
@@ -11,9 +16,9 @@ import {
   MemoryLedger,
   MemoryRegistry,
   MemorySpool,
-} from '../../testing';
+} from '@governor/governor/testing';
 
-// A runtime on the in-memory stores, for this package's runtime tests: the stores' fault
+// A runtime on the in-memory stores, for the runbook tests that drive one directly: the stores' fault
 // switches (failNextAppend, failPutsWhen, failNextLatest, failNextSubscribe) fail them the way
 // a real store does.
 
@@ -29,7 +34,7 @@ class Outage extends Error {
 
 /** The repo's plan policies (`policies/{plan}/{version}.json`), parsed. */
 export function repoPolicies(): { plan: string; version: string; policy: Record<string, unknown> }[] {
-  const root = join(__dirname, '..', '..', '..', '..', '..', 'policies');
+  const root = join(__dirname, '..', '..', '..', 'policies');
   const out: { plan: string; version: string; policy: Record<string, unknown> }[] = [];
   for (const plan of readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()))
     for (const file of readdirSync(join(root, plan.name)).filter((f) => f.endsWith('.json')))

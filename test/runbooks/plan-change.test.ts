@@ -1,6 +1,6 @@
 import { Policy, ReceiptBody } from '@governor/contracts';
 import { repoPolicies, retryable, runtimeHarness } from './support/runtime-harness';
-import { runbooks } from '../runbooks';
+import { runbooks } from '@governor/governor';
 
 const professional = repoPolicies().find((p) => p.plan === 'professional')?.policy as Record<string, unknown>;
 const professionalAt = (version: string, quotas: Record<string, number> = {}) => ({
