@@ -71,7 +71,8 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'separate-type-imports' }],
       '@typescript-eslint/consistent-type-exports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
-      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      // A `default:` is a decision about the cases not listed; a switch without one must list them all.
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
       'no-restricted-syntax': [
         'error',
         { selector: 'TSEnumDeclaration', message: 'Use an `as const` object instead of an enum.' },
@@ -112,6 +113,15 @@ export default tseslint.config(
   {
     files: testFiles,
     ...jest.configs['flat/recommended'],
+    rules: {
+      ...jest.configs['flat/recommended'].rules,
+      // Helpers named expect… (expectEnvelope, expectChainVerifies) assert.
+      'jest/expect-expect': ['error', { assertFunctionNames: ['expect', 'expect*'] }],
+      // A check in a set-up hook fails the tests that depend on it, which is what it is for.
+      'jest/no-standalone-expect': ['error', { additionalTestBlockFunctions: ['beforeAll', 'beforeEach'] }],
+      // Off: property-based and model-based tests assert per generated case, inside its branch.
+      'jest/no-conditional-expect': 'off',
+    },
   },
   {
     // Tests may use jest's loosely typed matchers.

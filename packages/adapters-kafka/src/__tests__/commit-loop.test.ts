@@ -1,13 +1,13 @@
 import { COMMIT_RETRY_MS, CommitLoop, type TopicOffset } from '../commit-loop';
 import { OffsetTracker } from '../offset-tracker';
 import type { KafkaLogLine } from '../options';
-import { FakeClock, settle } from './fake-clock';
+import { TestClock, settle } from '@governor/governor/testing';
 
 const TOPIC = 'tenants.acme.signals';
 
 /** A commit loop over partition 0, whose broker commits as `answer` says (and confirms each). */
 function loop(answer: (offsets: TopicOffset[]) => Promise<void> = () => Promise.resolve()) {
-  const clock = new FakeClock();
+  const clock = new TestClock();
   const tracker = new OffsetTracker();
   const commits: string[] = [];
   const lines: KafkaLogLine[] = [];
@@ -92,10 +92,10 @@ describe('CommitLoop', () => {
     ]);
     expect(clock.pending()).toEqual([COMMIT_RETRY_MS]);
     fail = false;
-    clock.advance(COMMIT_RETRY_MS - 1);
+    clock.increment(COMMIT_RETRY_MS - 1);
     await settle();
     expect(commits).toEqual(['0@1']);
-    clock.advance(1);
+    clock.increment(1);
     await settle();
     expect(commits).toEqual(['0@1', '0@1']);
     expect(clock.pending()).toEqual([]);

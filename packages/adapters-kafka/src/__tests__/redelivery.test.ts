@@ -1,8 +1,8 @@
 import { Redelivery } from '../redelivery';
-import { FakeClock } from './fake-clock';
+import { TestClock } from '@governor/governor/testing';
 
 function redelivery(delayMs = 1_000) {
-  const clock = new FakeClock();
+  const clock = new TestClock();
   const due: string[] = [];
   const r = new Redelivery(clock, delayMs, (partition, offset) => due.push(`${partition}:${offset}`));
   return { clock, due, r };
@@ -12,9 +12,9 @@ describe('Redelivery', () => {
   it('a nacked offset is due once the delay has passed on the clock, not before', () => {
     const { clock, due, r } = redelivery(1_000);
     r.later(0, 7);
-    clock.advance(999);
+    clock.increment(999);
     expect(due).toEqual([]);
-    clock.advance(1);
+    clock.increment(1);
     expect(due).toEqual(['0:7']);
     expect(r.size).toBe(0);
   });
@@ -22,11 +22,11 @@ describe('Redelivery', () => {
   it('offsets nacked at different times fall due in their own time', () => {
     const { clock, due, r } = redelivery(500);
     r.later(0, 3);
-    clock.advance(200);
+    clock.increment(200);
     r.later(0, 1);
-    clock.advance(300);
+    clock.increment(300);
     expect(due).toEqual(['0:3']);
-    clock.advance(200);
+    clock.increment(200);
     expect(due).toEqual(['0:3', '0:1']);
   });
 
@@ -34,7 +34,7 @@ describe('Redelivery', () => {
     const { clock, due, r } = redelivery(0);
     r.later(1, 2);
     expect(due).toEqual([]);
-    clock.advance(0);
+    clock.increment(0);
     expect(due).toEqual(['1:2']);
   });
 
@@ -43,19 +43,19 @@ describe('Redelivery', () => {
     r.later(0, 4);
     r.later(0, 5);
     r.cancel(0, 4);
-    clock.advance(1_000);
+    clock.increment(1_000);
     expect(due).toEqual(['0:5']);
   });
 
   it('nacking the same offset again keeps one timer, from the last nack', () => {
     const { clock, due, r } = redelivery();
     r.later(0, 4);
-    clock.advance(600);
+    clock.increment(600);
     r.later(0, 4);
     expect(r.size).toBe(1);
-    clock.advance(600);
+    clock.increment(600);
     expect(due).toEqual([]);
-    clock.advance(400);
+    clock.increment(400);
     expect(due).toEqual(['0:4']);
   });
 
@@ -66,7 +66,7 @@ describe('Redelivery', () => {
     r.later(1, 9);
     r.forgetPartition(1);
     expect(clock.pending()).toEqual([1_000]);
-    clock.advance(1_000);
+    clock.increment(1_000);
     expect(due).toEqual(['11:4']);
   });
 
@@ -76,7 +76,7 @@ describe('Redelivery', () => {
     r.later(2, 3);
     r.clear();
     expect(clock.pending()).toEqual([]);
-    clock.advance(5_000);
+    clock.increment(5_000);
     expect(due).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { DEFAULT_REJOIN_BACKOFF, RejoinSchedule, rejoinDelayMs } from '../rejoin-backoff';
-import { FakeClock } from './fake-clock';
+import { TestClock } from '@governor/governor/testing';
 
 describe('rejoinDelayMs', () => {
   it.each([
@@ -30,25 +30,25 @@ describe('rejoinDelayMs', () => {
 
 describe('RejoinSchedule', () => {
   it('runs the rejoin once the delay has passed on the clock, not before', () => {
-    const clock = new FakeClock();
+    const clock = new TestClock();
     const schedule = new RejoinSchedule(clock);
     let rejoins = 0;
     schedule.schedule(() => (rejoins += 1));
-    clock.advance(999);
+    clock.increment(999);
     expect(rejoins).toBe(0);
-    clock.advance(1);
+    clock.increment(1);
     expect(rejoins).toBe(1);
   });
 
   it('each further attempt waits twice as long, up to the cap; a join starts over', () => {
-    const clock = new FakeClock();
+    const clock = new TestClock();
     const schedule = new RejoinSchedule(clock);
     const waits: number[] = [];
     for (let i = 0; i < 6; i++) {
       expect(schedule.nextDelayMs).toBe(rejoinDelayMs(i + 1));
       schedule.schedule(() => undefined);
       waits.push(...clock.pending());
-      clock.advance(clock.pending()[0] ?? 0);
+      clock.increment(clock.pending()[0] ?? 0);
     }
     expect(waits).toEqual([1_000, 2_000, 4_000, 8_000, 10_000, 10_000]);
     schedule.reset();
@@ -56,28 +56,28 @@ describe('RejoinSchedule', () => {
   });
 
   it('a rejoin already pending is not scheduled twice, nor counted as an attempt', () => {
-    const clock = new FakeClock();
+    const clock = new TestClock();
     const schedule = new RejoinSchedule(clock);
     let rejoins = 0;
     schedule.schedule(() => (rejoins += 1));
     schedule.schedule(() => (rejoins += 10));
     expect(clock.pending()).toEqual([1_000]);
     expect(schedule.nextDelayMs).toBe(2_000);
-    clock.advance(10_000);
+    clock.increment(10_000);
     expect(rejoins).toBe(1);
   });
 
   it('cancel drops the pending rejoin, and a later one can be scheduled', () => {
-    const clock = new FakeClock();
+    const clock = new TestClock();
     const schedule = new RejoinSchedule(clock);
     let rejoins = 0;
     schedule.schedule(() => (rejoins += 1));
     schedule.cancel();
     expect(clock.pending()).toEqual([]);
-    clock.advance(10_000);
+    clock.increment(10_000);
     expect(rejoins).toBe(0);
     schedule.schedule(() => (rejoins += 1));
-    clock.advance(2_000);
+    clock.increment(2_000);
     expect(rejoins).toBe(1);
   });
 });

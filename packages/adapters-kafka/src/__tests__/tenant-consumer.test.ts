@@ -2,7 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { Delivery } from '@governor/governor';
 import { resolveOptions, type KafkaLogLine } from '../options';
 import { TenantConsumer } from '../tenant-consumer';
-import { FakeClock, settle } from './fake-clock';
+import { TestClock, settle } from '@governor/governor/testing';
 
 const TOPIC = 'tenants.acme.signals';
 
@@ -86,7 +86,7 @@ class FakeConsumer {
 const runs = (fake: FakeConsumer) => fake.calls.filter((c) => c === 'run').length;
 
 /** A consumer on `fake` whose waits run on `clock`; each delivery is acked unless `handle` says otherwise. */
-async function started(fake: FakeConsumer, clock = new FakeClock(), handle = (d: Delivery) => d.ack()) {
+async function started(fake: FakeConsumer, clock = new TestClock(), handle = (d: Delivery) => d.ack()) {
   const lines: KafkaLogLine[] = [];
   const deliveries: Delivery[] = [];
   let closed = 0;
@@ -109,7 +109,7 @@ async function started(fake: FakeConsumer, clock = new FakeClock(), handle = (d:
 describe('TenantConsumer after a crash kafkajs does not restart from', () => {
   it('joins the group again by itself (after 1 s) and carries on delivering; the subscription stays open', async () => {
     const fake = new FakeConsumer();
-    const clock = new FakeClock();
+    const clock = new TestClock();
     const { consumer, lines, deliveries, closed } = await started(fake, clock);
     await fake.deliver(0);
     await settle();
@@ -122,10 +122,10 @@ describe('TenantConsumer after a crash kafkajs does not restart from', () => {
       msg: expect.stringMatching(/kafkajs will not restart it; joining the group again/),
       retry_in_ms: 1_000,
     });
-    clock.advance(999);
+    clock.increment(999);
     await settle();
     expect(runs(fake)).toBe(1);
-    clock.advance(1);
+    clock.increment(1);
     await settle();
     expect(fake.calls).toEqual(['connect', 'subscribe', 'run', 'commit 1', 'connect', 'subscribe', 'run']);
 
@@ -141,17 +141,17 @@ describe('TenantConsumer after a crash kafkajs does not restart from', () => {
 
   it('a rejoin that fails to start is tried again with a longer wait', async () => {
     const fake = new FakeConsumer();
-    const clock = new FakeClock();
+    const clock = new TestClock();
     const { consumer, lines, closed } = await started(fake, clock);
     fake.failNextStart = new Error('Failed to find group coordinator');
     fake.crash(new Error('Failed to find group coordinator'), false);
-    clock.advance(1_000);
+    clock.increment(1_000);
     await settle();
     expect(runs(fake)).toBe(2);
-    clock.advance(1_999);
+    clock.increment(1_999);
     await settle();
     expect(runs(fake)).toBe(2);
-    clock.advance(1);
+    clock.increment(1);
     await settle();
     expect(runs(fake)).toBe(3);
     expect(lines.filter((l) => /joining the group again/.test(l.msg)).map((l) => l.retry_in_ms)).toEqual([
@@ -164,13 +164,13 @@ describe('TenantConsumer after a crash kafkajs does not restart from', () => {
 
   it('a crash after the group was joined again waits the first delay again', async () => {
     const fake = new FakeConsumer();
-    const clock = new FakeClock();
+    const clock = new TestClock();
     const { consumer, lines } = await started(fake, clock);
     fake.failNextStart = new Error('Failed to find group coordinator');
     fake.crash(new Error('Failed to find group coordinator'), false);
-    clock.advance(1_000);
+    clock.increment(1_000);
     await settle();
-    clock.advance(2_000);
+    clock.increment(2_000);
     await settle();
     expect(runs(fake)).toBe(3);
     fake.crash(new Error('Failed to find group coordinator'), false);
@@ -183,7 +183,7 @@ describe('TenantConsumer after a crash kafkajs does not restart from', () => {
 
   it("stops for good only when the tenant's topic is gone", async () => {
     const fake = new FakeConsumer();
-    const clock = new FakeClock();
+    const clock = new TestClock();
     const { lines, closed } = await started(fake, clock);
     fake.crash(
       Object.assign(new Error('This server does not host this topic-partition'), {
@@ -194,19 +194,19 @@ describe('TenantConsumer after a crash kafkajs does not restart from', () => {
     expect(closed()).toBe(1);
     expect(lines.at(-1)).toMatchObject({ level: 'error', msg: expect.stringMatching(/no longer exists/) });
     expect(clock.pending()).toEqual([]);
-    clock.advance(60_000);
+    clock.increment(60_000);
     await settle();
     expect(runs(fake)).toBe(1);
   });
 
   it('stop() while a rejoin is pending cancels it', async () => {
     const fake = new FakeConsumer();
-    const clock = new FakeClock();
+    const clock = new TestClock();
     const { consumer } = await started(fake, clock);
     fake.crash(new Error('Failed to find group coordinator'), false);
     await consumer.stop();
     expect(clock.pending()).toEqual([]);
-    clock.advance(60_000);
+    clock.increment(60_000);
     await settle();
     expect(runs(fake)).toBe(1);
     expect(fake.calls.at(-1)).toBe('disconnect');
@@ -214,11 +214,11 @@ describe('TenantConsumer after a crash kafkajs does not restart from', () => {
 
   it('a crash during the first start is what subscribe reports; nothing rejoins', async () => {
     const fake = new FakeConsumer();
-    const clock = new FakeClock();
+    const clock = new TestClock();
     fake.failNextStart = new Error('Failed to find group coordinator');
     await expect(started(fake, clock)).rejects.toMatchObject({ code: 'UNAVAILABLE', retryable: true });
     expect(clock.pending()).toEqual([]);
-    clock.advance(60_000);
+    clock.increment(60_000);
     await settle();
     expect(fake.calls).toEqual(['connect', 'subscribe', 'run', 'disconnect']);
   });
@@ -239,12 +239,12 @@ describe('TenantConsumer redelivery of a nacked signal', () => {
 
   it('seeks back to it once the redelivery delay has passed on the clock, and commits it once acked', async () => {
     const fake = new FakeConsumer();
-    const clock = new FakeClock();
+    const clock = new TestClock();
     const { consumer, deliveries } = await started(fake, clock, nackOnce());
     await fake.deliver(0);
-    clock.advance(999);
+    clock.increment(999);
     expect(fake.calls).not.toContain('seek 0');
-    clock.advance(1);
+    clock.increment(1);
     expect(fake.calls.at(-1)).toBe('seek 0');
 
     await fake.deliver(0);
@@ -256,38 +256,38 @@ describe('TenantConsumer redelivery of a nacked signal', () => {
 
   it('seeks to the lowest nacked offset due, so one seek does not jump over another', async () => {
     const fake = new FakeConsumer();
-    const clock = new FakeClock();
+    const clock = new TestClock();
     const { consumer } = await started(fake, clock, (d) => d.nack());
     await fake.deliver(0);
-    clock.advance(500);
+    clock.increment(500);
     await fake.deliver(1);
-    clock.advance(500);
-    clock.advance(500);
+    clock.increment(500);
+    clock.increment(500);
     expect(fake.calls.filter((c) => c.startsWith('seek'))).toEqual(['seek 0', 'seek 0']);
     await consumer.stop();
   });
 
   it('a nacked signal fetched again before its delay passes is not sought back to', async () => {
     const fake = new FakeConsumer();
-    const clock = new FakeClock();
+    const clock = new TestClock();
     const { consumer } = await started(fake, clock, nackOnce());
     await fake.deliver(0);
     // A kafkajs restart reads again from the committed offset, below the nacked one.
     await fake.deliver(0);
     expect(clock.pending()).toEqual([]);
-    clock.advance(5_000);
+    clock.increment(5_000);
     expect(fake.calls).not.toContain('seek 0');
     await consumer.stop();
   });
 
   it('stop() drops the pending redeliveries; the group offset stays at the nacked signal for the next subscriber', async () => {
     const fake = new FakeConsumer();
-    const clock = new FakeClock();
+    const clock = new TestClock();
     const { consumer } = await started(fake, clock, (d) => d.nack());
     await fake.deliver(0);
     await consumer.stop();
     expect(clock.pending()).toEqual([]);
-    clock.advance(5_000);
+    clock.increment(5_000);
     expect(fake.calls.filter((c) => c.startsWith('seek') || c.startsWith('commit'))).toEqual(['commit 0']);
   });
 });

@@ -12,3 +12,4 @@ export { MemoryLedger } from './memory-ledger';
 export { MemoryRegistry } from './memory-registry';
 export { MemorySpool } from './memory-spool';
 export { MemoryWitness } from './memory-witness';
+export { TestClock, advance, settle, until } from './test-clock';

@@ -5,11 +5,11 @@ import type { FastifyBaseLogger } from 'fastify';
 import { ConnectionGuard } from '../connection-guard';
 import type { EdgeLimits } from '../edge-limits';
 import { IngressMetrics } from '../metrics';
-import { settle, SimulatedClock } from './simulated-clock';
+import { settle, TestClock } from '@governor/governor/testing';
 
 // The guard's timing on simulated time; its behaviour on real sockets is connection-limits.test.ts.
 function guardOnSimulatedTime(maxConnections: number) {
-  const clock = new SimulatedClock();
+  const clock = new TestClock();
   clock.set(Date.parse('2026-12-02T10:00:00.000Z'));
   const warned: unknown[] = [];
   const log = { warn: (fields: unknown) => warned.push(fields) } as unknown as FastifyBaseLogger;

@@ -16,7 +16,7 @@ import type { StoredReceipt } from '@governor/contracts';
 import type { ChainHead } from '@governor/receipts';
 import { ControlGateway } from '../control-gateway';
 import { IngressError } from '../errors';
-import { advance, settle, SimulatedClock } from './simulated-clock';
+import { advance, settle, TestClock } from '@governor/governor/testing';
 
 const T0 = Date.parse('2026-12-02T10:00:00.000Z');
 
@@ -74,7 +74,7 @@ const created: EntitlementEvent = {
 };
 
 function gatewayOnSimulatedTime(options: { answerTimeoutMs?: number; pollMs?: number } = {}) {
-  const clock = new SimulatedClock();
+  const clock = new TestClock();
   clock.set(T0);
   const written = new WrittenReceipts();
   const directory = new MemoryDirectory();

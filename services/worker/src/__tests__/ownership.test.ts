@@ -3,7 +3,7 @@ import { MemoryDirectory, MemoryLeaseStore } from '@governor/governor/testing';
 import type { Lease, LeaseStore, TenantRecord } from '@governor/governor';
 import pino from 'pino';
 import { Ownership, type OwnedTenants } from '../ownership';
-import { advance, SimulatedClock, until } from './support/simulated-clock';
+import { advance, TestClock, until } from '@governor/governor/testing';
 
 const LEASE_MS = 2_000;
 
@@ -23,14 +23,14 @@ function record(account_id: string): TenantRecord {
 
 const T0 = Date.parse('2026-12-02T10:00:00.000Z');
 
-function simulatedClock(): SimulatedClock {
-  const clock = new SimulatedClock();
+function simulatedClock(): TestClock {
+  const clock = new TestClock();
   clock.set(T0);
   return clock;
 }
 
 /** A lease store whose every write takes `ms` of `clock` (a store under load, a CPU-starved process). */
-function slowLeases(inner: LeaseStore, ms: number, clock: SimulatedClock): LeaseStore {
+function slowLeases(inner: LeaseStore, ms: number, clock: TestClock): LeaseStore {
   const slow =
     <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
