@@ -1,5 +1,5 @@
 export { systemClock } from './clock';
-export { ActionError } from './action-error';
+export { ActionError } from './runbooks/action-recovery/action-error';
 export type {
   Clock,
   LedgerEntry,
@@ -37,8 +37,8 @@ export {
 } from './errors';
 export type { Store } from './errors';
 export type { Lease, LeaseStore } from './ports';
-export { ChainWriter } from './chain-writer';
-export type { Emitted, ChainWriterOptions } from './chain-writer';
+export { ChainWriter } from './chain/chain-writer';
+export type { Emitted, ChainWriterOptions } from './chain/chain-writer';
 // The ledger and lease rules every adapter applies, whatever it stores to.
 export { planAppend, planClaim, checkEpoch, checkFence } from './chain/ledger-rules';
 export { HeadBuilder, sameHead } from './chain/head-builder';
@@ -81,6 +81,6 @@ export type {
 } from './runbooks/action-recovery';
 export { HealthMonitor } from './runbooks/safe-mode/health-monitor';
 export type { HealthTarget } from './runbooks/safe-mode/health-monitor';
-export { noopHandler } from './handlers/noop';
-export { httpHandler } from './handlers/http';
-export type { HttpHandlerOptions } from './handlers/http';
+export { noopHandler } from './runbooks/action-recovery/handlers/noop';
+export { httpHandler } from './runbooks/action-recovery/handlers/http';
+export type { HttpHandlerOptions } from './runbooks/action-recovery/handlers/http';

@@ -1,6 +1,6 @@
 import type { Policy } from '@governor/contracts';
 import { tenantChain } from '@governor/contracts';
-import { ChainWriter } from './chain-writer';
+import { ChainWriter } from './chain/chain-writer';
 import { landSpool } from './handover';
 import type { Delivery, Signal, TenantRecord } from './ports';
 import {

@@ -1,6 +1,6 @@
 import type { Policy, PolicyAction, ReceiptFields } from '@governor/contracts';
 import { createActor, type Actor } from 'xstate';
-import type { ChainWriter, Emitted } from './chain-writer';
+import type { ChainWriter, Emitted } from './chain/chain-writer';
 import {
   governorMachine,
   phaseOf,

@@ -1,5 +1,5 @@
 import type { Policy, ReceiptFields } from '@governor/contracts';
-import type { ChainWriter, Emitted } from '../chain-writer';
+import type { ChainWriter, Emitted } from '../chain/chain-writer';
 import type { GovernorEvent, GovernorPhase } from '../machines/governor.machine';
 import type { ActionLogEntry, Clock, TenantDirectory, TenantRecord } from '../ports';
 import type { RuntimeDeps } from '../runtime-options';

@@ -1,6 +1,6 @@
 import type { ReceiptFields } from '@governor/contracts';
 import type { Actor } from 'xstate';
-import type { ChainWriter } from '../../chain-writer';
+import type { ChainWriter } from '../../chain/chain-writer';
 import type { AlertSink, Clock } from '../../ports';
 import type { ActionFailure, actionMachine } from './action.machine';
 

@@ -1,7 +1,7 @@
 import type { PolicyAction } from '@governor/contracts';
 import { createActor } from 'xstate';
-import type { ChainWriter } from '../../chain-writer';
-import { ActionError } from '../../action-error';
+import type { ChainWriter } from '../../chain/chain-writer';
+import { ActionError } from './action-error';
 import type {
   ActionHandler,
   ActionLogEntry,

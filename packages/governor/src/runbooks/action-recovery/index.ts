@@ -15,3 +15,6 @@ export {
 } from './action.machine';
 export { writeActionReceipts, UNWRITTEN_RECEIPT } from './action-receipts';
 export { withinMs } from './within';
+export { ActionError } from './action-error';
+export { noopHandler } from './handlers/noop';
+export { httpHandler, type HttpHandlerOptions } from './handlers/http';

@@ -1,4 +1,4 @@
-import type { ChainWriter } from '../../chain-writer';
+import type { ChainWriter } from '../../chain/chain-writer';
 import type { ActionLogEntry, AlertSink } from '../../ports';
 import type { ActionOutcome } from './action.machine';
 

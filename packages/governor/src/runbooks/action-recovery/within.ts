@@ -1,4 +1,4 @@
-import { ActionError } from '../../action-error';
+import { ActionError } from './action-error';
 import type { Clock } from '../../ports';
 
 /**

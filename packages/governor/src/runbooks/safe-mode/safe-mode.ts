@@ -1,4 +1,4 @@
-import type { ChainWriter } from '../../chain-writer';
+import type { ChainWriter } from '../../chain/chain-writer';
 import type { Host } from '../context';
 
 /** Every chain the host writes: its worker chain and one per tenant. */

@@ -1,8 +1,8 @@
 import type { PolicyAction } from '@governor/contracts';
 import { Keyring, SigningKey, verifyLines } from '@governor/receipts';
 import { SimulatedClock } from 'xstate';
-import { ActionError } from '../../../action-error';
-import { ChainWriter } from '../../../chain-writer';
+import { ActionError } from '../action-error';
+import { ChainWriter } from '../../../chain/chain-writer';
 import type { ActionHandler, ActionLogEntry, TenantDirectory } from '../../../ports';
 import { MemoryLedger } from '../../../testing';
 import { ActionRunner } from '../action-runner';

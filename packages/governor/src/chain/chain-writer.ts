@@ -7,8 +7,8 @@ import {
   type ChainHead,
   type SigningKey,
 } from '@governor/receipts';
-import { GovernorError, GovernorErrorCode } from './errors';
-import type { AlertSink, CheckpointWitness, Clock, LedgerEntry, ReceiptLedger, ReceiptSpool } from './ports';
+import { GovernorError, GovernorErrorCode } from '../errors';
+import type { AlertSink, CheckpointWitness, Clock, LedgerEntry, ReceiptLedger, ReceiptSpool } from '../ports';
 
 export interface Emitted {
   readonly receipt_id: string;

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { ActionError } from '../action-error';
-import { systemClock } from '../clock';
-import type { ActionHandler, ActionRequest, Clock } from '../ports';
+import { systemClock } from '../../../clock';
+import type { ActionHandler, ActionRequest, Clock } from '../../../ports';
 
 export interface HttpHandlerOptions {
   /** Standard Webhooks secret, `whsec_<base64>`, that the endpoint verifies calls with. */

@@ -1,4 +1,4 @@
-import type { ActionHandler } from '../ports';
+import type { ActionHandler } from '../../../ports';
 
 /** The built-in `noop` handler: succeeds at once; rollback has nothing to undo. */
 export const noopHandler: ActionHandler = {

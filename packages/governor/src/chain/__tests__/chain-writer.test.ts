@@ -1,7 +1,7 @@
 import { Keyring, SigningKey, sampleFields, verifyLines } from '@governor/receipts';
 import { ChainWriter } from '../chain-writer';
-import { GovernorError } from '../errors';
-import { MemoryLedger, MemorySpool } from '../testing';
+import { GovernorError } from '../../errors';
+import { MemoryLedger, MemorySpool } from '../../testing';
 
 const key = SigningKey.fromSeed(Buffer.alloc(32, 1));
 const keyring = new Keyring([key.publicEntry('2026-01-01T00:00:00.000Z')]);
