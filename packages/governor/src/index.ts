@@ -22,6 +22,8 @@ export type {
   EntitlementEvent,
   ControlMessage,
   ControlChannel,
+  Lease,
+  LeaseStore,
 } from './ports';
 export {
   GovernorError,
@@ -36,7 +38,6 @@ export {
   storeUnavailable,
 } from './errors';
 export type { Store } from './errors';
-export type { Lease, LeaseStore } from './ports';
 export { ChainWriter } from './chain/chain-writer';
 export type { Emitted, ChainWriterOptions } from './chain/chain-writer';
 // The ledger and lease rules every adapter applies, whatever it stores to.

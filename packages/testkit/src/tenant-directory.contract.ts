@@ -1,4 +1,5 @@
 import type { ActionLogEntry, TenantDirectory, TenantRecord } from '@governor/governor';
+import { tenantRecord } from '@governor/governor/testing';
 import { sortedBy } from './contract-helpers';
 
 /** A fresh, empty tenant directory for one contract test, and how to dispose of it. */
@@ -12,20 +13,9 @@ export interface DirectoryUnderTest {
   readonly reopen?: () => Promise<TenantDirectory>;
 }
 
-function tenant(accountId: string, overrides: Partial<TenantRecord> = {}): TenantRecord {
-  return {
-    account_id: accountId,
-    sku_id: 'governor-starter',
-    plan_type: 'starter',
-    region: 'europe-west1',
-    entitlement_id: `ent-${accountId}`,
-    policy_version: '1.0.0',
-    state: 'active',
-    concurrency: 5,
-    monthly_actions_used: 0,
-    ...overrides,
-  };
-}
+/** Records in europe-west1, so a store that drops or defaults the region is caught. */
+const tenant = (accountId: string, overrides: Partial<TenantRecord> = {}): TenantRecord =>
+  tenantRecord(accountId, { region: 'europe-west1', ...overrides });
 
 function action(actionId: string, overrides: Partial<ActionLogEntry> = {}): ActionLogEntry {
   return {

@@ -15,8 +15,6 @@ import { CliError, firstLine } from './errors';
 export const ENV_HINT = 'eval "$(bash infra/local/backends.sh env)"';
 const CLI_WORKER_ID = 'governor-cli';
 
-export { isEmulated };
-
 /** What to check when a Google Cloud call fails, on the emulators or in Google Cloud. */
 export function gcpHint(config: GcpConfig): string {
   return isEmulated(config)

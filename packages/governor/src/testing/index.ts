@@ -13,3 +13,4 @@ export { MemoryRegistry } from './memory-registry';
 export { MemorySpool } from './memory-spool';
 export { MemoryWitness } from './memory-witness';
 export { TestClock, advance, settle, until } from './test-clock';
+export { tenantRecord } from './records';

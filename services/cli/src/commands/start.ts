@@ -47,10 +47,11 @@ export async function startCommand(argv: string[]): Promise<number> {
     process.stdout.write(startHelp + '\n');
     return 0;
   }
-  const backend = (values.backend as string | undefined) ?? process.env.GOVERNOR_BACKEND ?? 'local';
+  const env = process.env;
+  const backend = (values.backend as string | undefined) ?? env.GOVERNOR_BACKEND ?? 'local';
   if (backend !== 'local' && backend !== 'gcp')
     throw new CliError(`--backend must be local or gcp, got "${backend}"`);
-  const portText = (values.port as string | undefined) ?? process.env.PORT ?? '8080';
+  const portText = (values.port as string | undefined) ?? env.PORT ?? '8080';
   const port = portText === '0' ? 0 : positiveInt(portText, '--port');
   if (port > 65535) throw new CliError(`--port must be at most 65535, got ${port}`);
   const host = (values.host as string | undefined) ?? '127.0.0.1';
@@ -61,7 +62,7 @@ export async function startCommand(argv: string[]): Promise<number> {
   const { alertOnUnhandledRejections, logAlerts } = await import('@governor/worker');
   const out = outputOf(values.json);
   const log = pino(
-    { level: process.env.LOG_LEVEL ?? 'info' },
+    { level: env.LOG_LEVEL ?? 'info' },
     process.stderr.isTTY === true && !out.json
       ? readableLog(process.stderr, outputOf(false, process.stderr).color)
       : pino.destination(2),
@@ -74,7 +75,7 @@ export async function startCommand(argv: string[]): Promise<number> {
   });
   let started;
   try {
-    started = await startGovernor({ backend, host, port, dataDir, env: process.env, log });
+    started = await startGovernor({ backend, host, port, dataDir, env, log });
   } catch (e) {
     if (e instanceof ConfigError || e instanceof SecretsError) throw new CliError(e.message);
     if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE')

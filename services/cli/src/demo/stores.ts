@@ -78,8 +78,9 @@ export async function openGcpDemo(
   signals: Signals = 'pubsub',
 ): Promise<DemoStores> {
   // A bad KAFKA_BROKERS fails before anything is opened.
-  const brokers = signals === 'kafka' ? kafkaBrokers(process.env) : undefined;
-  const { stores, config, seeded } = await openDemoGcp(process.env, DEMO_WORKER);
+  const env = process.env;
+  const brokers = signals === 'kafka' ? kafkaBrokers(env) : undefined;
+  const { stores, config, seeded } = await openDemoGcp(env, DEMO_WORKER);
   const project = config.projectId;
   let kafka: (SignalBus & { close(): Promise<void> }) | undefined;
   let dataDir: string;

@@ -9,14 +9,12 @@ import type {
   PolicyRegistry,
   ReceiptLedger,
   SignalBus,
-  TenantRecord,
 } from '@governor/governor';
-import { MemoryDirectory } from '@governor/governor/testing';
 import type { StoredReceipt } from '@governor/contracts';
 import type { ChainHead } from '@governor/receipts';
 import { ControlGateway } from '../control-gateway';
 import { IngressError } from '../errors';
-import { advance, settle, TestClock } from '@governor/governor/testing';
+import { advance, MemoryDirectory, settle, tenantRecord, TestClock } from '@governor/governor/testing';
 
 const T0 = Date.parse('2026-12-02T10:00:00.000Z');
 
@@ -47,20 +45,6 @@ class WrittenReceipts {
     };
     return ledger as ReceiptLedger;
   }
-}
-
-function record(account_id: string): TenantRecord {
-  return {
-    account_id,
-    sku_id: 'governor-starter',
-    plan_type: 'starter',
-    region: 'us-central1',
-    entitlement_id: `ent-${account_id}`,
-    policy_version: '1.0.0',
-    state: 'active',
-    concurrency: 5,
-    monthly_actions_used: 0,
-  };
 }
 
 const created: EntitlementEvent = {
@@ -131,7 +115,7 @@ describe('ControlGateway: waiting for a worker on its clock', () => {
 
   it('reports how long a policy push took by the clock', async () => {
     const { clock, written, directory, published, gateway } = gatewayOnSimulatedTime({ pollMs: 50 });
-    await directory.put(record('acme'));
+    await directory.put(tenantRecord('acme'));
     const policy = JSON.parse(
       readFileSync(join(__dirname, '../../../../policies/starter/1.0.0.json'), 'utf8'),
     ) as Record<string, unknown>;

@@ -1,25 +1,17 @@
 import { LogAlertSink } from '@governor/adapters-local';
-import { MemoryDirectory, MemoryLeaseStore } from '@governor/governor/testing';
-import type { Lease, LeaseStore, TenantRecord } from '@governor/governor';
+import type { Lease, LeaseStore } from '@governor/governor';
 import pino from 'pino';
 import { Ownership, type OwnedTenants } from '../ownership';
-import { advance, TestClock, until } from '@governor/governor/testing';
+import {
+  advance,
+  MemoryDirectory,
+  MemoryLeaseStore,
+  tenantRecord,
+  TestClock,
+  until,
+} from '@governor/governor/testing';
 
 const LEASE_MS = 2_000;
-
-function record(account_id: string): TenantRecord {
-  return {
-    account_id,
-    sku_id: 'governor-starter',
-    plan_type: 'starter',
-    region: 'us-central1',
-    entitlement_id: `ent-${account_id}`,
-    policy_version: '1.0.0',
-    state: 'active',
-    concurrency: 5,
-    monthly_actions_used: 0,
-  };
-}
 
 const T0 = Date.parse('2026-12-02T10:00:00.000Z');
 
@@ -52,7 +44,7 @@ describe('Ownership: leases renewed while the store is slow', () => {
   it('every held lease stays surely ours when each renewal takes 300 ms: the renewals of many tenants do not add up', async () => {
     const tenants = Array.from({ length: 8 }, (_, i) => `t-${i}`);
     const directory = new MemoryDirectory();
-    for (const t of tenants) await directory.put(record(t));
+    for (const t of tenants) await directory.put(tenantRecord(t));
     const clock = simulatedClock();
     const store = new MemoryLeaseStore({ clock });
     const served = new Set<string>();
@@ -100,9 +92,9 @@ describe('Ownership: leases renewed while the store is slow', () => {
 describe('Ownership: a tenant whose decommission did not finish', () => {
   it('takes a draining tenant as it takes an active one (its decommission is finished by whoever adopts it), and leaves ended ones alone', async () => {
     const directory = new MemoryDirectory();
-    await directory.put(record('live'));
-    await directory.put({ ...record('half-cancelled'), state: 'draining' });
-    await directory.put({ ...record('gone'), state: 'decommissioned' });
+    await directory.put(tenantRecord('live'));
+    await directory.put(tenantRecord('half-cancelled', { state: 'draining' }));
+    await directory.put(tenantRecord('gone', { state: 'decommissioned' }));
     const adopted: string[] = [];
     const clock = simulatedClock();
     const ownership = new Ownership({
@@ -145,7 +137,7 @@ describe('Ownership: on simulated time', () => {
   it('renews on its own clock every tick, and stops serving a tenant once its last renewal is too old to be sure of, until the next one', async () => {
     const clock = simulatedClock();
     const directory = new MemoryDirectory();
-    await directory.put(record('t-0'));
+    await directory.put(tenantRecord('t-0'));
     const store = new MemoryLeaseStore({ clock });
     let down = false;
     const leases: LeaseStore = {
@@ -197,7 +189,7 @@ describe('Ownership: on simulated time', () => {
   it("takes over a dead peer's tenant once its lease has expired by the clock, not before, under a new epoch", async () => {
     const clock = simulatedClock();
     const directory = new MemoryDirectory();
-    await directory.put(record('t-0'));
+    await directory.put(tenantRecord('t-0'));
     const store = new MemoryLeaseStore({ clock });
     // worker-b took the tenant, then died: no more renewals or heartbeats.
     await store.heartbeat('worker-b', LEASE_MS);
