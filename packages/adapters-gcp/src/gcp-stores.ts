@@ -43,9 +43,9 @@ export async function openGcpStores(config: GcpConfig) {
   // The storage client would read the variable itself, and misread it, whatever apiEndpoint says.
   delete process.env.STORAGE_EMULATOR_HOST;
   // On the emulators there is no GCE metadata server; without this the clients probe for one
-  // and print a MetadataLookupWarning on every start.
-  if (config.firestoreEmulatorHost && config.pubsubEmulatorHost)
-    process.env.METADATA_SERVER_DETECTION ??= 'none';
+  // and print a MetadataLookupWarning on every start (the Firestore client asks for a universe
+  // domain even on its emulator, so that one alone is enough to warn).
+  if (config.firestoreEmulatorHost) process.env.METADATA_SERVER_DETECTION ??= 'none';
   const firestore = withoutEnv(
     'FIRESTORE_EMULATOR_HOST',
     () =>

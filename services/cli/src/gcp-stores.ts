@@ -118,9 +118,6 @@ export const quietPubSubLog: PubSubLog = (line) => {
  */
 export async function openGcp(config: GcpConfig): Promise<GcpStores> {
   await checkEmulators(config);
-  // The Firestore client asks the auth library for a universe domain even on the emulator, which
-  // probes the GCE metadata server and warns on stderr when there is none.
-  if (config.firestoreEmulatorHost) process.env.METADATA_SERVER_DETECTION ??= 'none';
   try {
     return await within(
       20_000,
