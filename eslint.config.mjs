@@ -38,7 +38,8 @@ const restrictedImports = ({ gcp = false, kafka = false, timers = false } = {}) 
   },
 ];
 
-const useTheClock = 'The core takes time from the injected Clock (ports/clock.ts), so its tests run on simulated time.';
+const useTheClock =
+  'The core takes time from the injected Clock (ports/clock.ts), so its tests run on simulated time.';
 
 const testFiles = ['**/__tests__/**/*.ts', 'test/**/*.ts'];
 
@@ -62,6 +63,8 @@ export default tseslint.config(
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     settings: {
       'import-x/resolver-next': [createTypeScriptImportResolver({ alwaysTryTypes: true })],
+      'import-x/extensions': ['.ts'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
       // Workspace packages resolve to their built dist: cycles across packages are already
       // impossible (tsc project references), so the cycle check stays inside each package.
       'import-x/external-module-folders': ['node_modules', 'dist'],
@@ -72,7 +75,10 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-exports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       // A `default:` is a decision about the cases not listed; a switch without one must list them all.
-      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: true },
+      ],
       'no-restricted-syntax': [
         'error',
         { selector: 'TSEnumDeclaration', message: 'Use an `as const` object instead of an enum.' },
@@ -82,7 +88,10 @@ export default tseslint.config(
       'import-x/no-relative-packages': 'error',
     },
   },
-  { files: ['packages/adapters-gcp/**/*.ts'], rules: { 'no-restricted-imports': restrictedImports({ gcp: true }) } },
+  {
+    files: ['packages/adapters-gcp/**/*.ts'],
+    rules: { 'no-restricted-imports': restrictedImports({ gcp: true }) },
+  },
   {
     files: ['packages/adapters-kafka/**/*.ts'],
     rules: { 'no-restricted-imports': restrictedImports({ kafka: true }) },
