@@ -1,9 +1,14 @@
+import { GovernorError } from '@governor/governor';
 import type { z } from 'zod';
 
-/** The name of the variable a configuration problem is about, and what is wrong with it. */
-export class ConfigError extends Error {
+/** The name of the variable a configuration problem is about, and what is wrong with it. Final. */
+export class ConfigError extends GovernorError {
   override readonly name = 'ConfigError';
-  readonly code = 'CONFIG_INVALID';
+  declare readonly code: 'CONFIG_INVALID';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONFIG_INVALID', message, false, options);
+  }
 }
 
 /**
