@@ -1,5 +1,4 @@
-import type { Policy } from '@governor/contracts';
-import { tenantChain } from '@governor/contracts';
+import { tenantChain, type Policy } from '@governor/contracts';
 import { ChainWriter } from './chain/chain-writer';
 import { landSpool } from './handover';
 import type { Delivery, Signal, TenantRecord } from './ports';

@@ -2,7 +2,7 @@ import type { Policy } from '@governor/contracts';
 import { validatePolicy } from '@governor/policy';
 import { isRetryable } from '../../errors';
 import type { PolicyRegistry } from '../../ports';
-import type { Host, Tenant } from '../context';
+import { isRunning, type Host, type Tenant } from '../context';
 import { checkCorrelationId, correlated } from '../correlation';
 import type { Entitlement } from '../entitlement/entitlement';
 import { swapPolicy } from '../policy-upgrade/policy-swap';
@@ -63,7 +63,7 @@ export async function changePlan(
   // An event that overtakes the tenant's provisioning waits for it rather than being lost.
   await provisioning?.catch(() => undefined);
   const governor = host.get(ev.account_id);
-  if (!governor || (governor.phase !== 'normal' && governor.phase !== 'degraded')) return null;
+  if (!governor || !isRunning(governor)) return null;
   return changeTenantPlan(
     governor,
     {
@@ -121,7 +121,7 @@ export function changeTenantPlan(
   load: PlanPolicyLoader,
 ): Promise<PlanChangeResult | null> {
   return tenant.serially(async () => {
-    if (tenant.phase !== 'normal' && tenant.phase !== 'degraded') return null;
+    if (!isRunning(tenant)) return null;
     const previousPlan = tenant.record.plan_type;
     const previousVersion = tenant.policy.policy_version;
     if (change.plan_type === previousPlan) return planResult(tenant, 'unchanged', null, []);

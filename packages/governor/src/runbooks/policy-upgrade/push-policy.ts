@@ -2,7 +2,7 @@ import type { Policy } from '@governor/contracts';
 import { checkCompatibility, validatePolicy, versionRefusal } from '@governor/policy';
 import { canonicalize } from '@governor/receipts';
 import { isRetryable } from '../../errors';
-import type { Host } from '../context';
+import { isRunning, type Host } from '../context';
 import { checkCorrelationId, correlated } from '../correlation';
 import { upgradeTenant } from './policy-swap';
 
@@ -142,7 +142,7 @@ export async function pushPolicy(
       (g) =>
         g.record.plan_type === next.plan_type &&
         g.policy.policy_version !== next.policy_version &&
-        (g.phase === 'normal' || g.phase === 'degraded'),
+        isRunning(g),
     );
   const replaced = targets[0]?.policy.policy_version;
   const results = await Promise.all(
