@@ -25,17 +25,25 @@ export interface ActionReceiptContext {
   readonly orphaned: boolean;
 }
 
+/** The receipts of one action as they are written. */
+export interface ActionReceipts {
+  /** One promise per receipt written so far, settled when it is durable. */
+  readonly durables: Promise<void>[];
+  /** Why the writer refused a receipt of this action, if it did. */
+  refused(): Error | undefined;
+}
+
 /**
  * Runbook 5's receipts: listens to what the action machine announces and writes the receipt
  * of each step to the tenant chain (action_complete, action_timeout, action_failed,
- * action_rolled_back) and raises the escalation alert. Returns the receipts' durability, one
- * promise per receipt, filled in as the action goes.
+ * action_rolled_back) and raises the escalation alert.
  */
 export function writeActionReceipts(
   actor: Actor<typeof actionMachine>,
   ctx: ActionReceiptContext,
-): Promise<void>[] {
+): ActionReceipts {
   const durables: Promise<void>[] = [];
+  let refused: Error | undefined;
   let failureReceiptId: string | null = null;
   let rollbackStartedAt: number | null = null;
   const now = () => ctx.clock.now();
@@ -54,7 +62,9 @@ export function writeActionReceipts(
       // The writer refuses after a failed commit (a conflict, a dead spool). Thrown here it
       // would escape XState and end the process; instead the action's durability fails, the
       // signal is nacked, and its log entry stays running for a restart to reconcile.
-      const failed = Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      const error = e instanceof Error ? e : new Error(String(e));
+      refused ??= error;
+      const failed = Promise.reject(error);
       failed.catch(() => undefined);
       durables.push(failed);
       return UNWRITTEN_RECEIPT;
@@ -68,7 +78,7 @@ export function writeActionReceipts(
       ...base,
       action_kind: ctx.kind,
       error_code: error?.code ?? 'UNKNOWN',
-      error_message: error?.message ?? 'unknown failure',
+      error_message: (error?.message ?? 'unknown failure').slice(0, 2000),
       recoverable: ctx.recoverable,
       escalated,
     });
@@ -120,5 +130,5 @@ export function writeActionReceipts(
       account_id: ctx.account_id,
     });
   });
-  return durables;
+  return { durables, refused: () => refused };
 }

@@ -197,6 +197,10 @@ export class ActionRunner {
       await directory?.putAction(account_id, { ...entry, state });
       return state;
     }
+    // A chain that takes no receipt (its writer failed, or a newer owner fenced it) gets no
+    // rollback either: the entry stays running for whoever can write the chain.
+    if (writer.isFailed || writer.isFenced)
+      throw new Error(`${writer.chain} takes no receipts now; ${entry.action_id} is left running`);
     const timeoutMs = action?.timeout_ms ?? 0;
     const result = await this.launch({
       action_id: entry.action_id,
@@ -226,12 +230,15 @@ export class ActionRunner {
   }
 
   /** The request a handler gets for the action: the endpoints an http action acts and undoes at. */
-  private request(launch: Launch, signal: AbortSignal): ActionRequest {
+  private request(launch: Launch, signal: AbortSignal): ActionRequest & { correlation_id?: string } {
     const { account_id } = this.deps;
     const { action } = launch;
+    const { correlation_id } = launch.signal;
     return {
       action_id: launch.action_id,
       account_id,
+      // An orphan is rolled back on behalf of the request that found it.
+      ...(launch.orphaned && correlation_id ? { correlation_id } : {}),
       kind: launch.signal.action_kind,
       params: launch.signal.params,
       idempotency_key: `${account_id}:${launch.action_id}`,
@@ -265,15 +272,19 @@ export class ActionRunner {
                 new ActionError('NO_HANDLER', `no handler for action kind ${signal.action_kind}`),
               ),
         // Bounded like the action itself: a rollback endpoint that never answers escalates.
-        rollback: (abort) =>
-          handler
+        rollback: (abort) => {
+          // An orphan whose timeout the chain refused is not undone behind the chain's back.
+          const refused = launch.orphaned ? receipts.refused() : undefined;
+          if (refused) return Promise.reject(refused);
+          return handler
             ? withinMs(clock, launch.timeout_ms, (s) => handler.rollback(this.request(launch, s)), abort)
-            : Promise.resolve(),
+            : Promise.resolve();
+        },
         ...(launch.orphaned ? { orphaned: { rollback: handler !== undefined } } : {}),
       },
       clock,
     });
-    const durables = writeActionReceipts(actor, {
+    const receipts = writeActionReceipts(actor, {
       ...this.deps,
       action_id,
       kind: signal.action_kind,
@@ -291,7 +302,7 @@ export class ActionRunner {
         complete: () => {
           if (!launch.orphaned) this.running.delete(action_id);
           const outcome = actor.getSnapshot().output?.outcome ?? 'escalated';
-          resolve({ action_id, outcome, durable: Promise.all(durables).then(() => undefined) });
+          resolve({ action_id, outcome, durable: Promise.all(receipts.durables).then(() => undefined) });
         },
       });
       actor.start();

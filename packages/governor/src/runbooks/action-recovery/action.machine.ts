@@ -26,6 +26,8 @@ export interface ActionFailure {
 
 export interface ActionContext extends ActionInput {
   readonly error: ActionFailure | null;
+  /** Whether an `errored` event has reported `error` (then the escalation does not again). */
+  readonly reported: boolean;
   readonly outcome: ActionOutcome | null;
 }
 
@@ -56,9 +58,6 @@ function toFailure(error: unknown, fallback: string): ActionFailure {
   };
 }
 
-/** Codes of failures no `errored` event has reported: the escalation reports them. */
-const UNREPORTED = new Set(['TIMEOUT', 'ROLLBACK_FAILED', 'ORPHANED']);
-
 /**
  * One action's life: pending → running → complete | timed_out | errored → rolling_back →
  * rolled_back | failed → escalated. An orphaned action (see `ActionInput.orphaned`) goes from
@@ -88,7 +87,7 @@ export const actionMachine = setup({
 }).createMachine({
   id: 'action',
   initial: 'pending',
-  context: ({ input }) => ({ ...input, error: null, outcome: null }),
+  context: ({ input }) => ({ ...input, error: null, reported: false, outcome: null }),
   states: {
     pending: {
       on: {
@@ -136,11 +135,14 @@ export const actionMachine = setup({
       always: [{ guard: 'canRollBack', target: 'rolling_back' }, { target: 'failed' }],
     },
     errored: {
-      entry: emit(({ context }) => ({
-        type: 'errored' as const,
-        error: context.error ?? { code: 'ACTION_ERROR', message: 'failed' },
-        escalated: !context.recoverable,
-      })),
+      entry: [
+        emit(({ context }) => ({
+          type: 'errored' as const,
+          error: context.error ?? { code: 'ACTION_ERROR', message: 'failed' },
+          escalated: !context.recoverable,
+        })),
+        assign({ reported: true }),
+      ],
       always: [{ guard: 'canRollBack', target: 'rolling_back' }, { target: 'failed' }],
     },
     rolling_back: {
@@ -157,6 +159,7 @@ export const actionMachine = setup({
               code: 'ROLLBACK_FAILED',
               message: toFailure(event.error, 'ROLLBACK_FAILED').message,
             }),
+            reported: false,
           }),
         },
       },
@@ -169,7 +172,7 @@ export const actionMachine = setup({
       entry: emit(({ context }) => ({
         type: 'escalated' as const,
         error: context.error,
-        reported: context.error !== null && !UNREPORTED.has(context.error.code),
+        reported: context.reported,
       })),
       always: 'escalated',
     },

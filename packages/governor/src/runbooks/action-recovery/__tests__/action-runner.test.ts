@@ -226,4 +226,88 @@ describe('ActionRunner (runbook 5)', () => {
     expect(log.entries.get('s9-a0')?.state).toBe('running');
     expect(log.entries.get('s10-a0')?.state).toBe('running');
   });
+
+  it('an error whose own code is ORPHANED is still reported once: one action_failed', async () => {
+    const { run, receipts, alerts } = await setup(
+      handler(() => Promise.reject(new ActionError('ORPHANED', 'the endpoint says so'))),
+    );
+    const result = await run(
+      { signal_id: 's11', action_kind: 'noop', params: {} },
+      { ...noop, recoverable: false },
+    );
+    await result.durable;
+    expect((await receipts()).map((r) => [r.operation, r.error_code])).toEqual([
+      ['action_failed', 'ORPHANED'],
+    ]);
+    expect(alerts).toEqual(['ACTION_ESCALATED']);
+  });
+
+  it('a rollback error longer than a receipt field takes is cut to 2,000 characters, not lost', async () => {
+    const { run, receipts } = await setup(
+      handler(
+        () => Promise.reject(new Error('x')),
+        () => Promise.reject(new Error('r'.repeat(5_000))),
+      ),
+    );
+    const result = await run({ signal_id: 's12', action_kind: 'noop', params: {} }, noop);
+    await result.durable;
+    const failed = (await receipts()).find((r) => r.error_code === 'ROLLBACK_FAILED');
+    expect(failed?.error_message).toBe('r'.repeat(2_000));
+  });
+
+  describe('reconcile (an action a previous owner left running)', () => {
+    const orphan: ActionLogEntry = {
+      action_id: 'old-a0',
+      kind: 'noop',
+      signal_id: 'old',
+      state: 'running',
+      recoverable: true,
+      deadline_at: Date.parse('2026-11-23T09:59:00.000Z'),
+    };
+
+    it('runs the action machine from its timed-out path: action_timeout, then the rollback', async () => {
+      const log = actionLog();
+      const rolledBack: string[] = [];
+      const { runner, receipts } = await setup(
+        handler(
+          () => Promise.reject(new Error('never run')),
+          (request) => Promise.resolve(void rolledBack.push(request.action_id)),
+        ),
+        log,
+      );
+      expect(await runner.reconcile(orphan, noop, 'c-9')).toBe('rolled_back');
+      const [timeout, rollback] = await receipts();
+      expect(timeout).toMatchObject({
+        operation: 'action_timeout',
+        action_id: 'old-a0',
+        correlation_id: 'c-9',
+      });
+      expect(rollback).toMatchObject({
+        operation: 'action_rolled_back',
+        previous_action_receipt_id: timeout?.receipt_id,
+      });
+      expect(rolledBack).toEqual(['old-a0']);
+      expect(log.entries.get('old-a0')?.state).toBe('rolled_back');
+    });
+
+    it('on a chain that takes no receipts it calls no rollback and leaves the entry running', async () => {
+      const log = actionLog();
+      let rolledBack = false;
+      const { runner, ledger, run } = await setup(
+        handler(
+          () => Promise.resolve(),
+          () => Promise.resolve(void (rolledBack = true)),
+        ),
+        log,
+      );
+      ledger.failNextAppend(new Error('conflict'));
+      await expect(
+        (await run({ signal_id: 's13', action_kind: 'noop', params: {} }, noop)).durable,
+      ).rejects.toBeDefined();
+      await log.putAction('acme', orphan);
+      await expect(runner.reconcile(orphan, noop)).rejects.toThrow(/takes no receipts/);
+      expect(rolledBack).toBe(false);
+      expect(log.entries.get('old-a0')?.state).toBe('running');
+    });
+  });
 });
