@@ -1,5 +1,6 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { FirestoreLeaseStore } from '@governor/adapters-gcp';
+import type { Lease } from '@governor/governor';
 import { describeLeaseStoreContract } from '@governor/testkit';
 import { firestoreProject } from '../support/firestore-project';
 
@@ -77,17 +78,39 @@ describe('FirestoreLeaseStore on the emulator', () => {
     }
   });
 
+  it('renewAll reads with one getAll and writes with one commit per 500 leases, whatever their number', async () => {
+    const db = env.client();
+    const store = new FirestoreLeaseStore({ db });
+    const ids = Array.from({ length: 520 }, (_, i) => `tenant-${String(i).padStart(3, '0')}`);
+    const held: Lease[] = [];
+    for (let i = 0; i < ids.length; i += 52)
+      held.push(
+        ...(await Promise.all(ids.slice(i, i + 52).map((id) => store.acquire(id, 'worker-a', 60_000)))).map(
+          (l) => l!,
+        ),
+      );
+    const getAll = jest.spyOn(db, 'getAll');
+    const batch = jest.spyOn(db, 'batch');
+    expect((await store.renewAll(held.slice(0, 3), 60_000)).every((l) => l !== null)).toBe(true);
+    expect([getAll.mock.calls.length, batch.mock.calls.length]).toEqual([1, 1]);
+    const answers = await store.renewAll(held, 60_000);
+    expect(answers.every((l, i) => l !== null && l.account_id === ids[i] && l.epoch === 1)).toBe(true);
+    expect([getAll.mock.calls.length, batch.mock.calls.length]).toEqual([3, 3]);
+  }, 30_000);
+
   it('fails retryably, within its deadline, when the store does not answer', async () => {
     // A store that never answers (what a stalled or unreachable server looks like to a caller).
     // Not a real unreachable client: it keeps retrying after the deadline and holds jest open.
     const never = () => new Promise<never>(() => undefined);
     const doc = { id: 'x', get: never, create: never, update: never, set: never, delete: never };
     const collection = { doc: () => doc, get: never, where: () => ({ get: never }) };
-    const db = { collection: () => collection } as unknown as Firestore;
+    const db = { collection: () => collection, getAll: never } as unknown as Firestore;
     const store = new FirestoreLeaseStore({ db, deadlineMs: 200 });
     const started = Date.now();
     const unavailable = { code: 'LEASE_UNAVAILABLE', retryable: true };
     await expect(store.acquire('acme', 'worker-a', 1_000)).rejects.toMatchObject(unavailable);
+    const lease = { account_id: 'acme', holder: 'worker-a', epoch: 1, expires_at: 1 };
+    await expect(store.renewAll([lease], 1_000)).rejects.toMatchObject(unavailable);
     await expect(store.members()).rejects.toMatchObject(unavailable);
     await expect(store.heartbeat('worker-a', 1_000)).rejects.toMatchObject(unavailable);
     expect(Date.now() - started).toBeLessThan(1_500);

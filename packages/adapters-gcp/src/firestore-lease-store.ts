@@ -33,6 +33,9 @@ export interface FirestoreLeaseStoreOptions {
 /** Write attempts per call: each after a fresh read, when the last one lost a race. */
 const ATTEMPTS = 3;
 
+/** The most writes Firestore takes in one commit. */
+const MAX_WRITES_PER_COMMIT = 500;
+
 /** The lease as it was read, with the update time its write is conditional on. */
 interface Read {
   readonly lease: Lease | null;
@@ -95,6 +98,61 @@ export class FirestoreLeaseStore implements LeaseStore {
       lease.account_id,
       (current, now) => planRenew(current, lease, ttlMs, now),
     );
+  }
+
+  /**
+   * One `getAll` and one commit per 500 leases, the chunks in parallel. The commit is a batch of
+   * updates each conditional on the version read, not a transaction (see above): it is atomic,
+   * so one lease written in between fails the whole chunk, which is then read and planned again;
+   * the lease that changed hands now plans null and is left out of the next commit.
+   */
+  async renewAll(leases: readonly Lease[], ttlMs: number): Promise<(Lease | null)[]> {
+    leases.forEach(checkLease);
+    checkLeaseArgs({ ttlMs });
+    const chunks: Lease[][] = [];
+    for (let i = 0; i < leases.length; i += MAX_WRITES_PER_COMMIT)
+      chunks.push(leases.slice(i, i + MAX_WRITES_PER_COMMIT));
+    const answers = await Promise.all(chunks.map((chunk) => this.renewChunk(chunk, ttlMs)));
+    return answers.flat();
+  }
+
+  private async renewChunk(leases: readonly Lease[], ttlMs: number): Promise<(Lease | null)[]> {
+    const what = `renewing ${leases.length} leases (${leases[0]?.account_id ?? ''}…)`;
+    const answers: (Lease | null)[] = leases.map(() => null);
+    // The leases still to write: all at first, then those of a commit that lost a race.
+    let pending = leases.map((_, i) => i);
+    for (let attempt = 1; ; attempt += 1) {
+      const refs = pending.map((i) => this.leases.doc(leases[i]!.account_id));
+      const snapshots = await this.call(what, () => this.db.getAll(...refs));
+      const now = this.clock.now();
+      const batch = this.db.batch();
+      const written: number[] = [];
+      snapshots.forEach((snapshot, k) => {
+        const i = pending[k]!;
+        const data = snapshot.data();
+        const current = snapshot.exists && data ? leaseFrom(snapshot.id, data) : null;
+        const next = planRenew(current, leases[i]!, ttlMs, now);
+        answers[i] = next;
+        if (next === null || snapshot.updateTime === undefined) return;
+        batch.update(snapshot.ref, fieldsOf(next), { lastUpdateTime: snapshot.updateTime });
+        written.push(i);
+      });
+      if (written.length === 0) return answers;
+      try {
+        await withDeadline(this.deadlineMs, () => batch.commit());
+        return answers;
+      } catch (e) {
+        if (!lostRace(e)) throw leaseError(what, e);
+        if (attempt >= ATTEMPTS)
+          throw new GovernorError(
+            'LEASE_UNAVAILABLE',
+            `${what}: a lease changed under each of ${ATTEMPTS} attempts`,
+            true,
+            { cause: e },
+          );
+        pending = written;
+      }
+    }
   }
 
   async release(lease: Lease): Promise<void> {
@@ -169,7 +227,7 @@ export class FirestoreLeaseStore implements LeaseStore {
   }
 
   private async write(ref: DocumentReference, read: Read, next: Lease): Promise<void> {
-    const fields = { holder: next.holder, epoch: next.epoch, expires_at: next.expires_at };
+    const fields = fieldsOf(next);
     const updateTime = read.snapshot.updateTime;
     await withDeadline(this.deadlineMs, () =>
       read.lease === null || updateTime === undefined
@@ -189,6 +247,11 @@ function lostRace(error: unknown): boolean {
     // Updating a document that someone deleted since it was read.
     code === GrpcCode.NOT_FOUND
   );
+}
+
+/** The document of a lease (its id is the account id). */
+function fieldsOf(lease: Lease): { holder: string; epoch: number; expires_at: number } {
+  return { holder: lease.holder, epoch: lease.epoch, expires_at: lease.expires_at };
 }
 
 function leaseFrom(accountId: string, data: Record<string, unknown>): Lease {

@@ -12,6 +12,7 @@ import {
   checkEpoch,
   checkFence,
   GovernorError,
+  ledgerInvalidArgument,
   planAppend,
   planClaim,
   sameHead,
@@ -42,6 +43,8 @@ interface KnownHead {
 }
 
 const SEQ_DIGITS = 20;
+/** Firestore takes at most 500 writes in one commit; the head document is one of them. */
+const MAX_WRITES_PER_COMMIT = 500;
 /** How many times `claim` reads and conditionally writes the head before giving up (retryably). */
 const CLAIM_ATTEMPTS = 5;
 const seqId = (seq: number) => String(seq).padStart(SEQ_DIGITS, '0');
@@ -61,6 +64,7 @@ const seqId = (seq: number) => String(seq).padStart(SEQ_DIGITS, '0');
  * append is then refused with LEDGER_FENCED, never retried over the new owner's claim.
  */
 export class FirestoreLedger implements ReceiptLedger {
+  readonly maxEntriesPerAppend = MAX_WRITES_PER_COMMIT - 1;
   private readonly db: Firestore;
   private readonly deadlineMs: number;
   private readonly pageSize: number;
@@ -141,6 +145,11 @@ export class FirestoreLedger implements ReceiptLedger {
   }
 
   async append(chain: string, entries: readonly LedgerEntry[], head: ChainHead): Promise<void> {
+    // Refused here rather than by Firestore (and never by the emulator, which takes more).
+    if (entries.length > this.maxEntriesPerAppend)
+      throw ledgerInvalidArgument(
+        `${chain}: ${entries.length} receipts and the head are more than the ${MAX_WRITES_PER_COMMIT} writes of one Firestore commit`,
+      );
     const known = this.known.get(chain) ?? (await this.readHead(chain));
     const claimed = this.claims.get(chain);
     // Checked against the head and fence this client knows; the precondition below makes sure

@@ -32,6 +32,11 @@ export interface RuntimeDeps {
   readonly queueCapacity?: number;
   readonly drainTimeoutMs?: number;
   /**
+   * The least time between two commits of one chain (tenant or worker) under load; receipts
+   * emitted meanwhile ride in the next commit. Default 0: every turn commits.
+   */
+  readonly commitIntervalMs?: number;
+  /**
    * A tenant chain refused a commit because another worker claimed it at a higher epoch (its
    * lease was taken over): the runtime has already stopped serving the tenant; ownership is told.
    */

@@ -40,6 +40,7 @@ export class GovernorRuntime implements Host {
   static async start(deps: RuntimeDeps): Promise<GovernorRuntime> {
     const worker = await ChainWriter.open(`workers/${deps.workerId}`, deps.ledger, deps.signer, deps.clock, {
       alerts: deps.alerts,
+      ...(deps.commitIntervalMs ? { minCommitIntervalMs: deps.commitIntervalMs } : {}),
       ...(deps.spool ? { spool: deps.spool } : {}),
       ...(deps.witness ? { witness: deps.witness } : {}),
     });
@@ -213,9 +214,10 @@ export class GovernorRuntime implements Host {
   }
 
   async openWriter(chain: string, epoch?: number): Promise<ChainWriter> {
-    const { ledger, signer, clock, spool, witness, alerts } = this.deps;
+    const { ledger, signer, clock, spool, witness, alerts, commitIntervalMs } = this.deps;
     return ChainWriter.open(chain, ledger, signer, clock, {
       alerts,
+      ...(commitIntervalMs ? { minCommitIntervalMs: commitIntervalMs } : {}),
       ...(spool ? { spool } : {}),
       ...(witness ? { witness } : {}),
       ...(epoch !== undefined

@@ -24,6 +24,7 @@ const Env = z.object({
   GOVERNOR_DRAIN_TIMEOUT_MS: Milliseconds.default(30_000),
   GOVERNOR_STORE_DEADLINE_MS: Milliseconds.default(5_000),
   GOVERNOR_REDELIVERY_MS: z.coerce.number().int().min(0).max(600_000).default(1_000),
+  GOVERNOR_COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   GOVERNOR_LEASE_MS: z.coerce.number().int().min(300).max(600_000).default(10_000),
   GOVERNOR_SIGNALS: z.enum(['pubsub', 'kafka']).optional(),
   GOVERNOR_KAFKA_NAMESPACE: z
@@ -47,6 +48,8 @@ export interface GovernorConfig {
   readonly lagWindowMs: number;
   readonly drainTimeoutMs: number;
   readonly redeliveryMs: number;
+  /** The least time between two commits of one chain under load (0: every turn commits). */
+  readonly commitIntervalMs: number;
   /**
    * Tenant lease period on the gcp backend: workers share tenants by leases in Firestore, and a
    * dead worker's tenants are taken over once its leases run out.
@@ -117,6 +120,7 @@ export function governorConfigFromEnv(env: NodeJS.ProcessEnv): GovernorConfig {
     lagWindowMs: e.GOVERNOR_LAG_WINDOW_MS,
     drainTimeoutMs: e.GOVERNOR_DRAIN_TIMEOUT_MS,
     redeliveryMs: e.GOVERNOR_REDELIVERY_MS,
+    commitIntervalMs: e.GOVERNOR_COMMIT_INTERVAL_MS,
     leaseMs: e.GOVERNOR_LEASE_MS,
     logLevel: e.LOG_LEVEL,
     ...(gcp ? { gcp } : {}),
@@ -165,6 +169,8 @@ export const ENVIRONMENT_HELP = `Environment:
   GOVERNOR_DRAIN_TIMEOUT_MS   how long a cancelled tenant's actions may finish (30000)
   GOVERNOR_STORE_DEADLINE_MS  one Firestore call longer than this counts as a failure (5000)
   GOVERNOR_REDELIVERY_MS      how soon a refused signal comes back (1000)
+  GOVERNOR_COMMIT_INTERVAL_MS least time between two commits of one tenant's receipt chain under
+                              load; receipts meanwhile ride in the next commit (0: every turn)
   GOVERNOR_LEASE_MS           gcp: tenant lease period; workers share tenants by leases, and a
                               dead worker's tenants are taken over once its leases lapse (10000)
   GOVERNOR_SIGNALS            gcp: where tenant signals travel: pubsub (default) or kafka

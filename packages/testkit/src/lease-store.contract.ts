@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Lease, LeaseStore } from '@governor/governor';
 import { sortedBy } from './contract-helpers';
+import { describeRenewAllContract } from './lease-store-renew-all.contract';
 
 /** A clock the test moves: the one the store under test was given. */
 export interface SettableClock {
@@ -24,6 +25,11 @@ export interface LeaseUnderTest {
   cleanup(): Promise<void>;
 }
 
+export interface LeaseContractOptions {
+  /** Whether hundreds of calls are quick enough for the case that renews more than 500 leases. Default true. */
+  readonly atScale?: boolean;
+}
+
 /** A ttl no test outlives: such a lease stays live for the whole test. */
 const LONG = 60_000;
 /** A ttl the test waits out (real time for stores without a settable clock). */
@@ -38,7 +44,11 @@ const byAccount = (leases: readonly Lease[]) => sortedBy(leases, (l) => l.accoun
  * level of the adapter's test file. `make` is called before each test and must return an empty
  * store; `cleanup` after each. Order of `list` is not part of the contract; `members` is sorted.
  */
-export function describeLeaseStoreContract(name: string, make: () => Promise<LeaseUnderTest>): void {
+export function describeLeaseStoreContract(
+  name: string,
+  make: () => Promise<LeaseUnderTest>,
+  options: LeaseContractOptions = {},
+): void {
   describe(`LeaseStore contract: ${name}`, () => {
     let subject: LeaseUnderTest;
     let store: LeaseStore;
@@ -241,6 +251,11 @@ export function describeLeaseStoreContract(name: string, make: () => Promise<Lea
         ['globex', 'worker-b', 1],
       ]);
     });
+
+    describeRenewAllContract(
+      () => ({ store, other, now, elapse, ttl: { long: LONG, short: SHORT, past: PAST } }),
+      options.atScale ?? true,
+    );
 
     it('members are the workers whose heartbeat has not expired, sorted', async () => {
       await store.heartbeat('worker-c', LONG);

@@ -116,9 +116,9 @@ export class Ownership {
    * in it must not run out meanwhile. A loop still running skips its next turn.
    */
   async start(): Promise<void> {
-    await this.renewAll();
+    await this.renewHeld();
     this.stopRenewing = every(this.clock, this.tickMs, () => {
-      this.renewing ??= this.renewAll().finally(() => (this.renewing = null));
+      this.renewing ??= this.renewHeld().finally(() => (this.renewing = null));
     });
     this.balancing = this.balanceOnce().finally(() => (this.balancing = null));
     await this.balancing;
@@ -168,34 +168,39 @@ export class Ownership {
 
   /**
    * Heartbeat and renewals: the loop that must never wait on anything else. Every lease is
-   * renewed at once, so a round takes one store round trip however many tenants are held (one
-   * after another, 4 tenants at 300 ms each left a 2 s lease unsure, then lost, under load).
+   * renewed in one `renewAll`, so a round costs the same few store round trips however many
+   * tenants are held (one call per tenant left leases unsure, then lost, under load).
    */
-  private async renewAll(): Promise<void> {
+  private async renewHeld(): Promise<void> {
     const { leases, workerId, leaseMs, log } = this.options;
     const heartbeat = leases.heartbeat(workerId, leaseMs).catch((e: unknown) => {
       log.warn({ err: e }, 'membership heartbeat failed; retrying next tick');
     });
-    await Promise.all([heartbeat, ...[...this.held].map(([id, lease]) => this.renew(id, lease))]);
+    await Promise.all([heartbeat, this.renewLeases([...this.held.values()])]);
   }
 
-  private async renew(accountId: string, lease: Lease): Promise<void> {
+  private async renewLeases(asked: readonly Lease[]): Promise<void> {
+    if (asked.length === 0) return;
     const { leases, leaseMs, log } = this.options;
-    const asked = this.clock.now();
-    let renewed: Lease | null;
+    const at = this.clock.now();
+    let answers: (Lease | null)[];
     try {
-      renewed = await leases.renew(lease, leaseMs);
+      answers = await leases.renewAll(asked, leaseMs);
     } catch (e) {
-      // A store that cannot be reached: the lease runs out on its own, and mayServe() says so.
-      log.warn({ err: e, account_id: accountId }, 'lease renewal failed; retrying next tick');
+      // A store that cannot be reached: the leases run out on their own, and mayServe() says so.
+      log.warn({ err: e, tenants: asked.length }, 'lease renewal failed; retrying next tick');
       return;
     }
-    if (this.held.get(accountId) !== lease) return; // released or fenced meanwhile
-    if (renewed) this.hold(renewed, asked);
-    else {
-      this.drop(accountId);
-      this.lost(accountId, 'its lease expired and another worker took it');
-    }
+    asked.forEach((lease, i) => {
+      const accountId = lease.account_id;
+      if (this.held.get(accountId) !== lease) return; // released or fenced meanwhile
+      const renewed = answers[i] ?? null;
+      if (renewed) this.hold(renewed, at);
+      else {
+        this.drop(accountId);
+        this.lost(accountId, 'its lease expired and another worker took it');
+      }
+    });
   }
 
   private async balanceOnce(): Promise<void> {

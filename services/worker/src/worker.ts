@@ -77,6 +77,7 @@ export class Worker {
       signer,
       keys: keyring.entries(),
       drainTimeoutMs: config.drainTimeoutMs,
+      commitIntervalMs: config.commitIntervalMs,
       onFenced: (accountId) => ownership?.fenced(accountId),
       // With peers, only while this worker surely still holds the tenant's lease.
       mayServe: (accountId) => ownership?.mayServe(accountId) ?? true,

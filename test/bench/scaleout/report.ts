@@ -13,6 +13,7 @@ import { WORKER_MAIN } from './worker';
 
 const TARGETS = {
   scale: { op: '>=', value: 1.6, unit: '×', onRatio: true },
+  perCpu: { op: '>=', value: 0.9, unit: '×', onRatio: true },
   zero: { op: '<=', value: 0, unit: '', onRatio: false },
 } as const satisfies Record<string, Target>;
 
@@ -32,6 +33,17 @@ export interface Measurements {
 }
 
 const baselineOf = (m: Measurements): Throughput => (m.one[0].rate >= m.one[1].rate ? m.one[0] : m.one[1]);
+
+/** Signals per CPU-second the workers of a run spent together (cores are CPU-seconds per second). */
+export function perWorkerCpuSecond(r: Throughput): number {
+  const cores = r.workers.reduce((sum, w) => sum + (r.cores[w] ?? 0), 0);
+  return cores > 0 ? r.rate / cores : 0;
+}
+
+/** LEASE_LOST alerts in a run's worker logs: a tenant that changed hands although no worker stopped. */
+export function leaseChanges(r: Throughput): number {
+  return Object.values(r.logProblems).reduce((sum, p) => sum + (p.LEASE_LOST ?? 0), 0);
+}
 export const allChecks = (m: Measurements): Check[] => [
   ...m.one.map((r) => r.check),
   m.two.check,
@@ -53,6 +65,20 @@ export function figuresOf(m: Measurements, args: Args, cpus: number): Figure[] {
     TARGETS.scale,
     valid([...m.one.map((r) => r.check), two.check], m.one.every((r) => r.completed) && two.completed),
   );
+  const perCpu = figure(
+    `signals per worker CPU-second, two workers vs one`,
+    { label: 'two workers', value: perWorkerCpuSecond(two), unit: 'signals/CPU-s' },
+    { label: `one worker (${one.label})`, value: perWorkerCpuSecond(one), unit: 'signals/CPU-s' },
+    TARGETS.perCpu,
+    valid([one.check, two.check], one.completed && two.completed),
+  );
+  const steady = [...m.one, two];
+  const changes = figure(
+    `lease changes during steady load (LEASE_LOST in the worker logs, ${steady.length} throughput runs)`,
+    { label: 'changes', value: steady.reduce((sum, r) => sum + leaseChanges(r), 0), unit: '' },
+    null,
+    TARGETS.zero,
+  );
   const bound = v2.emulatorBound || v2.machineBound;
   const figures: Figure[] = [
     scale.note === null && bound
@@ -63,6 +89,8 @@ export function figuresOf(m: Measurements, args: Args, cpus: number): Figure[] {
             `run (${v2.emulatorBound ? 'the emulators' : 'the workers'} using the larger part), see below`,
         }
       : scale,
+    perCpu,
+    changes,
   ];
   const lease = msTarget(args.leaseMs);
   if (t !== null) {
@@ -226,7 +254,7 @@ export function footnotes(m: Measurements, args: Args, cpus: number): string[] {
       `  limited by ${v.text}`,
       `  check: ${checkText(r.check)}.`,
     );
-    const lostLeases = Object.values(r.logProblems).reduce((sum, p) => sum + (p.LEASE_LOST ?? 0), 0);
+    const lostLeases = leaseChanges(r);
     if (lostLeases > 0)
       lines.push(
         `  leases changed hands ${lostLeases} times during the run (LEASE_LOST in the worker logs): the new ` +

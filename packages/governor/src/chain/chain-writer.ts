@@ -9,6 +9,8 @@ import {
 } from '@governor/receipts';
 import { GovernorError, GovernorErrorCode } from '../errors';
 import type { AlertSink, CheckpointWitness, Clock, LedgerEntry, ReceiptLedger, ReceiptSpool } from '../ports';
+import { DEFAULT_CHECKPOINT_EVERY, DEFAULT_MAX_BATCH, type ChainWriterOptions } from './chain-writer-options';
+import { HeadBuilder } from './head-builder';
 
 export interface Emitted {
   readonly receipt_id: string;
@@ -25,35 +27,7 @@ interface Pending {
   readonly reject: (e: unknown) => void;
 }
 
-export interface ChainWriterOptions {
-  readonly maxBatch?: number;
-  /** Where receipts go while the ledger is unavailable (safe mode); without one, commits fail. */
-  readonly spool?: ReceiptSpool;
-  /** A signed checkpoint is stored each time the chain crosses a multiple of this size (default 1,000). */
-  readonly checkpointEvery?: number;
-  /** An independent store every checkpoint is also written to (Cloud Storage). */
-  readonly witness?: CheckpointWitness;
-  /**
-   * Where a failed periodic checkpoint is reported. The receipts are durable by then; a missing
-   * checkpoint only delays what an auditor can check against one, so it must not fail the commit.
-   */
-  readonly alerts?: AlertSink;
-  /**
-   * The fencing epoch this writer holds the chain under (its lease's epoch, which increases on
-   * every change of owner). `open` claims the chain with it before reading the head, and
-   * `recover` claims it again before flushing a spool, so once a newer owner has claimed the
-   * chain every commit of this writer is refused (LEDGER_FENCED) instead of forking it.
-   * Without an epoch the writer commits unfenced.
-   */
-  readonly epoch?: number;
-  /**
-   * Called once, with the chain, when a commit or a recovery is refused with LEDGER_FENCED:
-   * the writer has failed for good (every pending receipt's `durable` rejects, nothing is
-   * spooled) and its owner should give the chain up. Not called when `open` itself is fenced:
-   * `open` rejects then.
-   */
-  readonly onFenced?: (chain: string) => void;
-}
+export type { ChainWriterOptions } from './chain-writer-options';
 
 /** A refusal because a newer owner claimed the chain: never spooled, never retried. */
 function isFenced(error: unknown): boolean {
@@ -70,7 +44,8 @@ function fencedError(error: unknown): GovernorError {
 /**
  * The single writer of one chain. Emitting is synchronous (sequence, hash, sign), so callers
  * know a receipt's id and seq at once; persistence is group-committed: everything emitted in
- * the same turn of the event loop goes to the ledger in one atomic batch with the new head.
+ * the same turn of the event loop (or, with a commit interval, since the last commit) goes to
+ * the ledger in one atomic batch with the new head, in batches the ledger takes.
  * When the ledger is unavailable the batches go to the spool, in order, until `recover()`.
  */
 export class ChainWriter {
@@ -81,6 +56,8 @@ export class ChainWriter {
   private spooling = false;
   private spooledCount = 0;
   private fenced = false;
+  /** When the last commit started, on the writer's clock. */
+  private lastCommitAt = Number.NEGATIVE_INFINITY;
 
   private constructor(
     readonly chain: string,
@@ -89,6 +66,7 @@ export class ChainWriter {
     private readonly signer: SigningKey,
     private readonly clock: Clock,
     private readonly maxBatch: number,
+    private readonly minCommitIntervalMs: number,
     private readonly spool: ReceiptSpool | undefined,
     private readonly checkpointEvery: number,
     private readonly witness: CheckpointWitness | undefined,
@@ -117,9 +95,10 @@ export class ChainWriter {
       ledger,
       signer,
       clock,
-      options.maxBatch ?? 500,
+      Math.min(options.maxBatch ?? DEFAULT_MAX_BATCH, ledger.maxEntriesPerAppend ?? Number.POSITIVE_INFINITY),
+      options.minCommitIntervalMs ?? 0,
       options.spool,
-      options.checkpointEvery ?? 1000,
+      options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY,
       options.witness,
       options.alerts,
       options.epoch,
@@ -224,30 +203,58 @@ export class ChainWriter {
       reject,
     });
     // A failed commit is reported through each receipt's `durable`; nothing else to do here.
-    if (this.pending.length >= this.maxBatch) this.flush().catch(() => undefined);
+    if (this.pending.length >= this.maxBatch && this.minCommitIntervalMs === 0)
+      this.flush().catch(() => undefined);
     else this.schedule();
     return { receipt_id: appended.body.receipt_id, seq: appended.body.seq, body: appended.body, durable };
   }
 
+  /** Commits what is pending after this turn, or once the chain's commit interval allows. */
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const run = () => {
       this.scheduled = false;
-      this.flush().catch(() => undefined);
-    });
+      (this.minCommitIntervalMs === 0 ? this.flush() : this.flushPaced()).catch(() => undefined);
+    };
+    const wait = this.commitWait();
+    if (wait > 0) this.clock.setTimeout(run, wait);
+    else setImmediate(run);
   }
 
-  /** Commits everything emitted so far; resolves when it is durable. */
+  /** How long until the chain may commit again: at most one interval, should the clock go back. */
+  private commitWait(): number {
+    if (this.minCommitIntervalMs === 0) return 0;
+    const now = this.clock.now();
+    if (now < this.lastCommitAt) this.lastCommitAt = now;
+    return this.lastCommitAt + this.minCommitIntervalMs - now;
+  }
+
+  /** Commits everything emitted so far, whatever the commit interval; resolves when it is durable. */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
     if (this.pending.length === 0) return;
+    await this.commitNext();
+    if (this.pending.length > 0) await this.flush();
+  }
+
+  /** One commit when the interval allows; what it leaves waits for the next. */
+  private async flushPaced(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.pending.length === 0) return;
+    if (this.commitWait() > 0) return this.schedule();
+    const committed = this.commitNext();
+    if (this.pending.length > 0) this.schedule();
+    await committed;
+  }
+
+  private commitNext(): Promise<void> {
+    if (this.minCommitIntervalMs > 0) this.lastCommitAt = this.clock.now();
     const batch = this.pending.splice(0, this.maxBatch);
     this.flushing = this.commit(batch).finally(() => {
       this.flushing = null;
     });
-    await this.flushing;
-    if (this.pending.length > 0) await this.flush();
+    return this.flushing;
   }
 
   /**
@@ -264,7 +271,7 @@ export class ChainWriter {
       if (this.epoch !== undefined) await this.ledger.claim(this.chain, this.epoch);
       if (spooled && spooled.entries.length > 0) {
         const rest = await this.notYetStored(spooled.entries, spooled.head);
-        if (rest.length > 0) await this.ledger.append(this.chain, rest, spooled.head);
+        if (rest.length > 0) await this.appendInBatches(rest, spooled.head);
       }
     } catch (e) {
       if (!isFenced(e)) throw e;
@@ -317,6 +324,17 @@ export class ChainWriter {
         false,
       );
     return entries.slice(landed);
+  }
+
+  /** Appends `entries`, ending at `head`, in appends of at most `maxBatch`, each with the head after it. */
+  private async appendInBatches(entries: readonly LedgerEntry[], head: ChainHead): Promise<void> {
+    if (entries.length <= this.maxBatch) return this.ledger.append(this.chain, entries, head);
+    const builder = new HeadBuilder((await this.ledger.head(this.chain)) ?? emptyHead(this.chain));
+    for (let i = 0; i < entries.length; i += this.maxBatch) {
+      const batch = entries.slice(i, i + this.maxBatch);
+      for (const entry of batch) builder.push(entry.record);
+      await this.ledger.append(this.chain, batch, builder.head);
+    }
   }
 
   /** Stores a signed checkpoint when this batch carried the chain across a multiple of `checkpointEvery`. */

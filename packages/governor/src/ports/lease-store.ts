@@ -22,6 +22,8 @@ export interface LeaseStore {
   acquire(accountId: string, holder: string, ttlMs: number): Promise<Lease | null>;
   /** Extends `lease` by ttlMs from now if it is still held by lease.holder under lease.epoch; null when lost (taken over, released, or expired and taken). An expired lease nobody took may be renewed. */
   renew(lease: Lease, ttlMs: number): Promise<Lease | null>;
+  /** `renew` of each lease (one per tenant), in a number of store round trips that does not grow with their count (a holder renews all its leases each tick). Answers in the order asked: the renewed lease, or null for each one lost. One invalid lease or ttl refuses the whole call, as `renew` would. */
+  renewAll(leases: readonly Lease[], ttlMs: number): Promise<(Lease | null)[]>;
   /** Gives the lease up at once (expires_at = 0) if still held under lease.epoch; no-op otherwise. The epoch is kept, so the next acquire gets epoch + 1. */
   release(lease: Lease): Promise<void>;
   /** Every lease, live or not. */

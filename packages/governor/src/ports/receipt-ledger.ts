@@ -19,6 +19,11 @@ export interface LedgerEntry {
  * its own view of the head. A client that never claimed a chain appends unfenced.
  */
 export interface ReceiptLedger {
+  /**
+   * The most entries one `append` takes (a store's per-commit write limit, the head included);
+   * none when unbounded. Writers split their batches to fit it.
+   */
+  readonly maxEntriesPerAppend?: number;
   /** The stored head of a chain, or null for a chain never written (a claim alone writes none). */
   head(chain: string): Promise<ChainHead | null>;
   /**
@@ -32,7 +37,8 @@ export interface ReceiptLedger {
   /**
    * Appends `entries` (contiguous seqs continuing the stored head) and stores `head`,
    * atomically. LEDGER_CONFLICT when they do not continue the stored head; LEDGER_FENCED when
-   * this client claimed the chain and a higher epoch has been claimed since.
+   * this client claimed the chain and a higher epoch has been claimed since; a non-retryable
+   * refusal for more than `maxEntriesPerAppend` entries.
    */
   append(chain: string, entries: readonly LedgerEntry[], head: ChainHead): Promise<void>;
   /** Stored records in seq order, from `afterSeq + 1`. */

@@ -41,6 +41,18 @@ export class MemoryLeaseStore implements LeaseStore {
     });
   }
 
+  renewAll(leases: readonly Lease[], ttlMs: number): Promise<(Lease | null)[]> {
+    return settle(() => {
+      leases.forEach(checkLease);
+      checkLeaseArgs({ ttlMs });
+      const now = this.clock.now();
+      return leases.map((lease) => {
+        const next = planRenew(this.leases.get(lease.account_id) ?? null, lease, ttlMs, now);
+        return next && this.store(next);
+      });
+    });
+  }
+
   release(lease: Lease): Promise<void> {
     return settle(() => {
       checkLease(lease);

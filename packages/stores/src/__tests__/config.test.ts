@@ -27,11 +27,17 @@ describe('governorConfigFromEnv', () => {
       healthThreshold: 3,
       drainTimeoutMs: 30_000,
       redeliveryMs: 1_000,
+      commitIntervalMs: 0,
     });
     expect(config.dataDir).toMatch(/\.governor$/);
     expect(config.gcp).toBeUndefined();
     expect(config.signals).toBe('in-process');
     expect(config.kafka).toBeUndefined();
+  });
+
+  it('paces commits per chain when GOVERNOR_COMMIT_INTERVAL_MS says so, and refuses a negative interval', () => {
+    expect(governorConfigFromEnv({ GOVERNOR_COMMIT_INTERVAL_MS: '250' }).commitIntervalMs).toBe(250);
+    expect(errorOf({ GOVERNOR_COMMIT_INTERVAL_MS: '-1' })).toMatch(/GOVERNOR_COMMIT_INTERVAL_MS/);
   });
 
   it('on the emulators needs nothing else; the worker id and timings reach the adapters', () => {

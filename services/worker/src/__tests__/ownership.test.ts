@@ -32,6 +32,7 @@ function slowLeases(inner: LeaseStore, ms: number, clock: TestClock): LeaseStore
   return {
     acquire: slow(inner.acquire.bind(inner)),
     renew: slow(inner.renew.bind(inner)),
+    renewAll: slow(inner.renewAll.bind(inner)),
     release: slow(inner.release.bind(inner)),
     heartbeat: slow(inner.heartbeat.bind(inner)),
     list: inner.list.bind(inner),
@@ -147,8 +148,9 @@ describe('Ownership: on simulated time', () => {
       list: store.list.bind(store),
       leave: store.leave.bind(store),
       members: store.members.bind(store),
-      renew: (lease, ttlMs) =>
-        down ? Promise.reject(new Error('the store cannot be reached')) : store.renew(lease, ttlMs),
+      renew: store.renew.bind(store),
+      renewAll: (held, ttlMs) =>
+        down ? Promise.reject(new Error('the store cannot be reached')) : store.renewAll(held, ttlMs),
     };
     const alerts = new LogAlertSink(() => undefined);
     const ownership = new Ownership({
@@ -217,6 +219,103 @@ describe('Ownership: on simulated time', () => {
       expect.objectContaining({ account_id: 't-0', holder: 'worker-a', epoch: 2 }),
     ]);
     expect(alerts.alerts).toEqual([]);
+    await ownership.stop();
+  });
+});
+
+/** A lease store that counts the calls made to each of its methods. */
+function countingLeases(inner: LeaseStore): { leases: LeaseStore; calls: Map<string, number> } {
+  const calls = new Map<string, number>();
+  const counted =
+    <A extends unknown[], R>(name: keyof LeaseStore, fn: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> => {
+      calls.set(name, (calls.get(name) ?? 0) + 1);
+      return fn(...args);
+    };
+  return {
+    calls,
+    leases: {
+      acquire: counted('acquire', inner.acquire.bind(inner)),
+      renew: counted('renew', inner.renew.bind(inner)),
+      renewAll: counted('renewAll', inner.renewAll.bind(inner)),
+      release: counted('release', inner.release.bind(inner)),
+      heartbeat: counted('heartbeat', inner.heartbeat.bind(inner)),
+      list: counted('list', inner.list.bind(inner)),
+      leave: counted('leave', inner.leave.bind(inner)),
+      members: counted('members', inner.members.bind(inner)),
+    },
+  };
+}
+
+describe('Ownership: renewals per tick', () => {
+  it('renews 100 held leases with one renewAll per tick and no per-tenant renew', async () => {
+    const clock = simulatedClock();
+    const directory = new MemoryDirectory();
+    const tenants = Array.from({ length: 100 }, (_, i) => `t-${String(i).padStart(3, '0')}`);
+    for (const t of tenants) await directory.put(tenantRecord(t));
+    const store = new MemoryLeaseStore({ clock });
+    const { leases, calls } = countingLeases(store);
+    const alerts = new LogAlertSink(() => undefined);
+    const ownership = new Ownership({
+      workerId: 'worker-a',
+      leases,
+      directory,
+      tenants: instantTenants(),
+      alerts,
+      log: pino({ enabled: false }),
+      leaseMs: LEASE_MS,
+      tickMs: 100,
+      clock,
+    });
+    await ownership.start();
+    expect(ownership.owned()).toEqual(tenants);
+    calls.clear();
+    await advance(clock, 1_000);
+    // Ten ticks: one heartbeat and one renewAll each; the balancing loop only reads.
+    expect(calls.get('renewAll')).toBe(10);
+    expect(calls.get('heartbeat')).toBe(10);
+    expect(calls.get('renew')).toBeUndefined();
+    expect(calls.get('acquire')).toBeUndefined();
+    const stored = await store.list();
+    expect(stored).toHaveLength(100);
+    expect(stored.every((l) => l.holder === 'worker-a' && l.epoch === 1)).toBe(true);
+    expect(stored.every((l) => l.expires_at > T0 + 1_000 - 100 + LEASE_MS - 1)).toBe(true);
+    expect(tenants.every((id) => ownership.mayServe(id))).toBe(true);
+    expect(alerts.alerts).toEqual([]);
+    await ownership.stop();
+  });
+
+  it('gives up only the lease renewAll answers null for, with an alert, and keeps the others', async () => {
+    const clock = simulatedClock();
+    const directory = new MemoryDirectory();
+    for (const t of ['t-0', 't-1', 't-2']) await directory.put(tenantRecord(t));
+    const store = new MemoryLeaseStore({ clock });
+    const tenants = instantTenants();
+    const alerts = new LogAlertSink(() => undefined);
+    const ownership = new Ownership({
+      workerId: 'worker-a',
+      leases: store,
+      directory,
+      tenants,
+      alerts,
+      log: pino({ enabled: false }),
+      leaseMs: LEASE_MS,
+      tickMs: 100,
+      clock,
+    });
+    await ownership.start();
+    expect(ownership.owned()).toEqual(['t-0', 't-1', 't-2']);
+    // Another worker takes t-1 over behind this one's back (a release it did not make).
+    const t1 = (await store.list()).find((l) => l.account_id === 't-1')!;
+    await store.release(t1);
+    await store.heartbeat('worker-b', 60_000);
+    await store.acquire('t-1', 'worker-b', 60_000);
+    await advance(clock, 100);
+    expect(ownership.owned()).toEqual(['t-0', 't-2']);
+    expect(tenants.served().sort()).toEqual(['t-0', 't-2']);
+    expect(alerts.alerts).toEqual([
+      expect.objectContaining({ code: 'LEASE_LOST', account_id: 't-1', severity: 'warning' }),
+    ]);
     await ownership.stop();
   });
 });

@@ -1,7 +1,9 @@
 import { Keyring, SigningKey, sampleFields, verifyLines } from '@governor/receipts';
 import { ChainWriter } from '../chain-writer';
 import { GovernorError } from '../../errors';
-import { MemoryLedger, MemorySpool } from '../../testing';
+import type { ChainHead } from '@governor/receipts';
+import type { LedgerEntry } from '../../ports';
+import { MemoryLedger, MemorySpool, TestClock, advance, settle } from '../../testing';
 
 const key = SigningKey.fromSeed(Buffer.alloc(32, 1));
 const keyring = new Keyring([key.publicEntry('2026-01-01T00:00:00.000Z')]);
@@ -204,5 +206,143 @@ describe('ChainWriter checkpoints', () => {
     expect(alerts).toEqual(['CHECKPOINT_FAILED']);
     expect((await ledger.head('tenants/acme'))?.size).toBe(10);
     expect(writer.isSpooling).toBe(false);
+  });
+});
+
+/** A ledger that takes at most `maxEntriesPerAppend` entries an append, and notes each append. */
+class LimitedLedger extends MemoryLedger {
+  readonly appends: { readonly first: number; readonly count: number; readonly at: number }[] = [];
+  constructor(
+    readonly maxEntriesPerAppend: number,
+    private readonly now: () => number = () => 0,
+  ) {
+    super();
+  }
+
+  override append(chain: string, entries: readonly LedgerEntry[], head: ChainHead): Promise<void> {
+    if (entries.length > this.maxEntriesPerAppend)
+      return Promise.reject(new Error(`${entries.length} entries: more than one append takes`));
+    this.appends.push({ first: entries[0]?.seq ?? -1, count: entries.length, at: this.now() });
+    return super.append(chain, entries, head);
+  }
+}
+
+async function verifiedCount(ledger: MemoryLedger, chain = 'tenants/acme'): Promise<number> {
+  const lines: string[] = [];
+  for await (const r of ledger.read(chain)) lines.push(JSON.stringify(r));
+  const verified = await verifyLines(lines, { keyring, threads: 0 });
+  expect(verified.ok).toBe(true);
+  return verified.count;
+}
+
+describe("ChainWriter within the ledger's append limit", () => {
+  it('1,000 emits in one turn become appends of at most the limit, in seq order, and the chain verifies', async () => {
+    const ledger = new LimitedLedger(7);
+    const writer = await ChainWriter.open('tenants/acme', ledger, key, clock);
+    const emitted = Array.from({ length: 1000 }, (_, i) => writer.emit(sampleFields('acme', i)));
+    await Promise.all(emitted.map((e) => e.durable));
+    expect(Math.max(...ledger.appends.map((a) => a.count))).toBe(7);
+    expect(ledger.appends).toHaveLength(Math.ceil(1000 / 7));
+    let next = 0;
+    for (const a of ledger.appends) {
+      expect(a.first).toBe(next);
+      next += a.count;
+    }
+    expect(next).toBe(1000);
+    expect(await verifiedCount(ledger)).toBe(1000);
+  });
+
+  it('a smaller maxBatch than the limit still applies', async () => {
+    const ledger = new LimitedLedger(7);
+    const writer = await ChainWriter.open('tenants/acme', ledger, key, clock, { maxBatch: 3 });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => writer.emit(sampleFields('acme', i)).durable));
+    expect(ledger.appends.map((a) => a.count)).toEqual([3, 3, 3, 1]);
+  });
+
+  it('a spool longer than the limit is flushed on recovery in appends of at most the limit', async () => {
+    const ledger = new LimitedLedger(7);
+    const spool = new MemorySpool();
+    const writer = await ChainWriter.open('tenants/acme', ledger, key, clock, { spool });
+    await writer.emit(sampleFields('acme', 0)).durable;
+    ledger.failNextAppend(new Error('DEADLINE_EXCEEDED'));
+    for (let i = 1; i <= 20; i++) await writer.emit(sampleFields('acme', i)).durable;
+    expect(writer.spooled).toBe(20);
+    const before = ledger.appends.length;
+    expect(await writer.recover()).toBe(20);
+    expect(ledger.appends.slice(before).map((a) => a.count)).toEqual([7, 7, 6]);
+    expect(await verifiedCount(ledger)).toBe(21);
+  });
+});
+
+/** Simulated time from when the test key is valid. */
+const T0 = Date.parse('2026-11-23T10:00:00.000Z');
+function startedClock(): TestClock {
+  const testClock = new TestClock();
+  testClock.set(T0);
+  return testClock;
+}
+
+describe('ChainWriter commit pacing (minCommitIntervalMs)', () => {
+  it('emits spread over 1 s commit about once per interval, never closer than the interval', async () => {
+    const testClock = startedClock();
+    const ledger = new LimitedLedger(499, () => testClock.now());
+    const writer = await ChainWriter.open('tenants/acme', ledger, key, testClock, {
+      minCommitIntervalMs: 100,
+    });
+    const emitted: Promise<void>[] = [];
+    for (let i = 0; i < 100; i++) {
+      emitted.push(writer.emit(sampleFields('acme', i)).durable);
+      await advance(testClock, 10, 10);
+    }
+    await advance(testClock, 200, 10);
+    await Promise.all(emitted);
+    const times = ledger.appends.map((a) => a.at - T0);
+    expect(times.length).toBeGreaterThanOrEqual(10);
+    expect(times.length).toBeLessThanOrEqual(11);
+    for (let i = 1; i < times.length; i++)
+      expect((times[i] as number) - (times[i - 1] as number)).toBeGreaterThanOrEqual(100);
+    expect(ledger.appends.reduce((n, a) => n + a.count, 0)).toBe(100);
+    expect(await verifiedCount(ledger)).toBe(100);
+  });
+
+  it('a burst larger than one append commits one append per interval', async () => {
+    const testClock = startedClock();
+    const ledger = new LimitedLedger(7, () => testClock.now());
+    const writer = await ChainWriter.open('tenants/acme', ledger, key, testClock, {
+      minCommitIntervalMs: 100,
+    });
+    const emitted = Array.from({ length: 20 }, (_, i) => writer.emit(sampleFields('acme', i)).durable);
+    await settle();
+    await advance(testClock, 300, 10);
+    await Promise.all(emitted);
+    expect(ledger.appends.map((a) => [a.at - T0, a.count])).toEqual([
+      [0, 7],
+      [100, 7],
+      [200, 6],
+    ]);
+  });
+
+  it('flush() commits at once, whatever the interval', async () => {
+    const testClock = startedClock();
+    const ledger = new LimitedLedger(499, () => testClock.now());
+    const writer = await ChainWriter.open('tenants/acme', ledger, key, testClock, {
+      minCommitIntervalMs: 100,
+    });
+    await settle();
+    await writer.emit(sampleFields('acme', 0)).durable;
+    writer.emit(sampleFields('acme', 1));
+    await writer.flush();
+    expect(ledger.appends.map((a) => a.at - T0)).toEqual([0, 0]);
+    expect((await ledger.head('tenants/acme'))?.size).toBe(2);
+  });
+
+  it('without an interval no timer is set: each turn commits', async () => {
+    const testClock = startedClock();
+    const ledger = new LimitedLedger(499, () => testClock.now());
+    const writer = await ChainWriter.open('tenants/acme', ledger, key, testClock);
+    await writer.emit(sampleFields('acme', 0)).durable;
+    await writer.emit(sampleFields('acme', 1)).durable;
+    expect(testClock.pending()).toEqual([]);
+    expect(ledger.appends.map((a) => a.count)).toEqual([1, 1]);
   });
 });
