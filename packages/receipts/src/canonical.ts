@@ -7,59 +7,9 @@ import { ReceiptsError } from './errors';
  * (JSON.stringify would turn NaN into null and drop undefined).
  */
 export function canonicalize(value: unknown): string {
-  const fast = quick(value);
-  if (fast !== undefined) return fast;
-  // Refused: the slow walk keeps the path of each value, to say where and why.
   const out: string[] = [];
   write(value, out, '$');
   return out.join('');
-}
-
-const isPlain = (value: object): boolean => {
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-};
-
-/**
- * The canonical form, or undefined for anything `write` would refuse. It accepts exactly what
- * `write` accepts, without building a path for every value on the way.
- */
-function quick(value: unknown): string | undefined {
-  switch (typeof value) {
-    case 'string':
-      return ANY_SURROGATE.test(value) && LONE_SURROGATE.test(value) ? undefined : JSON.stringify(value);
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'number':
-      if (!Number.isFinite(value) || (Number.isInteger(value) && !Number.isSafeInteger(value))) return undefined;
-      return JSON.stringify(value);
-    case 'object': {
-      if (value === null) return 'null';
-      if (Array.isArray(value)) {
-        let text = '[';
-        for (let i = 0; i < value.length; i++) {
-          const item = quick(value[i]);
-          if (item === undefined) return undefined;
-          text += i > 0 ? `,${item}` : item;
-        }
-        return `${text}]`;
-      }
-      if (!isPlain(value)) return undefined;
-      const keys = Object.keys(value).sort();
-      let text = '{';
-      for (let i = 0; i < keys.length; i++) {
-        const key = keys[i] as string;
-        const item = (value as Record<string, unknown>)[key];
-        const rendered = item === undefined ? undefined : quick(item);
-        const name = quick(key);
-        if (rendered === undefined || name === undefined) return undefined;
-        text += i > 0 ? `,${name}:${rendered}` : `${name}:${rendered}`;
-      }
-      return `${text}}`;
-    }
-    default:
-      return undefined;
-  }
 }
 
 function fail(path: string, why: string): never {

@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { ReceiptBody, ReceiptFields, StoredReceipt } from '@governor/contracts';
+import { ReceiptBody, type ReceiptFields, type StoredReceipt } from '@governor/contracts';
 import { canonicalize } from './canonical';
 import { ReceiptsError } from './errors';
-import { checkReceiptBody } from './fields';
 import { genesisHash, leafHash } from './hash';
 import type { SigningKey } from './keys';
 import { CompactRange } from './merkle';
-import { rememberMinted } from './minted';
 import { pae, RECEIPT_PAYLOAD_TYPE } from './signature';
 
 /** Everything needed to append the next receipt of a chain, and nothing more. */
@@ -44,7 +42,7 @@ export interface Appended {
 
 /**
  * Appends one receipt: fills the envelope (seq, prev_hash, timestamp, key_id), validates the
- * caller's fields against their operation's schema, canonicalises, hashes and signs. Pure apart from
+ * whole body against its operation's schema, canonicalises, hashes and signs. Pure apart from
  * the signature; the caller persists the record and the returned head together.
  */
 export function appendReceipt(
@@ -67,9 +65,8 @@ export function appendReceipt(
     timestamp,
     key_id: signer.keyId,
   };
-  // A receipt id the caller chose is checked with the rest of the body; one made here is not.
-  const parsed = checkReceiptBody(fields, candidate, options.receiptId === undefined);
-  if (parsed !== null && !parsed.success) {
+  const parsed = ReceiptBody.safeParse(candidate);
+  if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new ReceiptsError(
       'INVALID_RECEIPT',
@@ -82,24 +79,14 @@ export function appendReceipt(
   const tree = rangeOf(head);
   tree.append(leaf);
   const leafHex = leaf.toString('hex');
-  const record: StoredReceipt = {
-    body,
-    leaf_hash: leafHex,
-    signature: signer.sign(pae(RECEIPT_PAYLOAD_TYPE, body)).toString('base64'),
-    key_id: signer.keyId,
-  };
-  rememberMinted(record, {
-    seq: head.size,
-    chain: head.chain,
-    prev_hash: head.head_hash,
-    timestamp,
-    leaf,
-    body,
-    leaf_hash: leafHex,
-  });
   return {
-    record,
-    body: parsed?.data ?? (candidate as ReceiptBody),
+    record: {
+      body,
+      leaf_hash: leafHex,
+      signature: signer.sign(pae(RECEIPT_PAYLOAD_TYPE, body)).toString('base64'),
+      key_id: signer.keyId,
+    },
+    body: parsed.data,
     head: headWithRange(
       { chain: head.chain, size: head.size + 1, head_hash: leafHex, last_timestamp: timestamp },
       tree,

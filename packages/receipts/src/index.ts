@@ -14,8 +14,6 @@ export type { TrustedKey } from './keys';
 export { CompactRange, EMPTY_ROOT, subtreeRoot, inclusionProof, verifyInclusion } from './merkle';
 export { emptyHead, appendReceipt } from './chain';
 export type { ChainHead, AppendOptions, Appended } from './chain';
-export { mintedFacts } from './minted';
-export type { MintedFacts } from './minted';
 export {
   checkpointOf,
   signCheckpoint,

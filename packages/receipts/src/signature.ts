@@ -7,9 +7,6 @@ export const MANIFEST_PAYLOAD_TYPE = 'application/vnd.governor.manifest.v1+json'
 
 /** DSSE v1 pre-authentication encoding: binds the payload type so a signature cannot be replayed as another type. */
 export function pae(payloadType: string, body: string | Uint8Array): Buffer {
-  // A string is encoded once, with its header, instead of in four buffers joined.
-  if (typeof body === 'string' && isAscii(payloadType))
-    return Buffer.from(`DSSEv1 ${payloadType.length} ${payloadType} ${Buffer.byteLength(body)} ${body}`);
   const type = Buffer.from(payloadType, 'utf8');
   const payload = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body);
   return Buffer.concat([
@@ -19,8 +16,6 @@ export function pae(payloadType: string, body: string | Uint8Array): Buffer {
     payload,
   ]);
 }
-
-const isAscii = (text: string): boolean => /^[\x00-\x7f]*$/.test(text);
 
 // DER wrappers for raw Ed25519 keys (RFC 8410), so node:crypto can use 32-byte seeds and public keys.
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');

@@ -1,5 +1,5 @@
 import type { StoredReceipt } from '@governor/contracts';
-import { CompactRange, leafHash, mintedFacts, type ChainHead } from '@governor/receipts';
+import { CompactRange, leafHash, type ChainHead } from '@governor/receipts';
 
 /** Why a record cannot be the next one of a chain: it links elsewhere, or it is not well formed. */
 export interface LinkProblem {
@@ -27,9 +27,6 @@ export class HeadBuilder {
 
   /** Adds `record` if it continues the chain; otherwise leaves the builder unchanged. */
   push(record: StoredReceipt): LinkProblem | null {
-    // A record this process just appended is taken as made, without parsing and hashing it again.
-    const minted = mintedFacts(record);
-    if (minted !== undefined) return this.pushFields(minted, record, minted.leaf);
     let body: unknown;
     try {
       body = JSON.parse(record.body);
@@ -37,15 +34,6 @@ export class HeadBuilder {
       return { kind: 'malformed', detail: `receipt ${this.count}: body is not JSON` };
     }
     const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-    return this.pushFields(b, record, undefined);
-  }
-
-  /** Checks a record's envelope fields `b` and its leaf (hashed here unless known), then adds it. */
-  private pushFields(
-    b: { readonly seq?: unknown; readonly chain?: unknown; readonly timestamp?: unknown; readonly prev_hash?: unknown },
-    record: StoredReceipt,
-    known: Buffer | undefined,
-  ): LinkProblem | null {
     if (b.seq !== this.count)
       return { kind: 'malformed', detail: `expected seq ${this.count}, body has ${JSON.stringify(b.seq)}` };
     if (b.chain !== this.start.chain)
@@ -57,8 +45,8 @@ export class HeadBuilder {
         kind: 'link',
         detail: `seq ${this.count}: prev_hash does not match the head hash ${this.headHash}`,
       };
-    const leaf = known ?? leafHash(record.body);
-    if (known === undefined && leaf.toString('hex') !== record.leaf_hash)
+    const leaf = leafHash(record.body);
+    if (leaf.toString('hex') !== record.leaf_hash)
       return { kind: 'malformed', detail: `seq ${this.count}: leaf_hash is not the hash of its body` };
     this.tree.append(leaf);
     this.count += 1;

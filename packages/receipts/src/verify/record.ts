@@ -20,31 +20,24 @@ export interface ParsedRecord {
 
 const RECORD_FIELDS = ['body', 'leaf_hash', 'signature', 'key_id'] as const;
 
-/** Why a line is not a record: the issue's code, and its detail after the line number. */
-export interface LineRefusal {
-  readonly code: 'SCHEMA_INVALID' | 'NON_CANONICAL';
-  readonly reason: string;
-}
-
 /** The record on a line, or null when the line cannot be one (reported with its line number). */
 export function parseRecord(line: string, lineNo: number, log: IssueLog): ParsedRecord | null {
-  const read = readRecord(line);
-  if ('record' in read) return read;
-  log.report(read.code, null, `line ${lineNo}: ${read.reason}`);
-  return null;
-}
-
-/** The record on a line, or why it cannot be one. */
-export function readRecord(line: string): ParsedRecord | LineRefusal {
-  if (line === OVERSIZE_LINE) return { code: 'SCHEMA_INVALID', reason: 'longer than any receipt can be' };
+  if (line === OVERSIZE_LINE) {
+    log.report('SCHEMA_INVALID', null, `line ${lineNo}: longer than any receipt can be`);
+    return null;
+  }
   let parsedLine: unknown;
   try {
     parsedLine = JSON.parse(line);
   } catch {
-    return { code: 'SCHEMA_INVALID', reason: 'not JSON' };
+    log.report('SCHEMA_INVALID', null, `line ${lineNo}: not JSON`);
+    return null;
   }
   const record = asRecord(parsedLine);
-  if (typeof record === 'string') return { code: 'SCHEMA_INVALID', reason: record };
+  if (typeof record === 'string') {
+    log.report('SCHEMA_INVALID', null, `line ${lineNo}: ${record}`);
+    return null;
+  }
   try {
     const value: unknown = JSON.parse(record.body);
     const body = (
@@ -52,7 +45,8 @@ export function readRecord(line: string): ParsedRecord | LineRefusal {
     ) as Record<string, unknown>;
     return { record, body };
   } catch {
-    return { code: 'NON_CANONICAL', reason: 'body is not JSON' };
+    log.report('NON_CANONICAL', null, `line ${lineNo}: body is not JSON`);
+    return null;
   }
 }
 
@@ -69,33 +63,20 @@ function asRecord(value: unknown): StoredRecord | string {
 }
 
 /** Checks that a body is in canonical form and is a valid receipt body. */
-export function checkBody(parsed: ParsedRecord, seq: number | null, lineNo: number, log: IssueLog): void {
-  reportBodyProblems(bodyProblems(parsed), seq, lineNo, log);
-}
-
-/** What is wrong with a parsed body: its bytes against the canonical form, and its schema. */
-export interface BodyProblems {
-  readonly canonical: string | null;
-  readonly schema: string | null;
-}
-
-export function bodyProblems({ record, body }: ParsedRecord): BodyProblems {
-  // The body is parsed already: re-canonicalise that value rather than parsing again.
-  const canonical = canonicalProblem(body, record.body);
-  const result = ReceiptBody.safeParse(body);
-  if (result.success) return { canonical, schema: null };
-  const first = result.error.issues[0];
-  return { canonical, schema: `${first?.path.join('.') || 'body'}: ${first?.message ?? 'invalid'}` };
-}
-
-export function reportBodyProblems(
-  problems: BodyProblems,
+export function checkBody(
+  { record, body }: ParsedRecord,
   seq: number | null,
   lineNo: number,
   log: IssueLog,
 ): void {
-  if (problems.canonical !== null) log.report('NON_CANONICAL', seq, `line ${lineNo}: ${problems.canonical}`);
-  if (problems.schema !== null) log.report('SCHEMA_INVALID', seq, problems.schema);
+  // The body is parsed already: re-canonicalise that value rather than parsing again.
+  const reason = canonicalProblem(body, record.body);
+  if (reason !== null) log.report('NON_CANONICAL', seq, `line ${lineNo}: ${reason}`);
+  const schema = ReceiptBody.safeParse(body);
+  if (!schema.success) {
+    const first = schema.error.issues[0];
+    log.report('SCHEMA_INVALID', seq, `${first?.path.join('.') || 'body'}: ${first?.message ?? 'invalid'}`);
+  }
 }
 
 function canonicalProblem(value: unknown, text: string): string | null {
@@ -109,12 +90,7 @@ function canonicalProblem(value: unknown, text: string): string | null {
 /** The body's leaf hash, reported when the record's `leaf_hash` differs from it. */
 export function checkLeaf(record: StoredRecord, seq: number | null, log: IssueLog): Buffer {
   const leaf = leafHash(record.body);
-  reportLeaf(record, leaf.toString('hex'), seq, log);
-  return leaf;
-}
-
-/** Reports HASH_MISMATCH when the record's `leaf_hash` is not `leafHex`, the body's hash. */
-export function reportLeaf(record: Pick<StoredRecord, 'leaf_hash'>, leafHex: string, seq: number | null, log: IssueLog): void {
+  const leafHex = leaf.toString('hex');
   if (leafHex !== record.leaf_hash) {
     log.report(
       'HASH_MISMATCH',
@@ -122,6 +98,7 @@ export function reportLeaf(record: Pick<StoredRecord, 'leaf_hash'>, leafHex: str
       `leaf_hash ${describe(record.leaf_hash.slice(0, 16))}… but body hashes to ${leafHex.slice(0, 16)}…`,
     );
   }
+  return leaf;
 }
 
 /** The body's seq field, or null when it is not a valid seq. */

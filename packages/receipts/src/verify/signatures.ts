@@ -18,7 +18,12 @@ export class SignatureCheck {
     options: { readonly threads?: number | undefined; readonly inline: boolean },
   ) {
     const keys = keyring.entries().map((e) => [e.key_id, e.public_key] as const);
-    const onInvalid = (seq: number) => this.invalid(seq < 0 ? null : seq);
+    const onInvalid = (seq: number) =>
+      log.report(
+        'SIGNATURE_INVALID',
+        seq < 0 ? null : seq,
+        'Ed25519 signature over the DSSE envelope does not verify',
+      );
     this.checker =
       options.threads === 0 || options.inline
         ? new InlineSignatureChecker(keys, RECEIPT_PAYLOAD_TYPE, onInvalid)
@@ -26,17 +31,6 @@ export class SignatureCheck {
   }
 
   async check(record: StoredRecord, body: Record<string, unknown>, seq: number | null): Promise<void> {
-    const keyId = this.checkKey(record, body, seq);
-    if (keyId !== null) await this.checker.add(keyId, record.body, record.signature, seq ?? -1);
-  }
-
-  /** Reports a signature that does not verify. */
-  invalid(seq: number | null): void {
-    this.log.report('SIGNATURE_INVALID', seq, 'Ed25519 signature over the DSSE envelope does not verify');
-  }
-
-  /** Reports a receipt's key problems; returns the key its signature is checked with, if trusted. */
-  checkKey(record: Pick<StoredRecord, 'key_id'>, body: Record<string, unknown>, seq: number | null): string | null {
     const keyId = typeof body.key_id === 'string' ? body.key_id : record.key_id;
     if (record.key_id !== keyId)
       this.log.report(
@@ -47,7 +41,7 @@ export class SignatureCheck {
     const trusted = this.keyring.get(keyId);
     if (!trusted) {
       this.log.report('UNKNOWN_KEY', seq, `key ${describe(keyId)} is not in the keyring`);
-      return null;
+      return;
     }
     if (typeof body.timestamp === 'string' && !Keyring.validAt(trusted.entry, body.timestamp)) {
       this.log.report(
@@ -56,7 +50,7 @@ export class SignatureCheck {
         `key ${keyId} is valid [${trusted.entry.not_before}, ${trusted.entry.not_after ?? '…'}), receipt is at ${describe(body.timestamp)}`,
       );
     }
-    return keyId;
+    await this.checker.add(keyId, record.body, record.signature, seq ?? -1);
   }
 
   /** Waits for every queued signature, then ends the worker threads. */

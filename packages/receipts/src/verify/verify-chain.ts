@@ -1,17 +1,11 @@
-import { availableParallelism } from 'node:os';
 import { resolveLimits, type VerifyLimits } from '../limits';
 import { CheckpointCheck } from './checkpoints';
 import { IssueLog } from './issue-log';
 import type { VerifyMode, VerifyOptions, VerifyReport } from './options';
 import { ChainOrder } from './order';
 import { ChainOwner } from './owner';
-import type { LineOutcome } from './line-check';
-import { ParsePool } from './parse-pool';
-import { checkBody, checkLeaf, parseRecord, reportBodyProblems, reportLeaf } from './record';
+import { checkBody, checkLeaf, parseRecord } from './record';
 import { SignatureCheck } from './signatures';
-
-/** A line queued for the worker threads, or a caller's stop, settled in turn. */
-type Queued = { readonly lineNo: number; readonly stop?: undefined } | { readonly stop: string };
 
 /**
  * Streaming chain verifier. Feed it one stored record (a JSON line) at a time, in file order;
@@ -19,9 +13,7 @@ type Queued = { readonly lineNo: number; readonly stop?: undefined } | { readonl
  * (or `close()` when abandoning) so its worker threads end.
  *
  * Each receipt is parsed, placed in the chain's order (owner, seq, link, time), checked for
- * its signature, and added to the tree the checkpoints are compared with. A full verify on
- * worker threads has them parse, check the schema, hash and check the signature of each line,
- * and keeps only the ordering and linking here; every issue is the same, in the same order.
+ * its signature, and added to the tree the checkpoints are compared with.
  */
 export class ChainVerifier {
   private readonly mode: VerifyMode;
@@ -31,10 +23,6 @@ export class ChainVerifier {
   private readonly checkpoints: CheckpointCheck;
   private readonly order: ChainOrder;
   private readonly signatures: SignatureCheck;
-  private readonly pool: ParsePool<Queued> | null;
-  /** Lines queued for the pool so far; `lines` and `count` are the ones settled. */
-  private queued = 0;
-  private stopQueued = false;
   private lines = 0;
   private blankLines = 0;
   private count = 0;
@@ -53,17 +41,9 @@ export class ChainVerifier {
     );
     this.order = new ChainOrder(this.owner, this.log, options.from);
     // Checkpoint mode only signs what no checkpoint covers: usually a short tail, so inline.
-    const pooled = this.mode === 'full' && options.threads !== 0;
-    this.pool = pooled
-      ? ParsePool.open<Queued>(
-          options.keyring.entries().map((e) => [e.key_id, e.public_key] as const),
-          options.threads ?? Math.max(1, Math.min(availableParallelism(), 8)),
-          (items, outcomes) => this.settleBatch(items, outcomes),
-        )
-      : null;
     this.signatures = new SignatureCheck(options.keyring, this.log, {
       threads: options.threads,
-      inline: this.mode === 'checkpoint' || this.pool !== null,
+      inline: this.mode === 'checkpoint',
     });
   }
 
@@ -72,7 +52,7 @@ export class ChainVerifier {
    * ignored, and a caller should stop reading.
    */
   get stopped(): boolean {
-    return this.log.stopped || this.stopQueued;
+    return this.log.stopped;
   }
 
   /**
@@ -80,52 +60,11 @@ export class ChainVerifier {
    * reports LIMIT_EXCEEDED with `detail`, always listed, and ignores everything after it.
    */
   stop(detail: string): void {
-    if (this.pool === null) this.log.stop(detail);
-    else if (!this.stopped) {
-      // After the lines queued before it, as if they had been checked already.
-      this.stopQueued = true;
-      void this.pool.add('', { stop: detail }).catch(() => undefined);
-    }
+    this.log.stop(detail);
   }
 
   /** Checks one line of an export (one stored record). */
-  async push(line: string, lineNo?: number): Promise<void> {
-    if (this.pool !== null) {
-      if (this.stopped) return;
-      const blank = line.trim() === '';
-      if (!blank) this.queued += 1;
-      await this.pool.add(blank ? '' : line, { lineNo: lineNo ?? this.queued });
-      return;
-    }
-    await this.pushHere(line, lineNo ?? this.count + 1);
-  }
-
-  /** Settles a batch the workers checked, in order; bad signatures last, as the pool reports them. */
-  private settleBatch(items: readonly Queued[], outcomes: readonly LineOutcome[]): void {
-    const unsigned: (number | null)[] = [];
-    items.forEach((item, i) => {
-      if (item.stop !== undefined) return this.log.stop(item.stop);
-      if (this.log.stopped) return;
-      this.lines += 1;
-      const outcome = outcomes[i] ?? null;
-      if (outcome === null) return this.blankLine();
-      this.count += 1;
-      if (!('record' in outcome))
-        return this.log.report(outcome.code, null, `line ${item.lineNo}: ${outcome.reason}`);
-      const { fields, record, leaf } = outcome;
-      const seq = this.order.positionOf(fields);
-      reportBodyProblems(outcome.problems, seq, item.lineNo, this.log);
-      reportLeaf(record, leaf, seq, this.log);
-      this.owner.check(fields, seq);
-      this.order.check(fields, seq, leaf);
-      if (this.signatures.checkKey(record, fields, seq) !== null && outcome.signed === false) unsigned.push(seq);
-      this.checkpoints.append(Buffer.from(leaf, 'hex'), leaf);
-    });
-    for (const seq of unsigned) this.signatures.invalid(seq);
-  }
-
-  /** Checks one line on this thread. */
-  private async pushHere(line: string, lineNo: number): Promise<void> {
+  async push(line: string, lineNo = this.count + 1): Promise<void> {
     if (this.log.stopped) return;
     this.lines += 1;
     if (line.trim() === '') {
@@ -158,23 +97,10 @@ export class ChainVerifier {
 
   /** Ends the worker threads without a report: for a caller abandoning the stream. */
   async close(): Promise<void> {
-    await this.pool?.close();
     await this.signatures.close();
   }
 
-  /** Settles every line pushed so far, so `stopped` says whether a limit was reached by them. */
-  async flush(): Promise<void> {
-    await this.pool?.drain();
-  }
-
   async finish(): Promise<VerifyReport> {
-    if (this.pool !== null) {
-      try {
-        await this.pool.drain();
-      } finally {
-        await this.pool.close();
-      }
-    }
     await this.signatures.finish();
     // Stopped early, the chain's end is unknown: TRUNCATED or EMPTY would be guesses.
     if (!this.log.stopped) this.checkpoints.finish(this.order.next);
