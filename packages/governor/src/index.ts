@@ -60,7 +60,7 @@ export type { GovernorEvent, GovernorPhase } from './machines/governor.machine';
 export { TenantGovernor } from './tenant-governor';
 export type { TenantGovernorDeps, Accepted } from './tenant-governor';
 export { GovernorRuntime } from './runtime';
-export type { RuntimeDeps } from './runtime-options';
+export { DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_QUEUE_CAPACITY, type RuntimeDeps } from './runtime-options';
 // The seven runbooks, one folder each (runbooks/), and what they may ask of their host.
 export { runbooks } from './runbooks';
 export type { Host, Tenant } from './runbooks';

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { GcpConfig } from '@governor/adapters-gcp';
 import { WorkerId } from '@governor/contracts';
+import { DEFAULT_DRAIN_TIMEOUT_MS } from '@governor/governor';
 import { z } from 'zod';
 import { ConfigError, parseEnv } from './env';
 import { gcpConfigFromEnv } from './gcp-config';
@@ -21,7 +22,7 @@ const Env = z.object({
   GOVERNOR_HEALTH_INTERVAL_MS: Milliseconds.default(1_000),
   GOVERNOR_HEALTH_THRESHOLD: z.coerce.number().int().min(1).max(100).default(3),
   GOVERNOR_LAG_WINDOW_MS: Milliseconds.default(10_000),
-  GOVERNOR_DRAIN_TIMEOUT_MS: Milliseconds.default(30_000),
+  GOVERNOR_DRAIN_TIMEOUT_MS: Milliseconds.default(DEFAULT_DRAIN_TIMEOUT_MS),
   GOVERNOR_STORE_DEADLINE_MS: Milliseconds.default(5_000),
   GOVERNOR_REDELIVERY_MS: z.coerce.number().int().min(0).max(600_000).default(1_000),
   GOVERNOR_COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(0),

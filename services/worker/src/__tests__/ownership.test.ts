@@ -1,7 +1,7 @@
 import { LogAlertSink } from '@governor/adapters-local';
 import type { Lease, LeaseStore } from '@governor/governor';
 import pino from 'pino';
-import { Ownership, type OwnedTenants } from '../ownership';
+import { Ownership, type OwnedTenants, type OwnershipOptions } from '../ownership';
 import {
   advance,
   MemoryDirectory,
@@ -134,6 +134,23 @@ function instantTenants(): OwnedTenants {
   };
 }
 
+/** worker-a on 100 ms ticks, logging nothing, its alerts kept: what most tests here start with. */
+function quickOwnership(
+  options: Pick<OwnershipOptions, 'leases' | 'directory' | 'clock'> & Partial<OwnershipOptions>,
+): { ownership: Ownership; alerts: LogAlertSink } {
+  const alerts = new LogAlertSink(() => undefined);
+  const ownership = new Ownership({
+    workerId: 'worker-a',
+    tenants: instantTenants(),
+    alerts,
+    log: pino({ enabled: false }),
+    leaseMs: LEASE_MS,
+    tickMs: 100,
+    ...options,
+  });
+  return { ownership, alerts };
+}
+
 describe('Ownership: on simulated time', () => {
   it('renews on its own clock every tick, and stops serving a tenant once its last renewal is too old to be sure of, until the next one', async () => {
     const clock = simulatedClock();
@@ -152,18 +169,7 @@ describe('Ownership: on simulated time', () => {
       renewAll: (held, ttlMs) =>
         down ? Promise.reject(new Error('the store cannot be reached')) : store.renewAll(held, ttlMs),
     };
-    const alerts = new LogAlertSink(() => undefined);
-    const ownership = new Ownership({
-      workerId: 'worker-a',
-      leases,
-      directory,
-      tenants: instantTenants(),
-      alerts,
-      log: pino({ enabled: false }),
-      leaseMs: LEASE_MS,
-      tickMs: 100,
-      clock,
-    });
+    const { ownership, alerts } = quickOwnership({ leases, directory, clock });
     await ownership.start();
     expect(ownership.owned()).toEqual(['t-0']);
     await advance(clock, 1_000);
@@ -196,18 +202,7 @@ describe('Ownership: on simulated time', () => {
     // worker-b took the tenant, then died: no more renewals or heartbeats.
     await store.heartbeat('worker-b', LEASE_MS);
     await store.acquire('t-0', 'worker-b', LEASE_MS);
-    const alerts = new LogAlertSink(() => undefined);
-    const ownership = new Ownership({
-      workerId: 'worker-a',
-      leases: store,
-      directory,
-      tenants: instantTenants(),
-      alerts,
-      log: pino({ enabled: false }),
-      leaseMs: LEASE_MS,
-      tickMs: 100,
-      clock,
-    });
+    const { ownership, alerts } = quickOwnership({ leases: store, directory, clock });
     await ownership.start();
     expect(ownership.owned()).toEqual([]);
     await advance(clock, LEASE_MS - 100);
@@ -255,18 +250,7 @@ describe('Ownership: renewals per tick', () => {
     for (const t of tenants) await directory.put(tenantRecord(t));
     const store = new MemoryLeaseStore({ clock });
     const { leases, calls } = countingLeases(store);
-    const alerts = new LogAlertSink(() => undefined);
-    const ownership = new Ownership({
-      workerId: 'worker-a',
-      leases,
-      directory,
-      tenants: instantTenants(),
-      alerts,
-      log: pino({ enabled: false }),
-      leaseMs: LEASE_MS,
-      tickMs: 100,
-      clock,
-    });
+    const { ownership, alerts } = quickOwnership({ leases, directory, clock });
     await ownership.start();
     expect(ownership.owned()).toEqual(tenants);
     calls.clear();
@@ -291,18 +275,7 @@ describe('Ownership: renewals per tick', () => {
     for (const t of ['t-0', 't-1', 't-2']) await directory.put(tenantRecord(t));
     const store = new MemoryLeaseStore({ clock });
     const tenants = instantTenants();
-    const alerts = new LogAlertSink(() => undefined);
-    const ownership = new Ownership({
-      workerId: 'worker-a',
-      leases: store,
-      directory,
-      tenants,
-      alerts,
-      log: pino({ enabled: false }),
-      leaseMs: LEASE_MS,
-      tickMs: 100,
-      clock,
-    });
+    const { ownership, alerts } = quickOwnership({ leases: store, directory, clock, tenants });
     await ownership.start();
     expect(ownership.owned()).toEqual(['t-0', 't-1', 't-2']);
     // Another worker takes t-1 over behind this one's back (a release it did not make).
