@@ -7,8 +7,6 @@ import type {
   Signal,
   SignalBus,
   SubscribeOptions,
-  TenantDirectory,
-  TenantRecord,
 } from '@governor/governor';
 import type { ChainHead } from '@governor/receipts';
 
@@ -54,6 +52,12 @@ export class ObservingLedger extends ForwardingLedger {
   commitMs: number[] = [];
   /** Failed appends by message (first 5 kept) and in all. */
   readonly failures = new Failures();
+  /** Since the last reset: each action-log write-ahead's duration (ms) and how many actions it carried. */
+  startMs: number[] = [];
+  startSizes: number[] = [];
+  /** Failed write-aheads, and actions a write-ahead found already written (a redelivered signal). */
+  readonly actionFailures = new Failures();
+  notCreated = 0;
   private waiter: { readonly target: number; readonly resolve: () => void } | null = null;
 
   /** `bySignal` false: only commit sizes and durations (no body is looked at). */
@@ -72,6 +76,17 @@ export class ObservingLedger extends ForwardingLedger {
   reset(): void {
     this.batches = [];
     this.commitMs = [];
+    this.startMs = [];
+    this.startSizes = [];
+  }
+
+  override async startActions(chain: string, entries: readonly ActionLogEntry[]): Promise<boolean[]> {
+    const start = performance.now();
+    const created = await this.actionFailures.watch(this.inner.startActions(chain, entries));
+    this.notCreated += created.filter((c) => !c).length;
+    this.startMs.push(performance.now() - start);
+    this.startSizes.push(entries.length);
+    return created;
   }
 
   until(target: number): Promise<void> {
@@ -181,59 +196,5 @@ export class ObservingBus implements SignalBus {
         d.nack();
       },
     };
-  }
-}
-
-/** The runtime's directory, with the duration of each action-log write (both are Firestore RPCs). */
-export class ObservingDirectory implements TenantDirectory {
-  startMs: number[] = [];
-  putMs: number[] = [];
-  /** Failed action-log writes, and startAction calls that found the entry already there. */
-  readonly failures = new Failures();
-  notCreated = 0;
-
-  constructor(private readonly inner: TenantDirectory) {}
-
-  reset(): void {
-    this.startMs = [];
-    this.putMs = [];
-  }
-
-  get(accountId: string): Promise<TenantRecord | null> {
-    return this.inner.get(accountId);
-  }
-
-  put(record: TenantRecord): Promise<void> {
-    return this.inner.put(record);
-  }
-
-  delete(accountId: string): Promise<void> {
-    return this.inner.delete(accountId);
-  }
-
-  list(): Promise<TenantRecord[]> {
-    return this.inner.list();
-  }
-
-  actionsStartedSince(accountId: string, since: number): Promise<number> {
-    return this.inner.actionsStartedSince(accountId, since);
-  }
-
-  async putAction(accountId: string, entry: ActionLogEntry): Promise<void> {
-    const start = performance.now();
-    await this.failures.watch(this.inner.putAction(accountId, entry));
-    this.putMs.push(performance.now() - start);
-  }
-
-  async startAction(accountId: string, entry: ActionLogEntry): Promise<boolean> {
-    const start = performance.now();
-    const created = await this.failures.watch(this.inner.startAction(accountId, entry));
-    if (!created) this.notCreated += 1;
-    this.startMs.push(performance.now() - start);
-    return created;
-  }
-
-  runningActions(accountId: string): Promise<ActionLogEntry[]> {
-    return this.inner.runningActions(accountId);
   }
 }

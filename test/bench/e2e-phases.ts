@@ -9,7 +9,7 @@ import {
   type Signal,
 } from '@governor/governor';
 import type { GcpStores } from '@governor/adapters-gcp';
-import { ObservingBus, ObservingDirectory, ObservingLedger } from './e2e-observe';
+import { ObservingBus, ObservingLedger } from './e2e-observe';
 import { actionComplete, watch } from './e2e-raw';
 import {
   accountId,
@@ -32,7 +32,6 @@ export interface Bench {
   readonly runtime: GovernorRuntime;
   readonly ledger: ObservingLedger;
   readonly bus: ObservingBus;
-  readonly directory: ObservingDirectory;
   readonly alerts: CountingAlerts;
   readonly accounts: readonly string[];
   /** Signals published per account (warm-up included), for the check at the end. */
@@ -54,12 +53,11 @@ export async function startBench(
 ): Promise<Bench> {
   const ledger = new ObservingLedger(stores.ledger);
   const bus = new ObservingBus(stores.bus);
-  const directory = new ObservingDirectory(stores.directory);
   const alerts = new CountingAlerts();
   const runtime = await GovernorRuntime.start({
     workerId,
     ledger,
-    directory,
+    directory: stores.directory,
     bus,
     archive: stores.archive,
     registry: stores.registry,
@@ -93,7 +91,7 @@ export async function startBench(
       note(`provisioned ${done}/${tenants} (${(since(start) / 1000).toFixed(1)} s)`);
   }
   const provision_ms = since(start);
-  const bench = { runtime, ledger, bus, directory, alerts, accounts, published: new Map(), provision_ms };
+  const bench = { runtime, ledger, bus, alerts, accounts, published: new Map(), provision_ms };
   // One signal per tenant before anything is timed: every subscription's stream is open.
   await Promise.all(accounts.map((a, i) => submit(bench, noopSignal(`w-${i}`, a))));
   if (!(await watch(ledger.until(tenants), () => ledger.complete, tenants, 'warm-up')))
@@ -117,16 +115,17 @@ export interface Breakdown {
   readonly durable_to_ack: Spread;
   /** Tenant-chain ledger commits (one Firestore batch each) and action-log writes. */
   readonly commit: Spread;
-  readonly start_action: Spread;
-  readonly put_action: Spread;
+  /** Action-log write-aheads (one Firestore commit each) and the actions each carried. */
+  readonly write_ahead: Spread;
+  readonly write_ahead_mean: number;
   readonly batch_mean: number;
   readonly batch_max: number;
-  /** Firestore commits per signal: action-log create + update, and the share of a ledger commit. */
+  /** Firestore commits per signal: its share of a write-ahead and of a ledger commit. */
   readonly commits_per_signal: number;
 }
 
 function breakdown(bench: Bench, ids: readonly string[], sentAt: (i: number) => number): Breakdown {
-  const { bus, ledger, directory } = bench;
+  const { bus, ledger } = bench;
   const toDelivery: number[] = [];
   const toDurable: number[] = [];
   const toAck: number[] = [];
@@ -144,12 +143,11 @@ function breakdown(bench: Bench, ids: readonly string[], sentAt: (i: number) => 
     delivery_to_durable: spread(toDurable),
     durable_to_ack: spread(toAck),
     commit: spread(ledger.commitMs),
-    start_action: spread(directory.startMs),
-    put_action: spread(directory.putMs),
+    write_ahead: spread(ledger.startMs),
+    write_ahead_mean: ledger.startSizes.reduce((a, b) => a + b, 0) / Math.max(1, ledger.startSizes.length),
     batch_mean: batches.reduce((a, b) => a + b, 0) / Math.max(1, batches.length),
     batch_max: batches.reduce((a, b) => Math.max(a, b), 0),
-    commits_per_signal:
-      (directory.startMs.length + directory.putMs.length + batches.length) / Math.max(1, ids.length),
+    commits_per_signal: (ledger.startMs.length + batches.length) / Math.max(1, ids.length),
   };
 }
 
@@ -178,11 +176,10 @@ export async function measureThroughput(
   signals: number,
   cpu: CpuMeter,
 ): Promise<ThroughputResult> {
-  const { ledger, bus, directory, accounts } = bench;
+  const { ledger, bus, accounts } = bench;
   const base = ledger.complete;
   const ackBase = bus.acked;
   ledger.reset();
-  directory.reset();
   const ids = Array.from({ length: signals }, (_, k) => `e-${k}`);
   const before = cpu.read();
   const start = performance.now();
@@ -250,11 +247,10 @@ export async function measureLatency(
   seconds: number,
   cpu: CpuMeter,
 ): Promise<LatencyResult> {
-  const { ledger, directory, accounts } = bench;
+  const { ledger, accounts } = bench;
   const count = Math.max(1, Math.round(rate * seconds));
   const base = ledger.complete;
   ledger.reset();
-  directory.reset();
   const ids = Array.from({ length: count }, (_, k) => `l-${k}`);
   const due = (k: number) => start + (k * 1000) / rate;
   const late: number[] = [];

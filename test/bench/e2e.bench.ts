@@ -85,7 +85,7 @@ interface Measurements {
     readonly ledger_kinds: Readonly<Record<string, number>>;
     readonly action_log: number;
     readonly action_log_kinds: Readonly<Record<string, number>>;
-    /** startAction found the entry already there: the governor acked the signal as a duplicate. */
+    /** Actions a write-ahead found already written: the governor acked the signal as a duplicate. */
     readonly start_action_existed: number;
     readonly governor_duplicates: number;
     /** Receipts a chain writer spooled locally because a ledger commit failed (never recovered here). */
@@ -172,7 +172,7 @@ async function measure(
     const ledgerOnly = await measureLedgerOnly(stores.ledger, args.tenants, perChain, batch, cpu);
     const fsB = await measureRawFirestore(firestore, 'raw-fs-b', args.tenants, perChain, batch, cpu);
     const check = await checkChains(stores.ledger, bench.published);
-    const { bus, ledger, directory } = bench;
+    const { bus, ledger } = bench;
     return {
       project_id: projectId,
       provision_ms: bench.provision_ms,
@@ -191,9 +191,9 @@ async function measure(
       failures: {
         ledger: ledger.failures.count,
         ledger_kinds: ledger.failures.summary(),
-        action_log: directory.failures.count,
-        action_log_kinds: directory.failures.summary(),
-        start_action_existed: directory.notCreated,
+        action_log: ledger.actionFailures.count,
+        action_log_kinds: ledger.actionFailures.summary(),
+        start_action_existed: ledger.notCreated,
         governor_duplicates: bench.runtime.list().reduce((s, g) => s + g.duplicates, 0),
         spooled: bench.runtime.list().reduce((s, g) => s + g.writer.spooled, bench.runtime.worker.spooled),
         unhandled_rejections: unhandled.count,
@@ -305,7 +305,7 @@ function breakdownText(b: Breakdown): string {
   return (
     `publish→delivery ${sp(b.publish_to_delivery)}; delivery→durable ${sp(b.delivery_to_durable)}; ` +
     `durable→ack ${sp(b.durable_to_ack)}; ledger commit ${sp(b.commit)} (mean ${num(b.batch_mean)} ` +
-    `receipts, max ${b.batch_max}); action log startAction ${sp(b.start_action)}, putAction ${sp(b.put_action)}; ` +
+    `receipts, max ${b.batch_max}); action-log write-ahead ${sp(b.write_ahead)} (mean ${num(b.write_ahead_mean)} actions); ` +
     `${num(b.commits_per_signal)} Firestore commits per signal`
   );
 }
@@ -383,7 +383,7 @@ function footnotes(m: Measurements): string[] {
       `receipts, ${n(c.signals_done)}/${n(c.signals)} signals (warm-up included) with exactly one action_complete, ` +
       `lost ${c.lost}, duplicates ${c.duplicates}, unexpected ${c.unexpected}. Deliveries ${n(m.acks.deliveries)}, ` +
       `redeliveries ${m.acks.redeliveries}, nacks ${m.acks.nacks} (a redelivered signal finds its action-log ` +
-      `entry and is acked without running again: startAction found ${m.failures.start_action_existed}; ` +
+      `entry and is acked without running again: the write-ahead found ${m.failures.start_action_existed}; ` +
       `redeliveries by phase ${JSON.stringify(m.acks.by_phase)}).`,
     `setup: project ${m.project_id}; ${e.tenants} professional tenants provisioned through runtime.provision in ` +
       `${s(m.provision_ms)}; alerts ${JSON.stringify(m.alerts)}; Pub/Sub adapter log lines ${JSON.stringify(m.pubsub_log)}.`,
@@ -401,7 +401,7 @@ function footnotes(m: Measurements): string[] {
     lines.push(
       `failures: ledger appends ${f.ledger} ${JSON.stringify(f.ledger_kinds)} (receipts spooled ${f.spooled}); ` +
         `action-log writes ${f.action_log} ` +
-        `${JSON.stringify(f.action_log_kinds)}; startAction found the entry already written ${f.start_action_existed} ` +
+        `${JSON.stringify(f.action_log_kinds)}; the write-ahead found the entry already written ${f.start_action_existed} ` +
         `(governor duplicates ${f.governor_duplicates}); unhandled rejections ${f.unhandled_rejections} ` +
         `${JSON.stringify(f.unhandled_samples)}.`,
     );

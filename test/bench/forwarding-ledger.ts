@@ -1,10 +1,14 @@
 import type { StoredReceipt } from '@governor/contracts';
-import type { LedgerEntry, ReceiptLedger } from '@governor/governor';
+import type { ActionLogEntry, LedgerEntry, ReceiptLedger } from '@governor/governor';
 import type { ChainHead } from '@governor/receipts';
 
 /** A ReceiptLedger that forwards every call to another one: benches override what they observe. */
 export class ForwardingLedger implements ReceiptLedger {
   constructor(protected readonly inner: ReceiptLedger) {}
+
+  get maxWritesPerAppend(): number | undefined {
+    return this.inner.maxWritesPerAppend;
+  }
 
   head(chain: string): Promise<ChainHead | null> {
     return this.inner.head(chain);
@@ -20,6 +24,22 @@ export class ForwardingLedger implements ReceiptLedger {
 
   read(chain: string, options?: { afterSeq?: number; limit?: number }): AsyncIterable<StoredReceipt> {
     return this.inner.read(chain, options);
+  }
+
+  startActions(chain: string, entries: readonly ActionLogEntry[]): Promise<boolean[]> {
+    return this.inner.startActions(chain, entries);
+  }
+
+  putActions(chain: string, entries: readonly ActionLogEntry[]): Promise<void> {
+    return this.inner.putActions(chain, entries);
+  }
+
+  runningActions(chain: string): Promise<ActionLogEntry[]> {
+    return this.inner.runningActions(chain);
+  }
+
+  actionsStartedSince(chain: string, since: number): Promise<number> {
+    return this.inner.actionsStartedSince(chain, since);
   }
 
   putCheckpoint(chain: string, size: number, note: string): Promise<void> {

@@ -144,16 +144,18 @@ describe('governor start with actions to reconcile whose rollback endpoint never
     });
     expect(provisioned.ok).toBe(true);
     for (let i = 0; i < 5; i++)
-      await stores.directory.putAction('acme', {
-        action_id: `stuck-${i}-a0`,
-        kind: 'webhook',
-        signal_id: `stuck-${i}`,
-        state: 'running',
-        deadline_at: Date.now() + 2_000,
-        recoverable: true,
-        started_at: Date.now(),
-        started_seq: 1,
-      });
+      await stores.ledger.putActions('tenants/acme', [
+        {
+          action_id: `stuck-${i}-a0`,
+          kind: 'webhook',
+          signal_id: `stuck-${i}`,
+          state: 'running',
+          deadline_at: Date.now() + 2_000,
+          recoverable: true,
+          started_at: Date.now(),
+          started_seq: 1,
+        },
+      ]);
     await setup.stop();
     await stores.close();
 

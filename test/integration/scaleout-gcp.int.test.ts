@@ -200,7 +200,7 @@ describe('scale-out: tenants shared by worker processes through leases', () => {
         'action_rolled_back',
       ]);
       expect(http.calls).toEqual(['/hang', '/rollback']);
-      expect(await p.stores.directory.runningActions('slowco')).toEqual([]);
+      expect(await p.stores.ledger.runningActions('tenants/slowco')).toEqual([]);
       expect(await p.verify('tenants/slowco')).toMatchObject({ ok: true, issues: [] });
     } finally {
       http.close();

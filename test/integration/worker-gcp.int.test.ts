@@ -72,7 +72,7 @@ describe('the worker on Pub/Sub + Firestore + Cloud Storage', () => {
       const deadline = Date.now() + 20_000;
       while (!calls.includes('/hang') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(calls).toEqual(['/hang']);
-      expect(await p.stores.directory.runningActions('slowco')).toHaveLength(1);
+      expect(await p.stores.ledger.runningActions('tenants/slowco')).toHaveLength(1);
       expect(await worker.stop('SIGKILL')).toBeNull();
 
       worker = startWorker(p.env);
@@ -91,7 +91,7 @@ describe('the worker on Pub/Sub + Firestore + Cloud Storage', () => {
         'action_complete',
       ]);
       expect(calls).toEqual(['/hang', '/rollback']);
-      expect(await p.stores.directory.runningActions('slowco')).toEqual([]);
+      expect(await p.stores.ledger.runningActions('tenants/slowco')).toEqual([]);
       expect(await p.verify('tenants/slowco')).toMatchObject({ ok: true, issues: [] });
       // The killed worker never acked `stuck`: Pub/Sub hands it to the new worker, which
       // finds its action in the log and runs nothing (no second receipt, checked above).

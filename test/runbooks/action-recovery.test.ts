@@ -130,7 +130,7 @@ describe('runbook 5 across a restart: no orphaned action', () => {
     await h.runtime.submit(h.signal('acme', { action_kind: 'webhook', params: { mode: 'slow' } }));
     await h.runtime.submit(h.signal('acme', { action_kind: 'report', params: { mode: 'slow' } }));
     await h.settle();
-    expect(await h.directory.runningActions('acme')).toHaveLength(2);
+    expect(await h.ledger.runningActions('tenants/acme')).toHaveLength(2);
     // The first worker dies here: its subscription goes with it, and no clock tick ever
     // reaches its actions again. A second worker takes over the same stores.
     await h.runtime.stop({ drain: false });
@@ -145,7 +145,7 @@ describe('runbook 5 across a restart: no orphaned action', () => {
       ['action_failed', 'report', 'ORPHANED'],
     ]);
     expect(receipts[2]?.previous_action_receipt_id).toBe(receipts[1]?.receipt_id);
-    expect(await h.directory.runningActions('acme')).toEqual([]);
+    expect(await h.ledger.runningActions('tenants/acme')).toEqual([]);
     expect((await h.verify('tenants/acme')).ok).toBe(true);
     // The resumed governor takes new signals.
     await second.submit(h.signal('acme', { signal_id: 'after' }));
@@ -164,23 +164,26 @@ describe('runbook 5 across a restart: an action whose outcome is on the chain bu
     await h.runtime.submit(h.signal('acme', { signal_id: 'done' }));
     await h.settle();
     expect(await h.ops('tenants/acme')).toEqual(['entitlement_active', 'action_complete']);
-    // The worker died after action_complete was durable and before the log said so.
+    // What a build that wrote the log apart from the receipts could leave: the worker died
+    // after action_complete was durable and before the log said so.
     const actionId = (await h.receipts('tenants/acme'))[1]?.action_id as string;
-    await h.directory.putAction('acme', {
-      action_id: actionId,
-      kind: 'noop',
-      signal_id: 'done',
-      recoverable: true,
-      deadline_at: h.clock.now() + 500,
-      started_at: h.clock.now(),
-      started_seq: 1,
-      state: 'running',
-    });
+    await h.ledger.putActions('tenants/acme', [
+      {
+        action_id: actionId,
+        kind: 'noop',
+        signal_id: 'done',
+        recoverable: true,
+        deadline_at: h.clock.now() + 500,
+        started_at: h.clock.now(),
+        started_seq: 1,
+        state: 'running',
+      },
+    ]);
     await h.runtime.stop({ drain: false });
     const second = await h.peer('worker-2');
     expect(await second.resume()).toEqual({ tenants: 1, reconciled: 1 });
     expect(await h.ops('tenants/acme')).toEqual(['entitlement_active', 'action_complete']);
-    expect(await h.directory.runningActions('acme')).toEqual([]);
+    expect(await h.ledger.runningActions('tenants/acme')).toEqual([]);
     // Redelivered, it is a duplicate: nothing runs again.
     await second.submit(h.signal('acme', { signal_id: 'done' }));
     await h.settle();
@@ -202,7 +205,7 @@ describe('action kinds that name built-in object properties, and a malformed act
         signal_id: s.signal_id,
         reason: 'not_permitted',
       });
-      expect(await h.directory.runningActions('acme')).toEqual([]);
+      expect(await h.ledger.runningActions('tenants/acme')).toEqual([]);
       expect(await h.directory.get('acme')).toMatchObject({ monthly_actions_used: 0 });
       expect(h.runtime.get('acme')?.record.monthly_actions_used).toBe(0);
     },
@@ -213,14 +216,16 @@ describe('action kinds that name built-in object properties, and a malformed act
     await h.provision('acme');
     await h.runtime.stop({ drain: false });
     // What an older build left behind: an entry whose kind is no policy's and whose deadline is gone.
-    await h.directory.putAction('acme', {
-      action_id: 'sig-x-a0',
-      kind: 'toString',
-      signal_id: 'sig-x',
-      recoverable: true,
-      deadline_at: null as unknown as number,
-      state: 'running',
-    });
+    await h.ledger.putActions('tenants/acme', [
+      {
+        action_id: 'sig-x-a0',
+        kind: 'toString',
+        signal_id: 'sig-x',
+        recoverable: true,
+        deadline_at: null as unknown as number,
+        state: 'running',
+      },
+    ]);
     const second = await h.peer('worker-2');
     expect(await second.resume()).toEqual({ tenants: 1, reconciled: 1 });
     const last = (await h.receipts('tenants/acme')).at(-1);
@@ -231,7 +236,7 @@ describe('action kinds that name built-in object properties, and a malformed act
       escalated: true,
     });
     expect(String(last?.error_message)).toContain('deadline_at');
-    expect(await h.directory.runningActions('acme')).toEqual([]);
+    expect(await h.ledger.runningActions('tenants/acme')).toEqual([]);
     expect((await h.verify('tenants/acme')).ok).toBe(true);
     // A second start finds nothing left to reconcile, and the tenant takes signals.
     expect(await (await h.peer('worker-3')).resume()).toEqual({ tenants: 1, reconciled: 0 });
@@ -291,7 +296,7 @@ describe('a worker killed with SIGKILL mid-action', () => {
     expect(await exited).toBe('SIGKILL');
 
     const deps = await fileRuntimeDeps(dir, 'worker-b');
-    expect((await deps.directory.runningActions('acme')).map((a) => a.signal_id)).toEqual(['slow-1']);
+    expect((await deps.ledger.runningActions('tenants/acme')).map((a) => a.signal_id)).toEqual(['slow-1']);
     const runtime = await GovernorRuntime.start(deps);
     expect(await runtime.resume()).toEqual({ tenants: 1, reconciled: 1 });
 
@@ -320,6 +325,78 @@ describe('a worker killed with SIGKILL mid-action', () => {
       expectedChain: 'tenants/acme',
     });
     expect(report).toMatchObject({ ok: true, count: 4 });
-    expect(await deps.directory.runningActions('acme')).toEqual([]);
+    expect(await deps.ledger.runningActions('tenants/acme')).toEqual([]);
+  });
+});
+
+describe('a worker killed with SIGKILL between the write-ahead and the completion commit of a batch', () => {
+  const BATCH = 50;
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'governor-crash-batch-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it(`gives each of the ${BATCH} signals exactly one outcome receipt after the restart, and the chain verifies`, async () => {
+    const child = spawnTs(join(__dirname, 'support', 'crash-batch-child.ts'), {
+      DATA_DIR: dir,
+      BATCH: String(BATCH),
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const report = await new Promise<{ writeAheads: number[] }>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('\n')) resolve(JSON.parse(out) as { writeAheads: number[] });
+      });
+      child.on('exit', (code) => reject(new Error(`child exited early (${code}): ${stderr}`)));
+    });
+    // Admitted in one turn, the batch was written ahead in one commit.
+    expect(report.writeAheads).toEqual([BATCH]);
+    const exited = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+
+    const deps = await fileRuntimeDeps(dir, 'worker-b');
+    const ids = Array.from({ length: BATCH }, (_, i) => `batch-${i}`);
+    expect((await deps.ledger.runningActions('tenants/acme')).map((a) => a.signal_id).sort()).toEqual(
+      [...ids].sort(),
+    );
+    const runtime = await GovernorRuntime.start(deps);
+    expect(await runtime.resume()).toEqual({ tenants: 1, reconciled: BATCH });
+    // The transport redelivers every one of them (none was acked): nothing runs again.
+    for (const signal_id of ids)
+      await runtime.submit({
+        signal_id,
+        account_id: 'acme',
+        type: 'action',
+        action_kind: 'noop',
+        params: {},
+        published_at: Date.now(),
+      });
+    await new Promise((r) => setTimeout(r, 200));
+    await runtime.stop();
+
+    const lines: string[] = [];
+    for await (const r of deps.ledger.read('tenants/acme')) lines.push(JSON.stringify(r));
+    const bodies = lines.map(
+      (l) => JSON.parse((JSON.parse(l) as { body: string }).body) as Record<string, unknown>,
+    );
+    const outcomes = new Map<string, string[]>();
+    for (const b of bodies.slice(1)) {
+      const id = String(b.action_id);
+      outcomes.set(id, [...(outcomes.get(id) ?? []), String(b.operation)]);
+    }
+    expect(outcomes.size).toBe(BATCH);
+    for (const id of ids)
+      expect([id, outcomes.get(`${id}-a0`)]).toEqual([id, ['action_timeout', 'action_rolled_back']]);
+    const verified = await verifyLines(lines, {
+      keyring: new Keyring([CRASH_KEY.publicEntry('2026-01-01T00:00:00.000Z')]),
+      threads: 0,
+      expectedChain: 'tenants/acme',
+    });
+    expect(verified).toMatchObject({ ok: true, count: 1 + 2 * BATCH });
+    expect(await deps.ledger.runningActions('tenants/acme')).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { actionIdOf, type TenantDirectory } from '@governor/governor';
+import { actionIdOf, type ReceiptLedger } from '@governor/governor';
 import { MemorySpool, type MemoryLedger } from '@governor/governor/testing';
 import { harness } from './harness';
 
@@ -6,12 +6,12 @@ import { harness } from './harness';
 // acknowledged must be on the chain before the new owner claims it. Each worker has its own
 // ledger client (its own claims and outages), as two processes would.
 describe('handing a tenant over to a peer', () => {
-  async function twoWorkers(options: { directoryA?: (d: TenantDirectory) => TenantDirectory } = {}) {
+  async function twoWorkers(options: { wrapLedgerA?: (l: MemoryLedger) => MemoryLedger } = {}) {
     const h = await harness();
-    const start = (workerId: string, ledger: MemoryLedger, directory: TenantDirectory = h.directory) =>
-      h.peer(workerId, { ledger, directory, spool: new MemorySpool(), drainTimeoutMs: 2_000 });
+    const start = (workerId: string, ledger: MemoryLedger) =>
+      h.peer(workerId, { ledger, spool: new MemorySpool(), drainTimeoutMs: 2_000 });
     const ledgerA = h.ledger.connect();
-    const a = await start('worker-a', ledgerA, options.directoryA?.(h.directory));
+    const a = await start('worker-a', options.wrapLedgerA?.(ledgerA) ?? ledgerA);
     const b = await start('worker-b', h.ledger.connect());
     await a.provision(
       {
@@ -35,11 +35,10 @@ describe('handing a tenant over to a peer', () => {
     const { h, a, b, ledgerA, outcomes } = await twoWorkers();
     // One commit of the old owner fails (the store stalled past its deadline for a moment; no
     // probe failed, so no safe mode): the writer spools the receipt, and the signal is acked.
-    ledgerA.setOutage('DEADLINE_EXCEEDED');
+    ledgerA.failNextAppend(new Error('DEADLINE_EXCEEDED'));
     const s = h.signal('acme');
     await a.submit(s);
     await h.settle(20);
-    ledgerA.setOutage(null);
     expect(await outcomes(s.signal_id)).toEqual([]); // in the old owner's spool only
     expect(a.get('acme')?.writer.isSpooling).toBe(true);
 
@@ -59,10 +58,12 @@ describe('handing a tenant over to a peer', () => {
 
   it('a spool that cannot land before the hand-over (the store stays away) is tried until the drain deadline, then alerted as critical', async () => {
     const { h, a, ledgerA, outcomes } = await twoWorkers();
-    ledgerA.setOutage('DEADLINE_EXCEEDED');
+    // The action was written ahead; its receipt's commit fails, and the store stays away.
+    ledgerA.failNextAppend(new Error('DEADLINE_EXCEEDED'));
     const s = h.signal('acme');
     await a.submit(s);
     await h.settle(20);
+    ledgerA.setOutage('DEADLINE_EXCEEDED');
 
     expect(a.get('acme')?.writer.isSpooling).toBe(true);
     let done = false;
@@ -82,18 +83,18 @@ describe('handing a tenant over to a peer', () => {
   });
 
   it('an action the old owner started after the new owner reconciled the log (its lease lapsed mid-start) is reconciled on redelivery, not skipped as a duplicate', async () => {
-    // The old owner's create-once log write is slow (a store under load): it lands after the
-    // new owner took the tenant over and found nothing running.
+    // The old owner's write-ahead is slow (a store under load): it lands after the new owner
+    // took the tenant over and found nothing running.
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
     const { h, a, b, outcomes } = await twoWorkers({
-      directoryA: (d) =>
-        new Proxy(d, {
+      wrapLedgerA: (l) =>
+        new Proxy(l, {
           get: (target, key, receiver) =>
-            key === 'startAction'
-              ? async (...args: Parameters<TenantDirectory['startAction']>) => {
+            key === 'startActions'
+              ? async (...args: Parameters<ReceiptLedger['startActions']>) => {
                   await gate;
-                  return target.startAction(...args);
+                  return target.startActions(...args);
                 }
               : (Reflect.get(target, key, receiver) as unknown),
         }),
@@ -110,7 +111,7 @@ describe('handing a tenant over to a peer', () => {
     open();
     await h.settle(20);
     expect(await outcomes(s.signal_id)).toEqual([]);
-    expect((await h.directory.runningActions('acme')).map((e) => e.signal_id)).toEqual([s.signal_id]);
+    expect((await h.ledger.runningActions('tenants/acme')).map((e) => e.signal_id)).toEqual([s.signal_id]);
     h.clock.increment(200);
     await h.settle(20);
 
@@ -120,7 +121,7 @@ describe('handing a tenant over to a peer', () => {
       (r) => r.action_id === actionIdOf(s.signal_id),
     );
     expect(reconciled.map((r) => r.correlation_id)).toEqual(['corr-orphan', 'corr-orphan']);
-    expect(await h.directory.runningActions('acme')).toEqual([]);
+    expect(await h.ledger.runningActions('tenants/acme')).toEqual([]);
     expect(h.bus.outstanding).toBe(0);
     expect(await h.verify('tenants/acme')).toMatchObject({ ok: true, issues: [] });
   });

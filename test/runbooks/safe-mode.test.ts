@@ -63,10 +63,9 @@ describe('runbook 4: degrade to safe mode and heal', () => {
       threshold: 3,
     });
     monitor.start();
-    h.ledger.setOutage('DEADLINE_EXCEEDED');
+    h.ledger.failNextAppend(new Error('DEADLINE_EXCEEDED'));
     await h.runtime.submit(h.signal('acme', { signal_id: 'blip' }));
     await h.settle();
-    h.ledger.setOutage(null);
     expect(h.runtime.get('acme')?.writer.isSpooling).toBe(true);
     expect((await h.receipts('tenants/acme')).map((r) => r.operation)).toEqual(['entitlement_active']);
     h.clock.increment(10_000);
@@ -91,13 +90,12 @@ describe('runbook 4: degrade to safe mode and heal', () => {
     });
     monitor.start();
     // A commit times out and the spool cannot open a file: the tenant's writer fails.
-    h.ledger.setOutage('DEADLINE_EXCEEDED');
+    h.ledger.failNextAppend(new Error('DEADLINE_EXCEEDED'));
     const append = h.spool.append.bind(h.spool);
     h.spool.append = () =>
       Promise.reject(Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' }));
     await h.runtime.submit(h.signal('acme', { signal_id: 'lost-fd' }));
     await h.settle(20);
-    h.ledger.setOutage(null);
     expect(h.runtime.failedChains()).toEqual(['tenants/acme']);
     expect(await gateway.readiness()).toMatchObject({ ready: false, failed_chains: ['tenants/acme'] });
     expect(h.alerts.alerts).toContainEqual(

@@ -1,12 +1,7 @@
-import type { CollectionReference, DocumentReference, Firestore } from '@google-cloud/firestore';
+import type { DocumentReference, Firestore } from '@google-cloud/firestore';
 import { AccountId } from '@governor/contracts';
-import {
-  invalidAccountId,
-  type ActionLogEntry,
-  type TenantDirectory,
-  type TenantRecord,
-} from '@governor/governor';
-import { GrpcCode, directoryError, grpcCode, withDeadline } from './firestore-errors';
+import { invalidAccountId, type TenantDirectory, type TenantRecord } from '@governor/governor';
+import { directoryError, withDeadline } from './firestore-errors';
 
 export interface FirestoreDirectoryOptions {
   readonly db: Firestore;
@@ -26,33 +21,14 @@ const RECORD_FIELDS = [
   'monthly_actions_used',
 ] as const;
 
-const ACTION_FIELDS = [
-  'action_id',
-  'kind',
-  'signal_id',
-  'state',
-  'deadline_at',
-  'recoverable',
-  'started_at',
-  'started_seq',
-] as const;
-
-/**
- * A document id for any action id. Ids come from signal ids (any non-empty string) and
- * Firestore forbids `/`, the names `.` and `..`, and `__x__`: percent-encode those characters.
- */
-export function actionDocId(actionId: string): string {
-  return encodeURIComponent(actionId).replace(/\./g, '%2E').replace(/_/g, '%5F');
-}
-
 function pick<T>(data: Record<string, unknown>, fields: readonly string[]): T {
   return Object.fromEntries(fields.filter((f) => f in data).map((f) => [f, data[f]])) as T;
 }
 
 /**
- * The tenant directory on Firestore: the profile in `/tenants/{account_id}` and the action log
- * in `/tenants/{account_id}/actions/{action_id}`. The chain of the tenant lives under the same
- * document (FirestoreLedger) and is never deleted with the profile: receipts are the audit trail.
+ * The tenant directory on Firestore: the profile in `/tenants/{account_id}`. The tenant's chain
+ * and its action log live under the same document (FirestoreLedger) and are never deleted with
+ * the profile: receipts, and the action states they settle, are the audit trail.
  */
 export class FirestoreDirectory implements TenantDirectory {
   private readonly db: Firestore;
@@ -66,10 +42,6 @@ export class FirestoreDirectory implements TenantDirectory {
   private tenant(accountId: string): DocumentReference {
     if (!AccountId.safeParse(accountId).success) throw invalidAccountId(accountId);
     return this.db.collection('tenants').doc(accountId);
-  }
-
-  private actions(accountId: string): CollectionReference {
-    return this.tenant(accountId).collection('actions');
   }
 
   private call<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -92,20 +64,10 @@ export class FirestoreDirectory implements TenantDirectory {
     );
   }
 
+  /** Deletes the profile only (a Firestore delete leaves subcollections: the chain stays). */
   async delete(accountId: string): Promise<void> {
     const ref = this.tenant(accountId);
-    const actions = this.actions(accountId);
-    await this.call(`deleting tenant ${accountId}`, async () => {
-      // The action log first: a tenant provisioned again under this id starts with an empty log.
-      for (;;) {
-        const page = await actions.limit(400).get();
-        if (page.empty) break;
-        const batch = this.db.batch();
-        for (const doc of page.docs) batch.delete(doc.ref);
-        await batch.commit();
-      }
-      await ref.delete();
-    });
+    await this.call(`deleting tenant ${accountId}`, () => ref.delete());
   }
 
   async list(): Promise<TenantRecord[]> {
@@ -115,37 +77,4 @@ export class FirestoreDirectory implements TenantDirectory {
       .filter((d) => typeof d.account_id === 'string')
       .map((d) => pick<TenantRecord>(d, RECORD_FIELDS));
   }
-
-  async putAction(accountId: string, entry: ActionLogEntry): Promise<void> {
-    const ref = this.actions(accountId).doc(actionDocId(entry.action_id));
-    await this.call(`storing action ${entry.action_id} of ${accountId}`, () => ref.set(actionFields(entry)));
-  }
-
-  async startAction(accountId: string, entry: ActionLogEntry): Promise<boolean> {
-    const ref = this.actions(accountId).doc(actionDocId(entry.action_id));
-    try {
-      await withDeadline(this.deadlineMs, () => ref.create(actionFields(entry)));
-      return true;
-    } catch (e) {
-      if (grpcCode(e) === GrpcCode.ALREADY_EXISTS) return false;
-      throw directoryError(`starting action ${entry.action_id} of ${accountId}`, e);
-    }
-  }
-
-  async runningActions(accountId: string): Promise<ActionLogEntry[]> {
-    const query = this.actions(accountId).where('state', '==', 'running');
-    const snapshot = await this.call(`reading the action log of ${accountId}`, () => query.get());
-    return snapshot.docs.map((d) => pick<ActionLogEntry>(d.data(), ACTION_FIELDS));
-  }
-
-  /** A count aggregation over the `started_at` index: no documents are read. */
-  async actionsStartedSince(accountId: string, since: number): Promise<number> {
-    const query = this.actions(accountId).where('started_at', '>=', since).count();
-    const snapshot = await this.call(`counting the actions of ${accountId}`, () => query.get());
-    return snapshot.data().count;
-  }
-}
-
-function actionFields(entry: ActionLogEntry): Record<string, unknown> {
-  return pick<Record<string, unknown>>(entry as unknown as Record<string, unknown>, ACTION_FIELDS);
 }

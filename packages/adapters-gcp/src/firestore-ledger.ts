@@ -8,19 +8,22 @@ import {
 } from '@google-cloud/firestore';
 import type { StoredReceipt } from '@governor/contracts';
 import {
+  actionsOf,
   checkChainId,
   checkEpoch,
   checkFence,
+  checkWrites,
   GovernorError,
-  ledgerInvalidArgument,
   planAppend,
   planClaim,
   sameHead,
   storedRecord,
+  type ActionLogEntry,
   type LedgerEntry,
   type ReceiptLedger,
 } from '@governor/governor';
 import { emptyHead, type ChainHead } from '@governor/receipts';
+import { FirestoreActionLog, MAX_WRITES_PER_COMMIT } from './firestore-action-log';
 import { GrpcCode, grpcCode, ledgerError, ledgerRefused, withDeadline } from './firestore-errors';
 
 export interface FirestoreLedgerOptions {
@@ -43,19 +46,19 @@ interface KnownHead {
 }
 
 const SEQ_DIGITS = 20;
-/** Firestore takes at most 500 writes in one commit; the head document is one of them. */
-const MAX_WRITES_PER_COMMIT = 500;
 /** How many times `claim` reads and conditionally writes the head before giving up (retryably). */
 const CLAIM_ATTEMPTS = 5;
 const seqId = (seq: number) => String(seq).padStart(SEQ_DIGITS, '0');
 
 /**
  * The receipt ledger on Firestore (DESIGN.md section 3): `/{chain}/receipts/{seq, 20 digits}`,
- * checkpoints in `/{chain}/checkpoints/{size}`, the head in `/{chain}/ledger/head`.
+ * checkpoints in `/{chain}/checkpoints/{size}`, the head in `/{chain}/ledger/head`, and the
+ * chain's action log in `/{chain}/actions/{action_id}` (see FirestoreActionLog).
  *
- * One append is one atomic batch: `create()` of each seq document plus the head, updated only
- * if it is still the head this client last saw (`lastUpdateTime` precondition). A second writer
- * therefore fails instead of forking, with no read before the write: a group commit is one RPC.
+ * One append is one atomic batch: `create()` of each seq document, `set()` of each action log
+ * entry it carries, plus the head, updated only if it is still the head this client last saw
+ * (`lastUpdateTime` precondition). A second writer therefore fails instead of forking, and
+ * writes none of its action entries, with no read before the write: a group commit is one RPC.
  *
  * Fencing: the head document's `fence` field is the highest epoch any client has claimed the
  * chain under. `claim` reads the head and rewrites `fence` under the same precondition (no
@@ -64,8 +67,9 @@ const seqId = (seq: number) => String(seq).padStart(SEQ_DIGITS, '0');
  * append is then refused with LEDGER_FENCED, never retried over the new owner's claim.
  */
 export class FirestoreLedger implements ReceiptLedger {
-  readonly maxEntriesPerAppend = MAX_WRITES_PER_COMMIT - 1;
+  readonly maxWritesPerAppend = MAX_WRITES_PER_COMMIT;
   private readonly db: Firestore;
+  private readonly actions: FirestoreActionLog;
   private readonly deadlineMs: number;
   private readonly pageSize: number;
   private readonly known = new Map<string, KnownHead>();
@@ -76,6 +80,7 @@ export class FirestoreLedger implements ReceiptLedger {
     this.db = options.db;
     this.deadlineMs = options.deadlineMs ?? 5_000;
     this.pageSize = options.pageSize ?? 1_000;
+    this.actions = new FirestoreActionLog({ db: this.db, deadlineMs: this.deadlineMs });
   }
 
   private chainDoc(chain: string): DocumentReference {
@@ -146,10 +151,7 @@ export class FirestoreLedger implements ReceiptLedger {
 
   async append(chain: string, entries: readonly LedgerEntry[], head: ChainHead): Promise<void> {
     // Refused here rather than by Firestore (and never by the emulator, which takes more).
-    if (entries.length > this.maxEntriesPerAppend)
-      throw ledgerInvalidArgument(
-        `${chain}: ${entries.length} receipts and the head are more than the ${MAX_WRITES_PER_COMMIT} writes of one Firestore commit`,
-      );
+    checkWrites(chain, entries, this.maxWritesPerAppend);
     const known = this.known.get(chain) ?? (await this.readHead(chain));
     const claimed = this.claims.get(chain);
     // Checked against the head and fence this client knows; the precondition below makes sure
@@ -183,9 +185,10 @@ export class FirestoreLedger implements ReceiptLedger {
   }
 
   /**
-   * One atomic batch: a `create()` per seq and the head, conditional on the head `known`. A
-   * client that claimed the chain writes its epoch as the fence (never lower than stored: the
-   * fence was checked against `known`, and the precondition holds it there).
+   * One atomic batch: a `create()` per seq, a `set()` per action entry carried, and the head
+   * last (its write time is the next precondition), conditional on the head `known`. A client
+   * that claimed the chain writes its epoch as the fence (never lower than stored: the fence
+   * was checked against `known`, and the precondition holds it there).
    */
   private async commit(
     chain: string,
@@ -198,6 +201,7 @@ export class FirestoreLedger implements ReceiptLedger {
     const batch: WriteBatch = this.db.batch();
     for (const entry of entries)
       batch.create(receipts.doc(seqId(entry.seq)), { seq: entry.seq, ...storedRecord(entry.record) });
+    this.actions.setIn(batch, this.chainDoc(chain), actionsOf(entries));
     const headRef = this.headDoc(chain);
     const fence = claimed === undefined ? known.fence : Math.max(claimed, known.fence ?? claimed);
     const fields = { ...headFields(next), ...(claimed === undefined ? {} : { fence }) };
@@ -205,6 +209,23 @@ export class FirestoreLedger implements ReceiptLedger {
     else batch.update(headRef, fields, { lastUpdateTime: known.updateTime });
     const results = await withDeadline(this.deadlineMs, () => batch.commit());
     this.known.set(chain, { head: next, fence, updateTime: results[results.length - 1]?.writeTime ?? null });
+  }
+
+  // Async, so a bad chain id rejects rather than throws.
+  async startActions(chain: string, entries: readonly ActionLogEntry[]): Promise<boolean[]> {
+    return this.actions.start(chain, this.chainDoc(chain), entries);
+  }
+
+  async putActions(chain: string, entries: readonly ActionLogEntry[]): Promise<void> {
+    return this.actions.put(chain, this.chainDoc(chain), entries);
+  }
+
+  async runningActions(chain: string): Promise<ActionLogEntry[]> {
+    return this.actions.running(chain, this.chainDoc(chain));
+  }
+
+  async actionsStartedSince(chain: string, since: number): Promise<number> {
+    return this.actions.startedSince(chain, this.chainDoc(chain), since);
   }
 
   async *read(

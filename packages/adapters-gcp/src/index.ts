@@ -1,6 +1,7 @@
 export { FirestoreLedger } from './firestore-ledger';
 export type { FirestoreLedgerOptions } from './firestore-ledger';
-export { FirestoreDirectory, actionDocId } from './firestore-directory';
+export { FirestoreDirectory } from './firestore-directory';
+export { actionDocId } from './firestore-action-log';
 export type { FirestoreDirectoryOptions } from './firestore-directory';
 export { FirestoreLeaseStore } from './firestore-lease-store';
 export type { FirestoreLeaseStoreOptions } from './firestore-lease-store';

@@ -1,31 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { StoredReceipt } from '@governor/contracts';
 import {
+  actionsOf,
   checkEpoch,
   checkFence,
   HeadBuilder,
   planAppend,
   planClaim,
+  planStartActions,
+  type ActionLogEntry,
   type LedgerEntry,
   type ReceiptLedger,
 } from '@governor/governor';
 import { emptyHead, type ChainHead } from '@governor/receipts';
+import { commitWrites, type Write } from './chain-commit';
 import { chainDirectory } from './chain-directory';
-import {
-  appendDurably,
-  fsyncDirectory,
-  isErrno,
-  readTextIfPresent,
-  sizeOf,
-  truncateDurably,
-  writeFileAtomic,
-} from './durable-fs';
+import { isErrno, readTextIfPresent, sizeOf, truncateDurably, writeFileAtomic } from './durable-fs';
 import { corrupt, invalidArgument, unavailable } from './errors';
-import { readHeadFile, writeHeadFile, type Committed } from './head-file';
+import { ACTIONS, ActionLogs, actionLine, checkActions, recoverActionLog } from './file-action-log';
+import { actionsBytesOf, readHeadFile, writeHeadFile, type Committed } from './head-file';
 import { KeyedMutex } from './keyed-mutex';
+import { LineIndex } from './line-index';
 import { LockFile } from './lock-file';
 import { readLines } from './line-reader';
 import { parseRecordLine, recordLine } from './records';
@@ -35,31 +33,11 @@ const HEAD = 'head.json';
 const LOCK = 'append.lock';
 const CHECKPOINTS = 'checkpoints';
 const NOTE = /^(0|[1-9][0-9]*)\.note$/;
-// Every this many seqs, remember where the line starts, so reads from a seq need not scan from 0.
-const INDEX_STRIDE = 256;
 
 /** Options of a FileLedger. */
 export interface FileLedgerOptions {
   /** How long an append waits for another process's lock on the same chain. Default 10 s. */
   readonly lockTimeoutMs?: number;
-}
-
-/** Byte offsets of every INDEX_STRIDE-th line of one chain's file, learned while reading and writing. */
-class LineIndex {
-  private readonly offsets = new Map<number, number>();
-
-  learn(seq: number, offset: number): void {
-    if (seq % INDEX_STRIDE === 0) this.offsets.set(seq / INDEX_STRIDE, offset);
-  }
-
-  /** The nearest known line at or before `seq`. */
-  before(seq: number): { seq: number; offset: number } {
-    for (let k = Math.floor(seq / INDEX_STRIDE); k > 0; k--) {
-      const offset = this.offsets.get(k);
-      if (offset !== undefined) return { seq: k * INDEX_STRIDE, offset };
-    }
-    return { seq: 0, offset: 0 };
-  }
 }
 
 /**
@@ -77,6 +55,16 @@ class LineIndex {
  * either way the chain stays contiguous and verifiable. Reads stream the file and stop at the
  * committed length, so an append in flight is never seen in part.
  *
+ * The chain's action log is `actions.jsonl` beside its receipts, one `{"seq"?, "action"}` line
+ * per write of an entry (the latest line of an action_id wins), committed by the same head
+ * file as `actions_bytes`. `startActions` and `putActions` append their lines under the chain's
+ * locks (the existence check of `startActions` reads the log there, so an action is created once
+ * also across processes). An append writes the lines of the entries it carries first, each with
+ * the seq of its receipt, fsyncs them, then the receipts, then the head: after a crash, recovery
+ * keeps the lines of the receipts it keeps and cuts those of the receipts it cuts, so a receipt
+ * and the log state it implies are never apart. Reads of the log see only committed lines, parsed
+ * once per process and then from where the last read stopped.
+ *
  * Fencing: `claim` stores the chain's fence (the highest claimed epoch) in `head.json`, under
  * the same locks, and every append of a client that claimed the chain checks it there before
  * writing, so a claim by another process fences this one's next append.
@@ -89,6 +77,7 @@ export class FileLedger implements ReceiptLedger {
   private readonly indexes = new Map<string, LineIndex>();
   /** The epoch this client claimed each chain under; chains it never claimed append unfenced. */
   private readonly claims = new Map<string, number>();
+  private readonly actions = new ActionLogs();
   private readonly lockTimeoutMs: number;
 
   private constructor(
@@ -117,11 +106,7 @@ export class FileLedger implements ReceiptLedger {
   async claim(chain: string, epoch: number): Promise<void> {
     const dir = chainDirectory(this.root, chain);
     checkEpoch(chain, epoch);
-    try {
-      await mkdir(dir, { recursive: true });
-    } catch (e) {
-      throw unavailable(`cannot create ${dir}`, e);
-    }
+    await this.makeDirectory(dir);
     await this.exclusive(chain, dir, async () => {
       const committed = await this.recover(chain, dir);
       // Even a refused claim is this client's claim: its appends to the chain are fenced too.
@@ -139,11 +124,9 @@ export class FileLedger implements ReceiptLedger {
   async append(chain: string, entries: readonly LedgerEntry[], head: ChainHead): Promise<void> {
     const dir = chainDirectory(this.root, chain);
     if (entries.length === 0) throw invalidArgument(`empty batch for ${chain}`);
-    try {
-      await mkdir(dir, { recursive: true });
-    } catch (e) {
-      throw unavailable(`cannot create ${dir}`, e);
-    }
+    const actions = actionsOf(entries);
+    checkActions(chain, actions);
+    await this.makeDirectory(dir);
     await this.exclusive(chain, dir, async () => {
       const committed = await this.recover(chain, dir);
       // Under the chain's lock, so no claim can land between this check and the head write.
@@ -152,40 +135,55 @@ export class FileLedger implements ReceiptLedger {
       const fence = Math.max(committed.fence ?? -1, claimed ?? -1);
       const next = planAppend(committed.head ?? emptyHead(chain), chain, entries, head);
       const lines = entries.map((e) => `${recordLine(e.record)}\n`);
-      const data = Buffer.from(lines.join(''), 'utf8');
-      const file = join(dir, RECEIPTS);
-      const length = committed.receipts_bytes + data.length;
-      // Nothing of a failed append may stay behind, or a retry of the same batch would conflict
-      // with itself once recovery committed it. If even the cut fails, recovery sorts it out.
-      const undo = async (e: unknown): Promise<never> => {
-        await truncateDurably(file, committed.receipts_bytes).catch(() => undefined);
-        throw unavailable(`append to ${chain}`, e);
+      const receipts: Write = {
+        file: join(dir, RECEIPTS),
+        from: committed.receipts_bytes,
+        data: Buffer.from(lines.join(''), 'utf8'),
       };
-      try {
-        await appendDurably(file, data);
-        // The first append also created the file, and maybe the chain's directories.
-        if (committed.head === null) await this.fsyncNewDirectories(dir);
-      } catch (e) {
-        await undo(e);
-      }
-      try {
-        await writeHeadFile(join(dir, HEAD), {
-          head: next,
-          receipts_bytes: length,
-          ...(fence < 0 ? {} : { fence }),
-        });
-      } catch (e) {
-        const now = await readHeadFile(join(dir, HEAD), chain).catch(() => null);
-        // Renamed into place, only the directory fsync failed: the receipts are fsynced and
-        // recovery re-derives this very head from them, so the batch is durable either way.
-        if (now?.receipts_bytes !== length) await undo(e);
-      }
+      // The action lines go first: once a receipt is in the file, recovery may commit it, so
+      // what it implies for the log must be durable already.
+      const logged: Write = {
+        file: join(dir, ACTIONS),
+        from: actionsBytesOf(committed),
+        data: Buffer.from(entries.map((e) => (e.action ? actionLine(e.action, e.seq) : '')).join(''), 'utf8'),
+      };
+      const writes = actions.length > 0 ? [logged, receipts] : [receipts];
+      await commitWrites({ root: this.root, dir, chain }, committed, writes, {
+        head: next,
+        receipts_bytes: receipts.from + receipts.data.length,
+        ...(fence < 0 ? {} : { fence }),
+        actions_bytes: logged.from + (actions.length > 0 ? logged.data.length : 0),
+      });
       const index = this.indexOf(chain);
       let offset = committed.receipts_bytes;
       for (const [i, entry] of entries.entries()) {
         index.learn(entry.seq, offset);
         offset += Buffer.byteLength(lines[i] as string);
       }
+      if (actions.length > 0)
+        await this.actions.learn(chain, logged.from, logged.from + logged.data.length, actions);
+    });
+  }
+
+  startActions(chain: string, entries: readonly ActionLogEntry[]): Promise<boolean[]> {
+    return this.writeActions(chain, entries, true);
+  }
+
+  async putActions(chain: string, entries: readonly ActionLogEntry[]): Promise<void> {
+    await this.writeActions(chain, entries, false);
+  }
+
+  runningActions(chain: string): Promise<ActionLogEntry[]> {
+    return this.queryActions(chain, (log) =>
+      [...log.values()].filter((e) => e.state === 'running').map((e) => ({ ...e })),
+    );
+  }
+
+  actionsStartedSince(chain: string, since: number): Promise<number> {
+    return this.queryActions(chain, (log) => {
+      let count = 0;
+      for (const e of log.values()) if ((e.started_at ?? -Infinity) >= since) count += 1;
+      return count;
     });
   }
 
@@ -276,21 +274,73 @@ export class FileLedger implements ReceiptLedger {
   }
 
   /**
-   * The committed state of a chain. Without any lock when `head.json` and the file length agree
-   * (the usual case); otherwise a writer is mid-append or crashed there, and only the lock holder
+   * Appends `entries` to the chain's action log and commits them with the head; with `onlyNew`,
+   * only those whose action_id the committed log lacks (and not repeated in the call).
+   */
+  private async writeActions(
+    chain: string,
+    entries: readonly ActionLogEntry[],
+    onlyNew: boolean,
+  ): Promise<boolean[]> {
+    const dir = chainDirectory(this.root, chain);
+    checkActions(chain, entries);
+    if (entries.length === 0) return [];
+    await this.makeDirectory(dir);
+    return this.exclusive(chain, dir, async () => {
+      const committed = await this.recover(chain, dir);
+      const file = join(dir, ACTIONS);
+      const from = actionsBytesOf(committed);
+      const created = onlyNew
+        ? await this.actions.query(chain, file, from, (log) => planStartActions(entries, (id) => log.has(id)))
+        : entries.map(() => true);
+      const written = entries.filter((_, i) => created[i]);
+      if (written.length === 0) return created;
+      const data = Buffer.from(written.map((e) => actionLine(e)).join(''), 'utf8');
+      await commitWrites({ root: this.root, dir, chain }, committed, [{ file, from, data }], {
+        ...committed,
+        actions_bytes: from + data.length,
+      });
+      await this.actions.learn(chain, from, from + data.length, written);
+      return created;
+    });
+  }
+
+  /** Runs `query` over the chain's committed action log. */
+  private async queryActions<T>(
+    chain: string,
+    query: (log: ReadonlyMap<string, ActionLogEntry>) => T,
+  ): Promise<T> {
+    const dir = chainDirectory(this.root, chain);
+    const committed = await this.committed(chain);
+    return this.actions.query(chain, join(dir, ACTIONS), actionsBytesOf(committed), query);
+  }
+
+  private async makeDirectory(dir: string): Promise<void> {
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (e) {
+      throw unavailable(`cannot create ${dir}`, e);
+    }
+  }
+
+  /**
+   * The committed state of a chain. Without any lock when `head.json` and the files' lengths
+   * agree (the usual case); otherwise a writer is mid-append or crashed there, and only the lock holder
    * may tell which and repair.
    */
   private async committed(chain: string): Promise<Committed> {
     const dir = chainDirectory(this.root, chain);
     let seen: Committed;
-    let length: number | null;
+    let receipts: number | null;
+    let actions: number | null;
     try {
       seen = await readHeadFile(join(dir, HEAD), chain);
-      length = await sizeOf(join(dir, RECEIPTS));
+      receipts = await sizeOf(join(dir, RECEIPTS));
+      actions = await sizeOf(join(dir, ACTIONS));
     } catch (e) {
       throw unavailable(`reading the head of ${chain}`, e);
     }
-    if ((length ?? 0) === seen.receipts_bytes) return seen;
+    if ((receipts ?? 0) === seen.receipts_bytes && (actions ?? 0) === actionsBytesOf(seen)) return seen;
     return this.exclusive(chain, dir, () => this.recover(chain, dir));
   }
 
@@ -312,52 +362,61 @@ export class FileLedger implements ReceiptLedger {
   }
 
   /**
-   * Under the lock: brings `head.json` and `receipts.jsonl` into agreement. Complete lines past
+   * Under the lock: brings `head.json` and the files into agreement. Complete receipt lines past
    * the committed head (a crash after the receipts' fsync, before the head's rename) are checked
-   * and committed; a torn last line (a crash inside the write) is cut off. Anything else that
-   * disagrees is corruption, left untouched for an operator.
+   * and committed; a torn last line (a crash inside the write) is cut off. The action log then
+   * keeps the lines of the receipts kept (see `recoverActionLog`). Anything else that disagrees
+   * is corruption, left untouched for an operator.
    */
   private async recover(chain: string, dir: string): Promise<Committed> {
-    const file = join(dir, RECEIPTS);
     try {
       const committed = await readHeadFile(join(dir, HEAD), chain);
-      const length = (await sizeOf(file)) ?? 0;
-      if (length === committed.receipts_bytes) return committed;
-      if (length < committed.receipts_bytes) {
-        throw corrupt(`${file} has ${length} bytes but ${HEAD} commits ${committed.receipts_bytes}`);
-      }
-      const builder = new HeadBuilder(committed.head ?? emptyHead(chain));
-      const index = this.indexOf(chain);
-      let good = committed.receipts_bytes;
-      for await (const line of readLines(file, committed.receipts_bytes)) {
-        if (!line.complete) break;
-        const record = parseRecordLine(line.text);
-        const problem = typeof record === 'string' ? record : builder.push(record)?.detail;
-        if (problem !== undefined && problem !== null) {
-          throw corrupt(
-            `${file}: uncommitted line at byte ${line.start} cannot be the next receipt: ${problem}`,
-          );
-        }
-        index.learn(builder.size - 1, line.start);
-        good = line.end;
-      }
-      if (good < length) await truncateDurably(file, good);
-      const head = builder.head;
-      const fence = committed.fence === undefined ? {} : { fence: committed.fence };
-      if (head.size === 0) return { head: null, receipts_bytes: good, ...fence };
-      const recovered: Committed = { head, receipts_bytes: good, ...fence };
-      if (good !== committed.receipts_bytes) await writeHeadFile(join(dir, HEAD), recovered);
+      const receipts = await this.recoverReceipts(chain, join(dir, RECEIPTS), committed);
+      const actions = await recoverActionLog(
+        join(dir, ACTIONS),
+        actionsBytesOf(committed),
+        receipts.head?.size ?? 0,
+      );
+      if (receipts.bytes === committed.receipts_bytes && actions === actionsBytesOf(committed))
+        return committed;
+      const recovered: Committed = {
+        head: receipts.head,
+        receipts_bytes: receipts.bytes,
+        ...(committed.fence === undefined ? {} : { fence: committed.fence }),
+        actions_bytes: actions,
+      };
+      await writeHeadFile(join(dir, HEAD), recovered);
       return recovered;
     } catch (e) {
       throw unavailable(`recovering ${chain}`, e);
     }
   }
 
-  private async fsyncNewDirectories(dir: string): Promise<void> {
-    // The chain directory, its kind directory (`tenants/`) and the root may all be new.
-    for (let d = dir; d.startsWith(this.root); d = dirname(d)) {
-      await fsyncDirectory(d);
-      if (d === this.root) break;
+  /** The receipts `file` holds once its uncommitted tail is checked, and cut where torn. */
+  private async recoverReceipts(
+    chain: string,
+    file: string,
+    committed: Committed,
+  ): Promise<{ head: ChainHead | null; bytes: number }> {
+    const length = (await sizeOf(file)) ?? 0;
+    if (length === committed.receipts_bytes) return { head: committed.head, bytes: length };
+    if (length < committed.receipts_bytes)
+      throw corrupt(`${file} has ${length} bytes but ${HEAD} commits ${committed.receipts_bytes}`);
+    const builder = new HeadBuilder(committed.head ?? emptyHead(chain));
+    const index = this.indexOf(chain);
+    let good = committed.receipts_bytes;
+    for await (const line of readLines(file, committed.receipts_bytes)) {
+      if (!line.complete) break;
+      const record = parseRecordLine(line.text);
+      const problem = typeof record === 'string' ? record : builder.push(record)?.detail;
+      if (problem !== undefined && problem !== null)
+        throw corrupt(
+          `${file}: uncommitted line at byte ${line.start} cannot be the next receipt: ${problem}`,
+        );
+      index.learn(builder.size - 1, line.start);
+      good = line.end;
     }
+    if (good < length) await truncateDurably(file, good);
+    return { head: builder.size === 0 ? null : builder.head, bytes: good };
   }
 }

@@ -8,6 +8,7 @@ import { appendDurably, fsyncDirectory, isErrno, sizeOf, truncateDurably } from 
 import { readHeadFile, writeHeadFile, type Committed } from './head-file';
 import { KeyedMutex } from './keyed-mutex';
 import { readLines } from './line-reader';
+import { actionEntryProblem, parseActionEntry } from './action-entry';
 import { parseRecordLine } from './records';
 
 const SPOOL = 'spool.jsonl';
@@ -33,8 +34,9 @@ function asSpoolError(what: string, cause: unknown): GovernorError {
   return spoolFailed(`${what}: ${reasonOf(cause)}`, true, cause);
 }
 
-function spoolLine(entry: LedgerEntry): string {
-  return `${JSON.stringify({ seq: entry.seq, record: storedRecord(entry.record) })}\n`;
+function spoolLine({ seq, record, action }: LedgerEntry): string {
+  const line = action ? { seq, record: storedRecord(record), action } : { seq, record: storedRecord(record) };
+  return `${JSON.stringify(line)}\n`;
 }
 
 function parseSpoolLine(text: string): LedgerEntry | string {
@@ -45,11 +47,14 @@ function parseSpoolLine(text: string): LedgerEntry | string {
     return 'not JSON';
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
-  const { seq, record } = value as { seq?: unknown; record?: unknown };
+  const { seq, record, action } = value as { seq?: unknown; record?: unknown; action?: unknown };
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return 'seq is not a seq';
   const parsed = parseRecordLine(JSON.stringify(record ?? null));
   if (typeof parsed === 'string') return `record is ${parsed}`;
-  return { seq, record: parsed };
+  if (action === undefined) return { seq, record: parsed };
+  const entry = parseActionEntry(action);
+  if (typeof entry === 'string') return `action is ${entry}`;
+  return { seq, record: parsed, action: entry };
 }
 
 /** Why `entries` + `head` is not a well-formed batch of `chain`, or null. */
@@ -60,6 +65,8 @@ function batchProblem(chain: string, entries: readonly LedgerEntry[], head: Chai
   for (const [i, entry] of entries.entries()) {
     if (entry.seq !== first.seq + i)
       return `seq ${entry.seq} at position ${i} of a batch starting at ${first.seq}`;
+    const problem = entry.action ? actionEntryProblem(entry.action) : null;
+    if (problem !== null) return `the action of seq ${entry.seq} is not storable: ${problem}`;
   }
   if (head.size !== first.seq + entries.length)
     return `the head (size ${head.size}) is not the head after seq ${first.seq + entries.length - 1}`;
@@ -71,7 +78,8 @@ function batchProblem(chain: string, entries: readonly LedgerEntry[], head: Chai
  * unavailable (safe mode), so that chains stay contiguous across the outage.
  *
  * Per chain, `<root>/{tenants|workers}/{owner}/spool.jsonl` holds one `{"seq", "record"}` line per
- * receipt, appended and fsynced, and `head.json` beside it commits the head after the last one and
+ * receipt (with `"action"` when the entry carries the action log entry it settles, so a flush
+ * appends it with its receipt), appended and fsynced, and `head.json` beside it commits the head after the last one and
  * the length of `spool.jsonl` it covers (same format as the FileLedger's head file), replaced by
  * atomic rename. `append` resolves only once both are durable, so the spool survives a crash or a
  * restart; bytes past the committed length are a batch whose append never resolved, and are cut

@@ -5,16 +5,27 @@ import { corrupt } from './errors';
 /**
  * What `head.json` commits: the chain head and the length of `receipts.jsonl` at that head.
  * Receipts past `receipts_bytes` are not committed (yet): a writer is between its fsync and its
- * head write, or crashed there.
+ * head write, or crashed there. A null head commits no receipt (a chain claimed, or with only
+ * action log entries, before its first receipt).
  */
 export interface Committed {
   readonly head: ChainHead | null;
   readonly receipts_bytes: number;
   /**
    * The ledger's fencing epoch of the chain: the highest any client has claimed it under.
-   * Absent until the first claim. A claim before any receipt commits a null head with it.
+   * Absent until the first claim.
    */
   readonly fence?: number;
+  /**
+   * The committed length of the chain's action log (`actions.jsonl`); absent while it is empty,
+   * so a chain without actions keeps the head file of earlier versions.
+   */
+  readonly actions_bytes?: number;
+}
+
+/** The committed length of the action log. */
+export function actionsBytesOf(committed: Committed): number {
+  return committed.actions_bytes ?? 0;
 }
 
 export const NOTHING_COMMITTED: Committed = { head: null, receipts_bytes: 0 };
@@ -33,13 +44,20 @@ function problemOf(value: unknown, chain: string): string | null {
     head,
     receipts_bytes: bytes,
     fence,
-  } = value as { head?: Partial<ChainHead> | null; receipts_bytes?: unknown; fence?: unknown };
+    actions_bytes: actions,
+  } = value as {
+    head?: Partial<ChainHead> | null;
+    receipts_bytes?: unknown;
+    fence?: unknown;
+    actions_bytes?: unknown;
+  };
   if (!Number.isSafeInteger(bytes) || (bytes as number) < 0) return 'receipts_bytes is not a byte count';
   if (fence !== undefined && (!Number.isSafeInteger(fence) || (fence as number) < 0))
     return 'fence is not a fencing epoch';
-  // A chain claimed before its first receipt: only the fence is committed.
-  if (head === null && fence !== undefined)
-    return bytes === 0 ? null : 'no head, but receipts_bytes is not 0';
+  if (actions !== undefined && (!Number.isSafeInteger(actions) || (actions as number) < 0))
+    return 'actions_bytes is not a byte count';
+  // A chain claimed, or given action log entries, before its first receipt.
+  if (head === null) return bytes === 0 ? null : 'no head, but receipts_bytes is not 0';
   if (typeof head !== 'object' || head === null) return 'no head';
   if (head.chain !== chain) return `head is of chain ${JSON.stringify(head.chain)}`;
   if (!Number.isSafeInteger(head.size) || (head.size as number) < 1)
@@ -72,10 +90,11 @@ export async function readHeadFile(path: string, chain: string): Promise<Committ
   }
   const problem = problemOf(value, chain);
   if (problem !== null) throw corrupt(`${path}: ${problem}`);
-  const { head, receipts_bytes, fence } = value as {
+  const { head, receipts_bytes, fence, actions_bytes } = value as {
     head: ChainHead | null;
     receipts_bytes: number;
     fence?: number;
+    actions_bytes?: number;
   };
   return {
     head:
@@ -90,9 +109,12 @@ export async function readHeadFile(path: string, chain: string): Promise<Committ
           },
     receipts_bytes,
     ...(fence === undefined ? {} : { fence }),
+    ...(actions_bytes === undefined || actions_bytes === 0 ? {} : { actions_bytes }),
   };
 }
 
 export async function writeHeadFile(path: string, committed: Committed): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(committed, null, 2)}\n`);
+  const { actions_bytes, ...rest } = committed;
+  const stored = actions_bytes === undefined || actions_bytes === 0 ? rest : { ...rest, actions_bytes };
+  await writeFileAtomic(path, `${JSON.stringify(stored, null, 2)}\n`);
 }

@@ -41,7 +41,16 @@ export type { Store } from './errors';
 export { ChainWriter } from './chain/chain-writer';
 export type { Emitted, ChainWriterOptions } from './chain/chain-writer';
 // The ledger and lease rules every adapter applies, whatever it stores to.
-export { planAppend, planClaim, checkEpoch, checkFence } from './chain/ledger-rules';
+export {
+  planAppend,
+  planClaim,
+  checkEpoch,
+  checkFence,
+  writesOf,
+  checkWrites,
+  actionsOf,
+  planStartActions,
+} from './chain/ledger-rules';
 export { HeadBuilder, sameHead } from './chain/head-builder';
 export type { LinkProblem } from './chain/head-builder';
 export { checkChainId } from './chain/chain-id';

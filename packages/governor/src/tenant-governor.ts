@@ -17,7 +17,12 @@ import type {
   TenantRecord,
 } from './ports';
 import { monthStart } from './quota';
-import { ActionRunner } from './runbooks/action-recovery/action-runner';
+import {
+  ActionRunner,
+  type ActionResult,
+  type ActionSignal,
+  type ActionStart,
+} from './runbooks/action-recovery/action-runner';
 import type { ActionOutcome } from './runbooks/action-recovery/action.machine';
 import type { Tenant } from './runbooks/context';
 import { Scaling } from './runbooks/scaling/scaling';
@@ -63,6 +68,8 @@ export class TenantGovernor implements Tenant {
   private readonly scaling = new Scaling(this);
   /** Policy swaps (upgrades, plan changes) run one at a time, each checked against the state the last one left. */
   private swaps: Promise<unknown> = Promise.resolve();
+  /** A pump is scheduled for the end of this turn. */
+  private pumping = false;
   /** The month `record.monthly_actions_used` counts (see `monthStart`). */
   private usageMonth: number;
 
@@ -83,7 +90,6 @@ export class TenantGovernor implements Tenant {
       handlers: deps.handlers,
       alerts: deps.alerts,
       clock: deps.clock,
-      directory: deps.directory,
     });
   }
 
@@ -212,15 +218,30 @@ export class TenantGovernor implements Tenant {
     });
   }
 
-  /** Starts queued signals while there are free slots; hands them back when this worker may not run them. */
+  /**
+   * Starts what is queued once this turn's deliveries are in: what a tenant admits in one turn
+   * is started as one batch (one write-ahead commit). Hands queued signals back when this worker
+   * may not run them.
+   */
   pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    setImmediate(() => {
+      this.pumping = false;
+      this.startQueued();
+    });
+  }
+
+  /** Starts queued signals while there are free slots, all in one batch. */
+  private startQueued(): void {
     if (this.queue.length > 0 && this.deps.mayRun?.() === false) {
       this.releaseQueued();
       return;
     }
+    const batch: { delivery: Delivery; start: ActionStart }[] = [];
     while (
       this.phase === 'normal' &&
-      this.runner.inFlight < this.record.concurrency &&
+      this.runner.inFlight + batch.length < this.record.concurrency &&
       this.queue.length > 0
     ) {
       const delivery = this.queue.shift() as Delivery;
@@ -237,16 +258,19 @@ export class TenantGovernor implements Tenant {
         continue;
       }
       this.record = { ...this.record, monthly_actions_used: this.record.monthly_actions_used + 1 };
-      const run = this.runner
-        .run(
-          {
-            signal_id: signal.signal_id,
-            action_kind: kind,
-            params: signal.params ?? {},
-            ...(signal.correlation_id ? { correlation_id: signal.correlation_id } : {}),
-          },
-          action,
-        )
+      const start: ActionSignal = {
+        signal_id: signal.signal_id,
+        action_kind: kind,
+        params: signal.params ?? {},
+        ...(signal.correlation_id ? { correlation_id: signal.correlation_id } : {}),
+      };
+      batch.push({ delivery, start: { signal: start, action } });
+    }
+    if (batch.length === 0) return;
+    const runs = this.runner.runAll(batch.map((b) => b.start));
+    batch.forEach(({ delivery }, i) => {
+      const run = runs
+        .then((results) => results[i] as Promise<ActionResult | 'duplicate'>)
         .then(
           async (result) => {
             // Already run (a redelivery or a republish): acked with nothing run and nothing counted.
@@ -267,7 +291,7 @@ export class TenantGovernor implements Tenant {
         )
         .finally(() => this.pump());
       this.settle(delivery, run);
-    }
+    });
   }
 
   private uncount(): void {

@@ -1,3 +1,4 @@
+import { actionsContract } from './receipt-ledger/actions.contract';
 import { appendContract } from './receipt-ledger/append.contract';
 import { checkpointsContract } from './receipt-ledger/checkpoints.contract';
 import { conflictsContract } from './receipt-ledger/conflicts.contract';
@@ -18,5 +19,6 @@ export function describeReceiptLedgerContract(name: string, make: () => Promise<
     describe('conflicts', () => conflictsContract(ledger));
     describe('checkpoints', () => checkpointsContract(ledger));
     describe('fencing', () => fencingContract(ledger));
+    describe('action log', () => actionsContract(ledger));
   });
 }

@@ -17,7 +17,7 @@ const TENANT = 'tenants/acme';
 
 /** Entries and records as JSON, so a comparison also catches a changed field order. */
 function exact(entries: readonly LedgerEntry[]): string[] {
-  return entries.map((e) => JSON.stringify({ seq: e.seq, record: e.record }));
+  return entries.map((e) => JSON.stringify({ seq: e.seq, record: e.record, action: e.action }));
 }
 
 /**
@@ -113,6 +113,28 @@ export function describeReceiptSpoolContract(name: string, make: () => Promise<S
       expect((await spool.pending('workers/worker-1'))?.head).toEqual(worker.head);
       expect(await spool.pending('workers/acme')).toBeNull();
       expect(acmeTwo.head.size).toBe(5);
+    });
+
+    it("an entry's action log entry rides through the spool, field for field, also after a restart", async () => {
+      const reopen = () => (subject.reopen ? subject.reopen() : Promise.resolve(spool));
+      const built = buildEntries(TENANT, 3, key);
+      const action = {
+        action_id: 'odd/id \u2028 "quoted"-a0',
+        kind: 'webhook',
+        signal_id: 'odd/id \u2028 "quoted"',
+        state: 'rolled_back' as const,
+        deadline_at: 1_795_000_000_500,
+        recoverable: true,
+        started_at: 1_795_000_000_000,
+        started_seq: 0,
+      };
+      const entries = built.entries.map((e, i) => (i === 1 ? { ...e, action } : e));
+      await spool.append(TENANT, entries, built.head);
+      for (const reader of [spool, await reopen()]) {
+        const pending = await reader.pending(TENANT);
+        expect(pending?.entries.map((e) => e.action)).toEqual([undefined, action, undefined]);
+        expect(exact(pending?.entries ?? [])).toEqual(exact(entries));
+      }
     });
 
     it('a new instance over the same storage sees the spool and continues it (durable spools)', async () => {

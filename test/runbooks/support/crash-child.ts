@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     params: { mode: 'slow' },
     published_at: Date.now(),
   });
-  while ((await deps.directory.runningActions('acme')).length === 0)
+  while ((await deps.ledger.runningActions('tenants/acme')).length === 0)
     await new Promise((r) => setTimeout(r, 5));
   process.stdout.write('running\n');
   setInterval(() => undefined, 60_000);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SigningKey, verifyLines } from '@governor/receipts';
 import { buildEntries, collect, keyringFor, recordLines, seqsOf, spawnTs } from '@governor/testkit';
+import type { ActionLogEntry } from '@governor/governor';
 import { FileLedger } from '../file-ledger';
 
 const CHAIN = 'tenants/acme';
@@ -19,11 +20,12 @@ interface Killed {
  * Runs the appending child until it has acknowledged `batches` appends, then SIGKILLs it in the
  * middle of whatever a later append is doing: writing, fsyncing, renaming the head.
  */
-function appendThenKill(root: string, batches: number): Promise<Killed> {
+function appendThenKill(root: string, batches: number, actions = false): Promise<Killed> {
   const child = spawnTs(join(__dirname, 'support', 'append-until-killed.ts'), {
     LEDGER_ROOT: root,
     LEDGER_CHAIN: CHAIN,
     LEDGER_BATCH: '7',
+    LEDGER_ACTIONS: actions ? '1' : '0',
   });
   return new Promise((resolve, reject) => {
     let acknowledged = 0;
@@ -106,5 +108,39 @@ describe('FileLedger under SIGKILL', () => {
       threads: 0,
     });
     expect(report).toMatchObject({ ok: true, count: next.head.size });
+  }, 30_000);
+
+  it('a writer killed mid-append leaves every action settled exactly when its receipt is in the chain', async () => {
+    for (let round = 0; round < 3; round++) {
+      const killed = await appendThenKill(root, 5, true);
+      const ledger = await FileLedger.open(root);
+      const size = (await ledger.head(CHAIN))?.size ?? 0;
+      expect(size).toBeGreaterThanOrEqual(killed.acknowledged);
+      // `b{seq}` is settled by receipt `seq`: complete once that receipt is in the chain, running
+      // (written ahead) while it is not, never anything else.
+      const dir = join(root, 'tenants', 'acme');
+      const text = await readFile(join(dir, 'actions.jsonl'), 'utf8');
+      const latest = new Map<string, ActionLogEntry>();
+      for (const line of text.split('\n').filter((l) => l !== '')) {
+        const { action } = JSON.parse(line) as { action: ActionLogEntry };
+        latest.set(action.action_id, action);
+      }
+      expect(latest.size).toBeGreaterThan(round * 5);
+      for (const a of latest.values())
+        expect(a.state).toBe((a.started_at ?? 0) < size ? 'complete' : 'running');
+      const running = await ledger.runningActions(CHAIN);
+      expect(running.map((a) => a.action_id).sort()).toEqual(
+        [...latest.values()]
+          .filter((a) => a.state === 'running')
+          .map((a) => a.action_id)
+          .sort(),
+      );
+      expect(await ledger.actionsStartedSince(CHAIN, size)).toBe(running.length);
+      // After recovery the action log agrees with its head too.
+      const committed = JSON.parse(await readFile(join(dir, 'head.json'), 'utf8')) as {
+        actions_bytes?: number;
+      };
+      expect(Buffer.byteLength(text)).toBe(committed.actions_bytes);
+    }
   }, 30_000);
 });

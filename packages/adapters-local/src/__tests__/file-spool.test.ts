@@ -1,7 +1,7 @@
 import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChainWriter, systemClock, type LedgerEntry } from '@governor/governor';
+import { ChainWriter, systemClock, type ActionLogEntry, type LedgerEntry } from '@governor/governor';
 import { MemoryLedger } from '@governor/governor/testing';
 import { sampleFields, SigningKey, verifyLines } from '@governor/receipts';
 import {
@@ -26,8 +26,21 @@ const TENANT = 'tenants/acme';
 
 function line(entry: LedgerEntry): string {
   const { body, leaf_hash, signature, key_id } = entry.record;
-  return `${JSON.stringify({ seq: entry.seq, record: { body, leaf_hash, signature, key_id } })}\n`;
+  const record = { body, leaf_hash, signature, key_id };
+  const fields = entry.action ? { seq: entry.seq, record, action: entry.action } : { seq: entry.seq, record };
+  return `${JSON.stringify(fields)}\n`;
 }
+
+const settled: ActionLogEntry = {
+  action_id: 'sig-1-a0',
+  kind: 'webhook',
+  signal_id: 'sig-1',
+  state: 'rolled_back',
+  deadline_at: 1_795_000_000_500,
+  recoverable: true,
+  started_at: 1_795_000_000_000,
+  started_seq: 4,
+};
 
 describe('FileSpool layout and recovery', () => {
   const key = SigningKey.fromSeed(Buffer.alloc(32, 7));
@@ -55,6 +68,33 @@ describe('FileSpool layout and recovery', () => {
 
     await spool.clear(TENANT);
     expect(await readdir(join(root, 'tenants'))).toEqual([]);
+  });
+
+  it('keeps the action log entry an entry carries, beside its record, through a restart', async () => {
+    const spool = new FileSpool(root);
+    const built = buildEntries(TENANT, 3, key);
+    const entries = built.entries.map((e, i) => (i === 1 ? { ...e, action: settled } : e));
+    await spool.append(TENANT, entries, built.head);
+    expect(await readFile(join(root, 'tenants', 'acme', 'spool.jsonl'), 'utf8')).toBe(
+      entries.map(line).join(''),
+    );
+
+    const pending = await new FileSpool(root).pending(TENANT);
+    expect(pending?.entries.map((e) => e.action)).toEqual([undefined, settled, undefined]);
+    expect(pending?.entries.map((e) => e.record)).toEqual(built.entries.map((e) => e.record));
+  });
+
+  it('refuses, spooling nothing, an entry whose action could not be read back', async () => {
+    const spool = new FileSpool(root);
+    const built = buildEntries(TENANT, 2, key);
+    const entries = built.entries.map((e, i) =>
+      i === 1 ? { ...e, action: { ...settled, deadline_at: NaN } } : e,
+    );
+    await expect(spool.append(TENANT, entries, built.head)).rejects.toMatchObject({
+      code: 'SPOOL_FAILED',
+      retryable: false,
+    });
+    expect(await spool.pending(TENANT)).toBeNull();
   });
 
   it('a torn or uncommitted tail (a crash inside an append) is not pending, and the next append cuts it', async () => {
@@ -177,5 +217,23 @@ describe('FileSpool layout and recovery', () => {
     });
     expect(report.issues).toEqual([]);
     expect((await ledger.head(TENANT))?.size).toBe(11);
+  });
+
+  it('flushes the action an outage receipt settles into the ledger with it', async () => {
+    const ledger = new MemoryLedger();
+    const writer = await ChainWriter.open(TENANT, ledger, key, systemClock, { spool: new FileSpool(root) });
+    await writer.startActions([{ ...settled, state: 'running' }]);
+    ledger.setOutage('simulated outage');
+    await writer.emit(sampleFields('acme', 0)).durable;
+    await writer.emit(sampleFields('acme', 1), settled).durable;
+    expect(writer.isSpooling).toBe(true);
+    expect(await new FileSpool(root).pending(TENANT)).toMatchObject({ entries: [{}, { action: settled }] });
+
+    ledger.setOutage(null);
+    const reopened = await ChainWriter.open(TENANT, ledger, key, systemClock, { spool: new FileSpool(root) });
+    expect(await reopened.recover()).toBe(2);
+    expect((await ledger.head(TENANT))?.size).toBe(2);
+    expect(await ledger.runningActions(TENANT)).toEqual([]);
+    expect(await ledger.actionsStartedSince(TENANT, settled.started_at ?? 0)).toBe(1);
   });
 });

@@ -1,12 +1,12 @@
 import type { AlertSink, CheckpointWitness, ReceiptSpool } from '../ports';
 
-/** Receipts one commit carries at most, unless the ledger takes fewer (`maxEntriesPerAppend`). */
+/** Receipts one commit carries at most, unless the ledger takes fewer writes (`maxWritesPerAppend`). */
 export const DEFAULT_MAX_BATCH = 500;
 /** A signed checkpoint every this many receipts. */
 export const DEFAULT_CHECKPOINT_EVERY = 1000;
 
 export interface ChainWriterOptions {
-  /** Receipts per commit at most (default 500, never more than the ledger's `maxEntriesPerAppend`). */
+  /** Receipts per commit at most (default 500; fewer when the ledger's `maxWritesPerAppend` says so). */
   readonly maxBatch?: number;
   /**
    * The least time, on the writer's clock, between the starts of two commits of this chain

@@ -8,9 +8,20 @@ import {
   type SigningKey,
 } from '@governor/receipts';
 import { GovernorError, GovernorErrorCode } from '../errors';
-import type { AlertSink, CheckpointWitness, Clock, LedgerEntry, ReceiptLedger, ReceiptSpool } from '../ports';
+import type {
+  ActionLogEntry,
+  AlertSink,
+  CheckpointWitness,
+  Clock,
+  LedgerEntry,
+  ReceiptLedger,
+  ReceiptSpool,
+} from '../ports';
 import { DEFAULT_CHECKPOINT_EVERY, DEFAULT_MAX_BATCH, type ChainWriterOptions } from './chain-writer-options';
 import { HeadBuilder } from './head-builder';
+import { appendable, writesOf } from './ledger-rules';
+import { fencedError, isFenced } from './ledger-errors';
+import { notYetStored } from './spool-recovery';
 
 export interface Emitted {
   readonly receipt_id: string;
@@ -29,18 +40,6 @@ interface Pending {
 
 export type { ChainWriterOptions } from './chain-writer-options';
 
-/** A refusal because a newer owner claimed the chain: never spooled, never retried. */
-function isFenced(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === GovernorErrorCode.LEDGER_FENCED;
-}
-
-/** A fenced refusal as the GovernorError the writer reports. */
-function fencedError(error: unknown): GovernorError {
-  if (error instanceof GovernorError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new GovernorError(GovernorErrorCode.LEDGER_FENCED, message, false, { cause: error });
-}
-
 /**
  * The single writer of one chain. Emitting is synchronous (sequence, hash, sign), so callers
  * know a receipt's id and seq at once; persistence is group-committed: everything emitted in
@@ -50,6 +49,8 @@ function fencedError(error: unknown): GovernorError {
  */
 export class ChainWriter {
   private pending: Pending[] = [];
+  /** The writes an append of everything pending makes, the head included (see `writesOf`). */
+  private pendingWrites = 1;
   private flushing: Promise<void> | null = null;
   private scheduled = false;
   private failure: GovernorError | null = null;
@@ -66,6 +67,7 @@ export class ChainWriter {
     private readonly signer: SigningKey,
     private readonly clock: Clock,
     private readonly maxBatch: number,
+    private readonly maxWrites: number,
     private readonly minCommitIntervalMs: number,
     private readonly spool: ReceiptSpool | undefined,
     private readonly checkpointEvery: number,
@@ -95,7 +97,8 @@ export class ChainWriter {
       ledger,
       signer,
       clock,
-      Math.min(options.maxBatch ?? DEFAULT_MAX_BATCH, ledger.maxEntriesPerAppend ?? Number.POSITIVE_INFINITY),
+      options.maxBatch ?? DEFAULT_MAX_BATCH,
+      ledger.maxWritesPerAppend ?? Number.POSITIVE_INFINITY,
       options.minCommitIntervalMs ?? 0,
       options.spool,
       options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY,
@@ -170,6 +173,26 @@ export class ChainWriter {
       yield JSON.parse(record.body) as Record<string, unknown>;
   }
 
+  /** Creates the entries this chain's action log lacks, in one commit (see `ReceiptLedger.startActions`). */
+  startActions(entries: readonly ActionLogEntry[]): Promise<boolean[]> {
+    return this.ledger.startActions(this.chain, entries);
+  }
+
+  /** Stores action log entries outside an append: an outcome found on the chain, not written now. */
+  putActions(entries: readonly ActionLogEntry[]): Promise<void> {
+    return this.ledger.putActions(this.chain, entries);
+  }
+
+  /** The actions this chain's log shows running. */
+  runningActions(): Promise<ActionLogEntry[]> {
+    return this.ledger.runningActions(this.chain);
+  }
+
+  /** How many of this chain's actions started at or after `since`: the monthly quota's usage. */
+  actionsStartedSince(since: number): Promise<number> {
+    return this.ledger.actionsStartedSince(this.chain, since);
+  }
+
   /** True while receipts go to the local spool because the ledger is unavailable. */
   get isSpooling(): boolean {
     return this.spooling;
@@ -184,7 +207,11 @@ export class ChainWriter {
     return this.fenced;
   }
 
-  emit(fields: ReceiptFields): Emitted {
+  /**
+   * Signs and sequences a receipt now and commits it with what else is pending. `action`, the
+   * action log entry the receipt settles, is stored by the same atomic append.
+   */
+  emit(fields: ReceiptFields, action?: ActionLogEntry): Emitted {
     if (this.failure) throw this.failure;
     const appended = appendReceipt(this.head, fields, this.signer, { now: new Date(this.clock.now()) });
     this.head = appended.head;
@@ -197,14 +224,15 @@ export class ChainWriter {
     // Callers that never await durability must not crash the process on a rejection.
     durable.catch(() => undefined);
     this.pending.push({
-      entry: { seq: appended.body.seq, record: appended.record },
+      entry: { seq: appended.body.seq, record: appended.record, ...(action ? { action } : {}) },
       head: appended.head,
       resolve,
       reject,
     });
     // A failed commit is reported through each receipt's `durable`; nothing else to do here.
-    if (this.pending.length >= this.maxBatch && this.minCommitIntervalMs === 0)
-      this.flush().catch(() => undefined);
+    this.pendingWrites += action ? 2 : 1;
+    const full = this.pending.length >= this.maxBatch || this.pendingWrites >= this.maxWrites;
+    if (full && this.minCommitIntervalMs === 0) this.flush().catch(() => undefined);
     else this.schedule();
     return { receipt_id: appended.body.receipt_id, seq: appended.body.seq, body: appended.body, durable };
   }
@@ -250,7 +278,9 @@ export class ChainWriter {
 
   private commitNext(): Promise<void> {
     if (this.minCommitIntervalMs > 0) this.lastCommitAt = this.clock.now();
-    const batch = this.pending.splice(0, this.maxBatch);
+    const entries = this.pending.map((p) => p.entry);
+    const batch = this.pending.splice(0, appendable(entries, this.maxBatch, this.maxWrites));
+    this.pendingWrites = writesOf(entries.slice(batch.length));
     this.flushing = this.commit(batch).finally(() => {
       this.flushing = null;
     });
@@ -270,7 +300,7 @@ export class ChainWriter {
     try {
       if (this.epoch !== undefined) await this.ledger.claim(this.chain, this.epoch);
       if (spooled && spooled.entries.length > 0) {
-        const rest = await this.notYetStored(spooled.entries, spooled.head);
+        const rest = await notYetStored(this.ledger, this.chain, spooled.entries, spooled.head);
         if (rest.length > 0) await this.appendInBatches(rest, spooled.head);
       }
     } catch (e) {
@@ -297,41 +327,14 @@ export class ChainWriter {
     return count;
   }
 
-  /**
-   * The spooled entries the ledger does not have yet. A commit that timed out while the store
-   * was stalled may still have landed once it resumed; those receipts are ours (same leaf
-   * hashes) and are skipped. Anything else at those seqs is another writer's: a conflict.
-   */
-  private async notYetStored(
-    entries: readonly LedgerEntry[],
-    head: ChainHead,
-  ): Promise<readonly LedgerEntry[]> {
-    const first = (entries[0] as LedgerEntry).seq;
-    const stored = (await this.ledger.head(this.chain))?.size ?? 0;
-    if (stored <= first) return entries;
-    const landed = stored - first;
-    let i = 0;
-    let ours = landed <= entries.length;
-    if (ours)
-      for await (const record of this.ledger.read(this.chain, { afterSeq: first - 1, limit: landed })) {
-        if (record.leaf_hash !== entries[i]?.record.leaf_hash) ours = false;
-        i += 1;
-      }
-    if (!ours || i !== landed)
-      throw new GovernorError(
-        'LEDGER_CONFLICT',
-        `${this.chain}: the ledger holds ${stored} receipts that are not the spooled ones from seq ${first} to ${head.size - 1} (another writer?)`,
-        false,
-      );
-    return entries.slice(landed);
-  }
-
-  /** Appends `entries`, ending at `head`, in appends of at most `maxBatch`, each with the head after it. */
+  /** Appends `entries`, ending at `head`, in appends the ledger takes, each with the head after it. */
   private async appendInBatches(entries: readonly LedgerEntry[], head: ChainHead): Promise<void> {
-    if (entries.length <= this.maxBatch) return this.ledger.append(this.chain, entries, head);
+    if (appendable(entries, this.maxBatch, this.maxWrites) === entries.length)
+      return this.ledger.append(this.chain, entries, head);
     const builder = new HeadBuilder((await this.ledger.head(this.chain)) ?? emptyHead(this.chain));
-    for (let i = 0; i < entries.length; i += this.maxBatch) {
-      const batch = entries.slice(i, i + this.maxBatch);
+    for (let i = 0; i < entries.length;) {
+      const batch = entries.slice(i, i + appendable(entries.slice(i), this.maxBatch, this.maxWrites));
+      i += batch.length;
       for (const entry of batch) builder.push(entry.record);
       await this.ledger.append(this.chain, batch, builder.head);
     }
@@ -427,6 +430,7 @@ export class ChainWriter {
   private fail(failure: GovernorError, batch: readonly Pending[]): void {
     this.failure = failure;
     for (const p of [...batch, ...this.pending.splice(0)]) p.reject(failure);
+    this.pendingWrites = 1;
     if (failure.code !== GovernorErrorCode.LEDGER_FENCED || this.fenced) return;
     this.fenced = true;
     try {

@@ -1,4 +1,4 @@
-import { GovernorError, storeRefused } from '../errors';
+import { GovernorError, GovernorErrorCode, storeRefused } from '../errors';
 
 // The governor decides ack/nack and spool/give-up from GovernorError alone, so every refusal a
 // ledger rule reports is one, whichever adapter applied the rule.
@@ -16,4 +16,16 @@ export function ledgerFenced(message: string): GovernorError {
 /** A call no ledger accepts (a bad chain id, a malformed batch): retrying it cannot help. */
 export function ledgerInvalidArgument(message: string): GovernorError {
   return storeRefused('ledger', message, new GovernorError('INVALID_ARGUMENT', message, false));
+}
+
+/** A refusal because a newer owner claimed the chain: never spooled, never retried. */
+export function isFenced(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === GovernorErrorCode.LEDGER_FENCED;
+}
+
+/** A fenced refusal as the GovernorError the writer reports. */
+export function fencedError(error: unknown): GovernorError {
+  if (error instanceof GovernorError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new GovernorError(GovernorErrorCode.LEDGER_FENCED, message, false, { cause: error });
 }

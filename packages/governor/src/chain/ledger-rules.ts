@@ -1,5 +1,5 @@
 import type { ChainHead } from '@governor/receipts';
-import type { LedgerEntry } from '../ports';
+import type { ActionLogEntry, LedgerEntry } from '../ports';
 import { HeadBuilder, sameHead } from './head-builder';
 import { ledgerConflict, ledgerFenced, ledgerInvalidArgument } from './ledger-errors';
 
@@ -73,4 +73,53 @@ export function checkFence(chain: string, stored: number | null, claimed: number
     throw ledgerFenced(
       `${chain}: this writer claimed epoch ${claimed} but the chain is now claimed at epoch ${stored} (lease lost): nothing written`,
     );
+}
+
+/** The writes `entries` and the head make in one append (see `ReceiptLedger.maxWritesPerAppend`). */
+export function writesOf(entries: readonly LedgerEntry[]): number {
+  let writes = 1;
+  for (const e of entries) writes += e.action ? 2 : 1;
+  return writes;
+}
+
+/** Refuses an append of more writes than the store takes in one commit, before anything is sent. */
+export function checkWrites(chain: string, entries: readonly LedgerEntry[], max: number): void {
+  const writes = writesOf(entries);
+  if (writes > max)
+    throw ledgerInvalidArgument(
+      `${chain}: an append of ${entries.length} receipts makes ${writes} writes, more than the ${max} one commit takes`,
+    );
+}
+
+/** The action log entries an append carries, in order. */
+export function actionsOf(entries: readonly LedgerEntry[]): ActionLogEntry[] {
+  return entries.flatMap((e) => (e.action ? [e.action] : []));
+}
+
+/**
+ * Which of `entries` a write-ahead (`ReceiptLedger.startActions`) creates: those whose action_id
+ * is neither in the log (`stored`) nor earlier in the same call.
+ */
+export function planStartActions(
+  entries: readonly ActionLogEntry[],
+  stored: (actionId: string) => boolean,
+): boolean[] {
+  const seen = new Set<string>();
+  return entries.map((e) => {
+    const created = !stored(e.action_id) && !seen.has(e.action_id);
+    seen.add(e.action_id);
+    return created;
+  });
+}
+
+/** How many of `entries`, from the first, one append takes: at most `maxBatch` and `maxWrites` writes. */
+export function appendable(entries: readonly LedgerEntry[], maxBatch: number, maxWrites: number): number {
+  let writes = 1;
+  let n = 0;
+  for (const e of entries) {
+    writes += e.action ? 2 : 1;
+    if (n === maxBatch || (writes > maxWrites && n > 0)) break;
+    n += 1;
+  }
+  return n;
 }

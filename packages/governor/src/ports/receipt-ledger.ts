@@ -1,10 +1,16 @@
 import type { StoredReceipt } from '@governor/contracts';
 import type { ChainHead } from '@governor/receipts';
+import type { ActionLogEntry } from './action-log';
 
-/** One receipt ready to persist, with the chain head after it. */
+/** One receipt ready to persist. */
 export interface LedgerEntry {
   readonly seq: number;
   readonly record: StoredReceipt;
+  /**
+   * The action log entry this receipt settles (the action's final state): a side document
+   * stored by the same atomic append, so the receipt and the log never disagree.
+   */
+  readonly action?: ActionLogEntry;
 }
 
 /**
@@ -20,10 +26,11 @@ export interface LedgerEntry {
  */
 export interface ReceiptLedger {
   /**
-   * The most entries one `append` takes (a store's per-commit write limit, the head included);
-   * none when unbounded. Writers split their batches to fit it.
+   * The most writes one `append` makes (a store's per-commit write limit): one per entry, one
+   * more per entry carrying an action, and one for the head. None when unbounded. Writers split
+   * their batches to fit it (see `writesOf`).
    */
-  readonly maxEntriesPerAppend?: number;
+  readonly maxWritesPerAppend?: number | undefined;
   /** The stored head of a chain, or null for a chain never written (a claim alone writes none). */
   head(chain: string): Promise<ChainHead | null>;
   /**
@@ -36,13 +43,30 @@ export interface ReceiptLedger {
   claim(chain: string, epoch: number): Promise<void>;
   /**
    * Appends `entries` (contiguous seqs continuing the stored head) and stores `head`,
-   * atomically. LEDGER_CONFLICT when they do not continue the stored head; LEDGER_FENCED when
-   * this client claimed the chain and a higher epoch has been claimed since; a non-retryable
-   * refusal for more than `maxEntriesPerAppend` entries.
+   * atomically, together with the action log entries they carry (each replacing the chain's
+   * entry of its action_id). LEDGER_CONFLICT when they do not continue the stored head;
+   * LEDGER_FENCED when this client claimed the chain and a higher epoch has been claimed since;
+   * a non-retryable refusal for more than `maxWritesPerAppend` writes.
    */
   append(chain: string, entries: readonly LedgerEntry[], head: ChainHead): Promise<void>;
   /** Stored records in seq order, from `afterSeq + 1`. */
   read(chain: string, options?: { afterSeq?: number; limit?: number }): AsyncIterable<StoredReceipt>;
+  /**
+   * The write-ahead of a batch of actions: in one commit, creates each entry whose action_id
+   * the chain's action log does not have yet, and says for each whether it did. Action ids
+   * derive from signal ids, so this is what makes a redelivered signal run once. Entries whose
+   * id repeats within the call: the first is created, the others are not.
+   */
+  startActions(chain: string, entries: readonly ActionLogEntry[]): Promise<boolean[]>;
+  /** Stores `entries` as they are, replacing the chain's entries of their action_ids. */
+  putActions(chain: string, entries: readonly ActionLogEntry[]): Promise<void>;
+  /** The chain's action log entries whose latest state is `running`, in no particular order. */
+  runningActions(chain: string): Promise<ActionLogEntry[]>;
+  /**
+   * How many of the chain's actions started at or after `since` (ms since the epoch): the
+   * monthly quota's usage, durable with the actions it counts (one entry per started action).
+   */
+  actionsStartedSince(chain: string, since: number): Promise<number>;
   putCheckpoint(chain: string, size: number, note: string): Promise<void>;
   latestCheckpoint(chain: string): Promise<string | null>;
   /** A write followed by a read: what the health monitor calls to decide safe mode. */

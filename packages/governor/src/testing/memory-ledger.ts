@@ -2,10 +2,17 @@ import type { StoredReceipt } from '@governor/contracts';
 import { emptyHead, type ChainHead } from '@governor/receipts';
 import { checkChainId } from '../chain/chain-id';
 import { ledgerInvalidArgument } from '../chain/ledger-errors';
-import { checkEpoch, checkFence, planAppend, planClaim } from '../chain/ledger-rules';
+import {
+  actionsOf,
+  checkEpoch,
+  checkFence,
+  planAppend,
+  planClaim,
+  planStartActions,
+} from '../chain/ledger-rules';
 import { storedRecord } from '../chain/stored-record';
 import { GovernorError } from '../errors';
-import type { LedgerEntry, ReceiptLedger } from '../ports';
+import type { ActionLogEntry, LedgerEntry, ReceiptLedger } from '../ports';
 
 interface StoredChain {
   head: ChainHead;
@@ -18,6 +25,8 @@ interface MemoryStore {
   readonly checkpoints: Map<string, Map<number, string>>;
   /** Per chain, the highest fencing epoch any client has claimed it under. */
   readonly fences: Map<string, number>;
+  /** Per chain, its action log by action id. */
+  readonly actions: Map<string, Map<string, ActionLogEntry>>;
 }
 
 function copyHead(head: ChainHead): ChainHead {
@@ -32,7 +41,12 @@ function copyHead(head: ChainHead): ChainHead {
  * worker process would hold), with its own claims, its own outage switch and its own faults.
  */
 export class MemoryLedger implements ReceiptLedger {
-  private store: MemoryStore = { chains: new Map(), checkpoints: new Map(), fences: new Map() };
+  private store: MemoryStore = {
+    chains: new Map(),
+    checkpoints: new Map(),
+    fences: new Map(),
+    actions: new Map(),
+  };
   /** The epoch this client claimed each chain under; chains it never claimed append unfenced. */
   private readonly claims = new Map<string, number>();
   private outage: string | null = null;
@@ -99,8 +113,54 @@ export class MemoryLedger implements ReceiptLedger {
       } else {
         this.store.chains.set(chain, { head: next, records });
       }
+      this.store.actions.set(chain, this.logOf(chain, actionsOf(entries)));
       this.batches.push(entries.length);
     });
+  }
+
+  startActions(chain: string, entries: readonly ActionLogEntry[]): Promise<boolean[]> {
+    return this.run(() => {
+      checkChainId(chain);
+      const log = this.store.actions.get(chain);
+      const created = planStartActions(entries, (id) => log?.has(id) === true);
+      this.store.actions.set(
+        chain,
+        this.logOf(
+          chain,
+          entries.filter((_, i) => created[i]),
+        ),
+      );
+      return created;
+    });
+  }
+
+  putActions(chain: string, entries: readonly ActionLogEntry[]): Promise<void> {
+    return this.run(() => {
+      checkChainId(chain);
+      this.store.actions.set(chain, this.logOf(chain, entries));
+    });
+  }
+
+  runningActions(chain: string): Promise<ActionLogEntry[]> {
+    return this.run(() => {
+      checkChainId(chain);
+      return [...(this.store.actions.get(chain)?.values() ?? [])].filter((e) => e.state === 'running');
+    });
+  }
+
+  actionsStartedSince(chain: string, since: number): Promise<number> {
+    return this.run(() => {
+      checkChainId(chain);
+      const entries = [...(this.store.actions.get(chain)?.values() ?? [])];
+      return entries.filter((e) => (e.started_at ?? -Infinity) >= since).length;
+    });
+  }
+
+  /** The chain's action log with `entries` written over it (a copy: the stored one is replaced whole). */
+  private logOf(chain: string, entries: readonly ActionLogEntry[]): Map<string, ActionLogEntry> {
+    const log = new Map(this.store.actions.get(chain));
+    for (const e of entries) log.set(e.action_id, { ...e });
+    return log;
   }
 
   async *read(
@@ -137,6 +197,11 @@ export class MemoryLedger implements ReceiptLedger {
       if (!notes || notes.size === 0) return null;
       return notes.get(Math.max(...notes.keys())) ?? null;
     });
+  }
+
+  /** Every entry of `chain`'s action log, in the order first written. */
+  actionLog(chain: string): ActionLogEntry[] {
+    return [...(this.store.actions.get(chain)?.values() ?? [])];
   }
 
   /** Every checkpoint stored for `chain`, by size. */

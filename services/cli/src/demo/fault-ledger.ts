@@ -1,5 +1,5 @@
 import type { StoredReceipt } from '@governor/contracts';
-import { GovernorError, type LedgerEntry, type ReceiptLedger } from '@governor/governor';
+import { GovernorError, type ActionLogEntry, type LedgerEntry, type ReceiptLedger } from '@governor/governor';
 import type { ChainHead } from '@governor/receipts';
 
 /**
@@ -9,6 +9,10 @@ import type { ChainHead } from '@governor/receipts';
 export class FaultLedger implements ReceiptLedger {
   private down: string | null = null;
   constructor(private readonly inner: ReceiptLedger) {}
+
+  get maxWritesPerAppend(): number | undefined {
+    return this.inner.maxWritesPerAppend;
+  }
 
   setDown(reason: string | null): void {
     this.down = reason;
@@ -34,6 +38,22 @@ export class FaultLedger implements ReceiptLedger {
   read(chain: string, options?: { afterSeq?: number; limit?: number }): AsyncIterable<StoredReceipt> {
     this.check();
     return this.inner.read(chain, options);
+  }
+  async startActions(chain: string, entries: readonly ActionLogEntry[]): Promise<boolean[]> {
+    this.check();
+    return this.inner.startActions(chain, entries);
+  }
+  async putActions(chain: string, entries: readonly ActionLogEntry[]): Promise<void> {
+    this.check();
+    return this.inner.putActions(chain, entries);
+  }
+  async runningActions(chain: string): Promise<ActionLogEntry[]> {
+    this.check();
+    return this.inner.runningActions(chain);
+  }
+  async actionsStartedSince(chain: string, since: number): Promise<number> {
+    this.check();
+    return this.inner.actionsStartedSince(chain, since);
   }
   async putCheckpoint(chain: string, size: number, note: string): Promise<void> {
     this.check();

@@ -1,5 +1,6 @@
 import { Keyring, SigningKey, sampleFields, verifyLines } from '@governor/receipts';
 import { ChainWriter } from '../chain-writer';
+import { writesOf } from '../ledger-rules';
 import { GovernorError } from '../../errors';
 import type { ChainHead } from '@governor/receipts';
 import type { LedgerEntry } from '../../ports';
@@ -209,19 +210,19 @@ describe('ChainWriter checkpoints', () => {
   });
 });
 
-/** A ledger that takes at most `maxEntriesPerAppend` entries an append, and notes each append. */
+/** A ledger that takes at most `maxWritesPerAppend` writes an append, and notes each append. */
 class LimitedLedger extends MemoryLedger {
   readonly appends: { readonly first: number; readonly count: number; readonly at: number }[] = [];
   constructor(
-    readonly maxEntriesPerAppend: number,
+    readonly maxWritesPerAppend: number,
     private readonly now: () => number = () => 0,
   ) {
     super();
   }
 
   override append(chain: string, entries: readonly LedgerEntry[], head: ChainHead): Promise<void> {
-    if (entries.length > this.maxEntriesPerAppend)
-      return Promise.reject(new Error(`${entries.length} entries: more than one append takes`));
+    if (writesOf(entries) > this.maxWritesPerAppend)
+      return Promise.reject(new Error(`${writesOf(entries)} writes: more than one append takes`));
     this.appends.push({ first: entries[0]?.seq ?? -1, count: entries.length, at: this.now() });
     return super.append(chain, entries, head);
   }
@@ -237,7 +238,7 @@ async function verifiedCount(ledger: MemoryLedger, chain = 'tenants/acme'): Prom
 
 describe("ChainWriter within the ledger's append limit", () => {
   it('1,000 emits in one turn become appends of at most the limit, in seq order, and the chain verifies', async () => {
-    const ledger = new LimitedLedger(7);
+    const ledger = new LimitedLedger(8);
     const writer = await ChainWriter.open('tenants/acme', ledger, key, clock);
     const emitted = Array.from({ length: 1000 }, (_, i) => writer.emit(sampleFields('acme', i)));
     await Promise.all(emitted.map((e) => e.durable));
@@ -252,15 +253,45 @@ describe("ChainWriter within the ledger's append limit", () => {
     expect(await verifiedCount(ledger)).toBe(1000);
   });
 
+  it('an entry carrying an action log entry counts two writes: appends stay within the limit', async () => {
+    const ledger = new LimitedLedger(8);
+    const writer = await ChainWriter.open('tenants/acme', ledger, key, clock);
+    const action = (i: number) => ({
+      action_id: `s${i}-a0`,
+      kind: 'noop',
+      signal_id: `s${i}`,
+      state: 'complete' as const,
+      deadline_at: 0,
+      recoverable: true,
+    });
+    // Every other receipt settles an action: seqs 0-4 make 8 writes with the head, 5-8 make 7
+    // (seq 9 would make 9), and seq 9 goes alone.
+    await Promise.all(
+      Array.from(
+        { length: 10 },
+        (_, i) => writer.emit(sampleFields('acme', i), i % 2 ? action(i) : undefined).durable,
+      ),
+    );
+    expect(ledger.appends.map((a) => a.count)).toEqual([5, 4, 1]);
+    expect(ledger.actionLog('tenants/acme').map((e) => e.action_id)).toEqual([
+      's1-a0',
+      's3-a0',
+      's5-a0',
+      's7-a0',
+      's9-a0',
+    ]);
+    expect(await verifiedCount(ledger)).toBe(10);
+  });
+
   it('a smaller maxBatch than the limit still applies', async () => {
-    const ledger = new LimitedLedger(7);
+    const ledger = new LimitedLedger(8);
     const writer = await ChainWriter.open('tenants/acme', ledger, key, clock, { maxBatch: 3 });
     await Promise.all(Array.from({ length: 10 }, (_, i) => writer.emit(sampleFields('acme', i)).durable));
     expect(ledger.appends.map((a) => a.count)).toEqual([3, 3, 3, 1]);
   });
 
   it('a spool longer than the limit is flushed on recovery in appends of at most the limit', async () => {
-    const ledger = new LimitedLedger(7);
+    const ledger = new LimitedLedger(8);
     const spool = new MemorySpool();
     const writer = await ChainWriter.open('tenants/acme', ledger, key, clock, { spool });
     await writer.emit(sampleFields('acme', 0)).durable;
@@ -285,7 +316,7 @@ function startedClock(): TestClock {
 describe('ChainWriter commit pacing (minCommitIntervalMs)', () => {
   it('emits spread over 1 s commit about once per interval, never closer than the interval', async () => {
     const testClock = startedClock();
-    const ledger = new LimitedLedger(499, () => testClock.now());
+    const ledger = new LimitedLedger(500, () => testClock.now());
     const writer = await ChainWriter.open('tenants/acme', ledger, key, testClock, {
       minCommitIntervalMs: 100,
     });
@@ -307,7 +338,7 @@ describe('ChainWriter commit pacing (minCommitIntervalMs)', () => {
 
   it('a burst larger than one append commits one append per interval', async () => {
     const testClock = startedClock();
-    const ledger = new LimitedLedger(7, () => testClock.now());
+    const ledger = new LimitedLedger(8, () => testClock.now());
     const writer = await ChainWriter.open('tenants/acme', ledger, key, testClock, {
       minCommitIntervalMs: 100,
     });
@@ -324,7 +355,7 @@ describe('ChainWriter commit pacing (minCommitIntervalMs)', () => {
 
   it('flush() commits at once, whatever the interval', async () => {
     const testClock = startedClock();
-    const ledger = new LimitedLedger(499, () => testClock.now());
+    const ledger = new LimitedLedger(500, () => testClock.now());
     const writer = await ChainWriter.open('tenants/acme', ledger, key, testClock, {
       minCommitIntervalMs: 100,
     });
@@ -338,7 +369,7 @@ describe('ChainWriter commit pacing (minCommitIntervalMs)', () => {
 
   it('without an interval no timer is set: each turn commits', async () => {
     const testClock = startedClock();
-    const ledger = new LimitedLedger(499, () => testClock.now());
+    const ledger = new LimitedLedger(500, () => testClock.now());
     const writer = await ChainWriter.open('tenants/acme', ledger, key, testClock);
     await writer.emit(sampleFields('acme', 0)).durable;
     await writer.emit(sampleFields('acme', 1)).durable;

@@ -1,7 +1,7 @@
 import type { ReceiptFields } from '@governor/contracts';
 import type { Actor } from 'xstate';
 import type { ChainWriter } from '../../chain/chain-writer';
-import type { AlertSink, Clock } from '../../ports';
+import type { ActionLogEntry, AlertSink, Clock } from '../../ports';
 import type { ActionFailure, actionMachine } from './action.machine';
 
 /** Stands in for the id of a receipt the writer refused to take (see `writeActionReceipts`). */
@@ -13,7 +13,8 @@ export interface ActionReceiptContext {
   readonly alerts: AlertSink;
   readonly clock: Clock;
   readonly account_id: string;
-  readonly action_id: string;
+  /** The action's log entry: the receipt that ends the action carries it in its final state. */
+  readonly entry: ActionLogEntry;
   readonly kind: string;
   readonly signal_id: string;
   readonly correlation_id?: string;
@@ -36,7 +37,9 @@ export interface ActionReceipts {
 /**
  * Runbook 5's receipts: listens to what the action machine announces and writes the receipt
  * of each step to the tenant chain (action_complete, action_timeout, action_failed,
- * action_rolled_back) and raises the escalation alert.
+ * action_rolled_back) and raises the escalation alert. The receipt that ends the action
+ * (complete, rolled back, or the failure that escalates it) carries the log entry's final
+ * state, stored by the same commit.
  */
 export function writeActionReceipts(
   actor: Actor<typeof actionMachine>,
@@ -50,12 +53,12 @@ export function writeActionReceipts(
   const elapsed = () => Math.max(0, now() - ctx.started);
   const base = {
     account_id: ctx.account_id,
-    action_id: ctx.action_id,
+    action_id: ctx.entry.action_id,
     ...(ctx.correlation_id ? { correlation_id: ctx.correlation_id } : {}),
   };
-  const write = (fields: ReceiptFields): string => {
+  const write = (fields: ReceiptFields, ends?: ActionLogEntry['state']): string => {
     try {
-      const emitted = ctx.writer.emit(fields);
+      const emitted = ctx.writer.emit(fields, ends ? { ...ctx.entry, state: ends } : undefined);
       durables.push(emitted.durable);
       return emitted.receipt_id;
     } catch (e) {
@@ -71,27 +74,33 @@ export function writeActionReceipts(
     }
   };
   const failed = (error: ActionFailure | null, escalated: boolean) =>
-    write({
-      operation: 'action_failed',
-      status: 'failed',
-      duration_ms: elapsed(),
-      ...base,
-      action_kind: ctx.kind,
-      error_code: error?.code ?? 'UNKNOWN',
-      error_message: (error?.message ?? 'unknown failure').slice(0, 2000),
-      recoverable: ctx.recoverable,
-      escalated,
-    });
+    write(
+      {
+        operation: 'action_failed',
+        status: 'failed',
+        duration_ms: elapsed(),
+        ...base,
+        action_kind: ctx.kind,
+        error_code: error?.code ?? 'UNKNOWN',
+        error_message: (error?.message ?? 'unknown failure').slice(0, 2000),
+        recoverable: ctx.recoverable,
+        escalated,
+      },
+      escalated ? 'escalated' : undefined,
+    );
 
   actor.on('completed', () =>
-    write({
-      operation: 'action_complete',
-      status: 'success',
-      duration_ms: elapsed(),
-      ...base,
-      action_kind: ctx.kind,
-      signal_id: ctx.signal_id,
-    }),
+    write(
+      {
+        operation: 'action_complete',
+        status: 'success',
+        duration_ms: elapsed(),
+        ...base,
+        action_kind: ctx.kind,
+        signal_id: ctx.signal_id,
+      },
+      'complete',
+    ),
   );
   actor.on('timed_out', () => {
     failureReceiptId = write({
@@ -110,14 +119,17 @@ export function writeActionReceipts(
     rollbackStartedAt = now();
   });
   actor.on('rolled_back', () =>
-    write({
-      operation: 'action_rolled_back',
-      status: 'rolled_back',
-      duration_ms: elapsed(),
-      ...base,
-      previous_action_receipt_id: failureReceiptId ?? UNWRITTEN_RECEIPT,
-      rollback_duration_ms: Math.max(0, now() - (rollbackStartedAt ?? now())),
-    }),
+    write(
+      {
+        operation: 'action_rolled_back',
+        status: 'rolled_back',
+        duration_ms: elapsed(),
+        ...base,
+        previous_action_receipt_id: failureReceiptId ?? UNWRITTEN_RECEIPT,
+        rollback_duration_ms: Math.max(0, now() - (rollbackStartedAt ?? now())),
+      },
+      'rolled_back',
+    ),
   );
   actor.on('escalated', (event) => {
     if (!event.reported) failed(event.error, true);
@@ -125,8 +137,8 @@ export function writeActionReceipts(
       severity: 'critical',
       code: 'ACTION_ESCALATED',
       message: ctx.orphaned
-        ? `orphaned action ${ctx.action_id} of ${ctx.account_id} needs review`
-        : `action ${ctx.action_id} (${ctx.kind}) needs review: ${event.error?.message ?? 'failed'}`,
+        ? `orphaned action ${ctx.entry.action_id} of ${ctx.account_id} needs review`
+        : `action ${ctx.entry.action_id} (${ctx.kind}) needs review: ${event.error?.message ?? 'failed'}`,
       account_id: ctx.account_id,
     });
   });

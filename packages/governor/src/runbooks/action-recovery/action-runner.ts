@@ -2,14 +2,7 @@ import type { PolicyAction } from '@governor/contracts';
 import { createActor } from 'xstate';
 import type { ChainWriter } from '../../chain/chain-writer';
 import { ActionError } from './action-error';
-import type {
-  ActionHandler,
-  ActionLogEntry,
-  ActionRequest,
-  AlertSink,
-  Clock,
-  TenantDirectory,
-} from '../../ports';
+import type { ActionHandler, ActionLogEntry, ActionRequest, AlertSink, Clock } from '../../ports';
 import { writeActionReceipts } from './action-receipts';
 import { actionMachine, type ActionOutcome } from './action.machine';
 import { malformedEntry, outcomeOnChain, reportMalformed } from './reconcile';
@@ -34,20 +27,34 @@ export interface ActionResult {
 
 export interface ActionRunnerDeps {
   readonly account_id: string;
+  /**
+   * The tenant's chain. Its action log is the durable fact that outlives timers: XState does not
+   * restore timers from a snapshot, so each deadline is written ahead before its action starts,
+   * and a restart reconciles what was left running.
+   */
   readonly writer: ChainWriter;
   readonly handlers: Readonly<Record<string, ActionHandler>>;
   readonly alerts: AlertSink;
   readonly clock: Clock;
-  /**
-   * The durable action log. XState does not restore timers from a snapshot, so the deadline is
-   * written down before the action starts, and a restart reconciles what was left running.
-   */
-  readonly directory?: TenantDirectory;
 }
+
+/** One signal to run and the policy's entry for its kind. */
+export interface ActionStart {
+  readonly signal: ActionSignal;
+  readonly action: PolicyAction;
+}
+
+/** What the write-ahead decided for one start. */
+type Admission =
+  | { readonly kind: 'start'; readonly entry: ActionLogEntry }
+  | { readonly kind: 'duplicate' }
+  | { readonly kind: 'orphan'; readonly entry: ActionLogEntry }
+  | { readonly kind: 'failed'; readonly error: unknown };
 
 /** One action machine to start: the signal it runs for and what the policy says of its kind. */
 interface Launch {
-  readonly action_id: string;
+  /** Its action log entry, running: the receipt that ends the action carries its final state. */
+  readonly entry: ActionLogEntry;
   readonly signal: ActionSignal;
   /** The policy's entry for the kind; an orphan's kind may have left the policy since. */
   readonly action: PolicyAction | undefined;
@@ -104,68 +111,150 @@ export class ActionRunner {
     return [...new Set(this.running.values())];
   }
 
-  /**
-   * Starts one action now and resolves with its outcome once it has settled, or with
-   * 'duplicate' (nothing run, no receipt) when the action log already has this signal's action
-   * ended, or running here. One the log shows running but nothing here runs was left by a
-   * previous owner of the tenant that lost it mid-action (its lease ran out, it was fenced, it
-   * crashed) after this worker took the tenant over and reconciled the log: it is reconciled
-   * now (`reconciled`), never skipped as a duplicate.
-   */
+  /** Runs one action: `runAll` of one. */
   async run(signal: ActionSignal, action: PolicyAction): Promise<ActionResult | 'duplicate'> {
-    const { account_id, directory, clock } = this.deps;
-    const action_id = actionIdOf(signal.signal_id);
-    const entry = {
-      action_id,
+    const [result] = await this.runAll([{ signal, action }]);
+    return result as Promise<ActionResult | 'duplicate'>;
+  }
+
+  /**
+   * Starts a batch of actions: their action log entries (each with its deadline) are made
+   * durable in one write-ahead commit before any of them runs, then each runs in its own
+   * machine, and the receipt that ends each carries its final log state (see
+   * `writeActionReceipts`), so the writer's group commit settles the batch in one commit too.
+   * Resolves once the write-ahead is done, with one promise per start: its outcome once it has
+   * settled, or 'duplicate' (nothing run, no receipt) when the log already has the signal's
+   * action ended, or running here, or earlier in the batch. One the log shows running but
+   * nothing here runs was left by a previous owner of the tenant that lost it mid-action: it is
+   * reconciled now (`reconciled`), never skipped as a duplicate. A write-ahead that fails
+   * rejects every start it carried (nothing of them ran).
+   */
+  async runAll(starts: readonly ActionStart[]): Promise<Promise<ActionResult | 'duplicate'>[]> {
+    const { clock, writer } = this.deps;
+    const entries = starts.map(({ signal, action }) => ({
+      action_id: actionIdOf(signal.signal_id),
       kind: signal.action_kind,
       signal_id: signal.signal_id,
+      state: 'running' as const,
       recoverable: action.recoverable,
       deadline_at: clock.now() + action.timeout_ms,
       started_at: clock.now(),
-      started_seq: this.deps.writer.size,
-    };
-    // Counted in flight from here, so a limit check made meanwhile sees it.
-    this.reserved += 1;
-    let started = false;
+      started_seq: writer.size,
+    }));
+    // Counted in flight from here (synchronously, before the first await), so a limit check
+    // made meanwhile sees them.
+    this.reserved += starts.length;
+    let admissions: Admission[];
     try {
-      if (this.running.has(action_id) || this.logging.has(action_id) || this.finished.has(action_id))
-        return 'duplicate';
-      // Claimed by this runner from here: a redelivery meanwhile is this one's duplicate.
-      this.logging.add(action_id);
-      if (directory) {
-        let created: boolean;
-        try {
-          created = await directory.startAction(account_id, { ...entry, state: 'running' });
-        } catch (e) {
-          this.unsure.add(action_id);
-          throw e;
-        }
-        if (!created && !this.unsure.delete(action_id)) {
-          const orphan = (await directory.runningActions(account_id)).find((e) => e.action_id === action_id);
-          if (!orphan) return 'duplicate';
-          const outcome = await this.reconcile(orphan, action, signal.correlation_id);
-          return { action_id, outcome, durable: Promise.resolve(), reconciled: true };
-        }
-        if (created) this.unsure.delete(action_id);
-      }
-      started = true;
+      admissions = await this.admit(entries);
     } finally {
-      this.reserved -= 1;
-      if (!started) this.logging.delete(action_id);
+      this.reserved -= starts.length;
     }
+    // Launched in one synchronous step, so no limit check sees the batch neither reserved nor running.
+    return admissions.map((admission, i) => {
+      const { signal, action } = starts[i] as ActionStart;
+      const result = this.settleAdmission(admission, signal, action);
+      result.catch(() => undefined);
+      return result;
+    });
+  }
+
+  /** The write-ahead of `entries`: which to start, which are duplicates, which orphans. */
+  private async admit(entries: readonly ActionLogEntry[]): Promise<Admission[]> {
+    const admissions: Admission[] = entries.map((entry) => {
+      const id = entry.action_id;
+      if (this.running.has(id) || this.logging.has(id) || this.finished.has(id)) return { kind: 'duplicate' };
+      // Claimed by this runner from here: a redelivery meanwhile is this one's duplicate.
+      this.logging.add(id);
+      return { kind: 'start', entry };
+    });
+    const fresh = admissions.flatMap((a) => (a.kind === 'start' ? [a.entry] : []));
+    if (fresh.length === 0) return admissions;
+    let created: boolean[];
+    try {
+      created = await this.deps.writer.startActions(fresh);
+    } catch (error) {
+      // Unanswered, the write may have landed: the redelivery that then finds an entry is ours.
+      for (const e of fresh) {
+        this.unsure.add(e.action_id);
+        this.logging.delete(e.action_id);
+      }
+      return admissions.map((a) => (a.kind === 'start' ? { kind: 'failed', error } : a));
+    }
+    const found = new Set<string>();
+    fresh.forEach((e, k) => {
+      // Not created, yet written by this process earlier (an unanswered write that landed).
+      if (!created[k] && !this.unsure.has(e.action_id)) found.add(e.action_id);
+      this.unsure.delete(e.action_id);
+    });
+    if (found.size === 0) return admissions;
+    let running: ActionLogEntry[];
+    try {
+      running = await this.deps.writer.runningActions();
+    } catch (error) {
+      for (const id of found) this.logging.delete(id);
+      return admissions.map((a) =>
+        a.kind === 'start' && found.has(a.entry.action_id) ? { kind: 'failed', error } : a,
+      );
+    }
+    return admissions.map((a) => {
+      if (a.kind !== 'start' || !found.has(a.entry.action_id)) return a;
+      this.logging.delete(a.entry.action_id);
+      const orphan = running.find((e) => e.action_id === a.entry.action_id);
+      return orphan ? { kind: 'orphan', entry: orphan } : { kind: 'duplicate' };
+    });
+  }
+
+  /** What becomes of one start once the write-ahead has decided. */
+  private settleAdmission(
+    admission: Admission,
+    signal: ActionSignal,
+    action: PolicyAction,
+  ): Promise<ActionResult | 'duplicate'> {
+    switch (admission.kind) {
+      case 'duplicate':
+        return Promise.resolve('duplicate');
+      case 'failed':
+        return Promise.reject(admission.error);
+      case 'orphan': {
+        // Held in flight while it is reconciled: the signal that found it holds its slot.
+        this.reserved += 1;
+        const { action_id } = admission.entry;
+        return this.reconcile(admission.entry, action, signal.correlation_id)
+          .then((outcome): ActionResult => ({
+            action_id,
+            outcome,
+            durable: Promise.resolve(),
+            reconciled: true,
+          }))
+          .finally(() => {
+            this.reserved -= 1;
+          });
+      }
+      case 'start':
+        return this.start(admission.entry, signal, action);
+    }
+  }
+
+  /** Launches a written-ahead action; its log entry settles with its last receipt. */
+  private async start(
+    entry: ActionLogEntry,
+    signal: ActionSignal,
+    action: PolicyAction,
+  ): Promise<ActionResult> {
+    const { action_id } = entry;
     const result = await this.launch({
-      action_id,
+      entry,
       signal,
       action,
       timeout_ms: action.timeout_ms,
       recoverable: action.recoverable,
-      started: clock.now(),
+      started: this.deps.clock.now(),
     });
     this.outcomes[result.outcome] += 1;
-    // The log says how the action ended only once its receipts are durable: if they never
-    // are, the entry stays running and a restart reconciles it, so no action goes unrecorded.
+    // Until its receipts are durable the log says running: if they never are, a restart
+    // reconciles it, so no action goes unrecorded.
     const durable = result.durable
-      .then(() => directory?.putAction(account_id, { ...entry, state: result.outcome }))
       .then(() => this.remember(action_id))
       .finally(() => this.logging.delete(action_id));
     durable.catch(() => undefined);
@@ -185,25 +274,22 @@ export class ActionRunner {
     action: PolicyAction | undefined,
     correlationId?: string,
   ): Promise<ActionOutcome> {
-    const { account_id, writer, alerts, directory } = this.deps;
+    const { account_id, writer, alerts } = this.deps;
+    // Written before receipts and log states were one commit: the log lags its receipt.
     const ended = await outcomeOnChain(writer, entry);
     if (ended) {
-      await directory?.putAction(account_id, { ...entry, state: ended });
+      await writer.putActions([{ ...entry, state: ended }]);
       return ended;
     }
     const problem = malformedEntry(entry);
-    if (problem) {
-      const state = await reportMalformed({ writer, alerts, account_id }, entry, problem, correlationId);
-      await directory?.putAction(account_id, { ...entry, state });
-      return state;
-    }
+    if (problem) return reportMalformed({ writer, alerts, account_id }, entry, problem, correlationId);
     // A chain that takes no receipt (its writer failed, or a newer owner fenced it) gets no
     // rollback either: the entry stays running for whoever can write the chain.
     if (writer.isFailed || writer.isFenced)
       throw new Error(`${writer.chain} takes no receipts now; ${entry.action_id} is left running`);
     const timeoutMs = action?.timeout_ms ?? 0;
     const result = await this.launch({
-      action_id: entry.action_id,
+      entry,
       signal: {
         signal_id: entry.signal_id,
         action_kind: entry.kind,
@@ -217,7 +303,6 @@ export class ActionRunner {
       orphaned: true,
     });
     await result.durable;
-    await directory?.putAction(account_id, { ...entry, state: result.outcome });
     return result.outcome;
   }
 
@@ -235,13 +320,13 @@ export class ActionRunner {
     const { action } = launch;
     const { correlation_id } = launch.signal;
     return {
-      action_id: launch.action_id,
+      action_id: launch.entry.action_id,
       account_id,
       // An orphan is rolled back on behalf of the request that found it.
       ...(launch.orphaned && correlation_id ? { correlation_id } : {}),
       kind: launch.signal.action_kind,
       params: launch.signal.params,
-      idempotency_key: `${account_id}:${launch.action_id}`,
+      idempotency_key: `${account_id}:${launch.entry.action_id}`,
       signal,
       ...(action?.handler === 'http'
         ? {
@@ -255,7 +340,8 @@ export class ActionRunner {
   /** Runs one action machine to its end, its receipts written as it announces each step. */
   private launch(launch: Launch): Promise<ActionResult> {
     const { account_id, clock, handlers } = this.deps;
-    const { action_id, signal } = launch;
+    const { signal, entry } = launch;
+    const { action_id } = entry;
     const handler = launch.action ? handlers[launch.action.handler] : undefined;
     const actor = createActor(actionMachine, {
       input: {
@@ -286,7 +372,7 @@ export class ActionRunner {
     });
     const receipts = writeActionReceipts(actor, {
       ...this.deps,
-      action_id,
+      entry,
       kind: signal.action_kind,
       signal_id: signal.signal_id,
       ...(signal.correlation_id ? { correlation_id: signal.correlation_id } : {}),

@@ -42,19 +42,22 @@ export async function reportMalformed(
 ): Promise<'escalated'> {
   const { writer, alerts, account_id } = deps;
   const kind = typeof entry.kind === 'string' && entry.kind.length > 0 ? entry.kind.slice(0, 200) : 'unknown';
-  writer.emit({
-    operation: 'action_failed',
-    status: 'failed',
-    duration_ms: 0,
-    account_id,
-    action_id: entry.action_id,
-    ...(correlationId ? { correlation_id: correlationId } : {}),
-    action_kind: kind,
-    error_code: 'MALFORMED_LOG_ENTRY',
-    error_message: `the action log entry cannot be reconciled (${problem}): ${JSON.stringify(entry).slice(0, 1500)}`,
-    recoverable: false,
-    escalated: true,
-  });
+  writer.emit(
+    {
+      operation: 'action_failed',
+      status: 'failed',
+      duration_ms: 0,
+      account_id,
+      action_id: entry.action_id,
+      ...(correlationId ? { correlation_id: correlationId } : {}),
+      action_kind: kind,
+      error_code: 'MALFORMED_LOG_ENTRY',
+      error_message: `the action log entry cannot be reconciled (${problem}): ${JSON.stringify(entry).slice(0, 1500)}`,
+      recoverable: false,
+      escalated: true,
+    },
+    { ...entry, state: 'escalated' },
+  );
   alerts.alert({
     severity: 'critical',
     code: 'ACTION_ESCALATED',

@@ -78,7 +78,7 @@ export class Provisioning {
 
       step = 'tenant_record';
       // An account provisioned again within a month keeps that month's usage.
-      const used = await directory.actionsStartedSince(ent.account_id, monthStart(started));
+      const used = await writer.actionsStartedSince(monthStart(started));
       const record: TenantRecord = {
         account_id: ent.account_id,
         sku_id: ent.sku_id,

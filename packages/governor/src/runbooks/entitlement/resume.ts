@@ -48,25 +48,25 @@ export async function resumeTenant(
   stored: TenantRecord,
   epoch?: number,
 ): Promise<{ reconciled: number } | null> {
-  const { registry, bus, directory, clock } = host.deps;
-  // The stored counter is a snapshot (written on scale and policy swaps); the log is the truth.
-  const used = await directory.actionsStartedSince(stored.account_id, monthStart(clock.now()));
-  const record = { ...stored, monthly_actions_used: used };
-  const loaded = validatePolicy(await registry.get(record.plan_type, record.policy_version));
+  const { registry, bus, clock } = host.deps;
+  const loaded = validatePolicy(await registry.get(stored.plan_type, stored.policy_version));
   if (!loaded.ok) {
     host.deps.alerts.alert({
       severity: 'critical',
       code: 'RESUME_FAILED',
-      message: `policy ${record.plan_type} ${record.policy_version} of ${record.account_id} is not valid`,
-      account_id: record.account_id,
+      message: `policy ${stored.plan_type} ${stored.policy_version} of ${stored.account_id} is not valid`,
+      account_id: stored.account_id,
     });
     return null;
   }
-  const writer = await host.openWriter(tenantChain(record.account_id), epoch);
+  const writer = await host.openWriter(tenantChain(stored.account_id), epoch);
+  // The stored counter is a snapshot (written on scale and policy swaps); the log is the truth.
+  const used = await writer.actionsStartedSince(monthStart(clock.now()));
+  const record = { ...stored, monthly_actions_used: used };
   const governor = host.addGovernor(record, loaded.value, writer);
   governor.send({ type: 'PROVISIONED' });
   try {
-    const reconciled = await reconcileAll(host, governor);
+    const reconciled = await reconcileAll(governor);
     if (record.state === 'draining') {
       await startDecommission(host, governor, undefined, undefined);
       return { reconciled };
@@ -86,8 +86,8 @@ export async function resumeTenant(
  * Every action the log shows running has no actor any more (XState restores no timers): it
  * timed out with the previous owner (see `ActionRunner.reconcile`). Returns how many.
  */
-async function reconcileAll(host: Host, governor: Tenant): Promise<number> {
-  const orphans = await host.deps.directory.runningActions(governor.accountId);
+async function reconcileAll(governor: Tenant): Promise<number> {
+  const orphans = await governor.writer.runningActions();
   for (const entry of orphans) await governor.reconcile(entry);
   return orphans.length;
 }

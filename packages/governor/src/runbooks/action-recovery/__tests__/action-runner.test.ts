@@ -3,7 +3,7 @@ import { Keyring, SigningKey, verifyLines } from '@governor/receipts';
 import { SimulatedClock } from 'xstate';
 import { ActionError } from '../action-error';
 import { ChainWriter } from '../../../chain/chain-writer';
-import type { ActionHandler, ActionLogEntry, TenantDirectory } from '../../../ports';
+import type { ActionHandler, ActionLogEntry } from '../../../ports';
 import { MemoryLedger } from '../../../testing';
 import { ActionRunner } from '../action-runner';
 
@@ -12,28 +12,15 @@ const keyring = new Keyring([key.publicEntry('2026-01-01T00:00:00.000Z')]);
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 const noop: PolicyAction = { handler: 'noop', timeout_ms: 500, recoverable: true };
 
-/** Just the action log, which is all the runner uses of a directory. */
-function actionLog(): TenantDirectory & { entries: Map<string, ActionLogEntry> } {
-  const entries = new Map<string, ActionLogEntry>();
-  const unused = () => Promise.reject(new Error('not used by the runner'));
-  return {
-    entries,
-    get: unused,
-    put: unused,
-    delete: unused,
-    list: unused,
-    putAction: (_a, e) => Promise.resolve(void entries.set(e.action_id, e)),
-    startAction: (_a, e) =>
-      Promise.resolve(!entries.has(e.action_id) && Boolean(entries.set(e.action_id, e))),
-    runningActions: () => Promise.resolve([...entries.values()].filter((e) => e.state === 'running')),
-    actionsStartedSince: unused,
-  };
-}
+/** The action log of the runner's chain: every entry, in the order first written. */
+const logOf = (ledger: MemoryLedger) => ledger.actionLog('tenants/acme');
+const stateOf = (ledger: MemoryLedger, actionId: string) =>
+  logOf(ledger).find((e) => e.action_id === actionId)?.state;
 
-async function setup(handler: ActionHandler, directory?: TenantDirectory) {
+/** A runner of `tenants/acme` on `ledger` (a new one by default): its chain and its action log. */
+async function setup(handler: ActionHandler, ledger = new MemoryLedger()) {
   const clock = new SimulatedClock();
   clock.set(Date.parse('2026-11-23T10:00:00.000Z'));
-  const ledger = new MemoryLedger();
   const writer = await ChainWriter.open('tenants/acme', ledger, key, clock);
   const alerts: string[] = [];
   const runner = new ActionRunner({
@@ -42,7 +29,6 @@ async function setup(handler: ActionHandler, directory?: TenantDirectory) {
     handlers: { noop: handler },
     alerts: { alert: (a) => alerts.push(a.code) },
     clock,
-    ...(directory ? { directory } : {}),
   });
   const run = async (...args: Parameters<ActionRunner['run']>) => {
     const result = await runner.run(...args);
@@ -150,7 +136,7 @@ describe('ActionRunner (runbook 5)', () => {
 
   it('a signal whose action is already in the log (redelivered, republished) runs nothing and writes no receipt', async () => {
     let calls = 0;
-    const log = actionLog();
+    const log = new MemoryLedger();
     const { runner, run, receipts } = await setup(
       handler(() => {
         calls += 1;
@@ -181,7 +167,7 @@ describe('ActionRunner (runbook 5)', () => {
       ['action_complete', 's6'],
       ['action_complete', 's7'],
     ]);
-    expect([...log.entries.values()].map((e) => [e.action_id, e.state])).toEqual([
+    expect(logOf(log).map((e) => [e.action_id, e.state])).toEqual([
       ['s6-a0', 'complete'],
       ['s7-a0', 'complete'],
     ]);
@@ -189,11 +175,11 @@ describe('ActionRunner (runbook 5)', () => {
   });
 
   it('a start whose log write timed out but landed is not taken for a duplicate when the signal comes back', async () => {
-    const log = actionLog();
-    const startAction = log.startAction.bind(log);
+    const log = new MemoryLedger();
+    const startActions = log.startActions.bind(log);
     let failOnce = true;
-    log.startAction = async (a, e) => {
-      const started = await startAction(a, e);
+    log.startActions = async (chain, entries) => {
+      const started = await startActions(chain, entries);
       if (!failOnce) return started;
       failOnce = false;
       throw new Error('DEADLINE_EXCEEDED');
@@ -208,23 +194,20 @@ describe('ActionRunner (runbook 5)', () => {
     const again = await run({ signal_id: 's8', action_kind: 'noop', params: {} }, noop);
     await again.durable;
     expect((await receipts()).map((r) => [r.operation, r.signal_id])).toEqual([['action_complete', 's8']]);
-    expect(log.entries.get('s8-a0')?.state).toBe('complete');
+    expect(stateOf(log, 's8-a0')).toBe('complete');
   });
 
   it('when the writer refuses a receipt the action does not crash the process: durability fails and the log entry stays running', async () => {
-    const log = actionLog();
-    const { ledger, run } = await setup(
-      handler(() => Promise.resolve()),
-      log,
-    );
+    const { ledger, run } = await setup(handler(() => Promise.resolve()));
     ledger.failNextAppend(new Error('conflict'));
     const first = await run({ signal_id: 's9', action_kind: 'noop', params: {} }, noop);
     await expect(first.durable).rejects.toBeDefined();
     // The writer now refuses every emit; the next action's receipt cannot be written either.
     const second = await run({ signal_id: 's10', action_kind: 'noop', params: {} }, noop);
     await expect(second.durable).rejects.toBeDefined();
-    expect(log.entries.get('s9-a0')?.state).toBe('running');
-    expect(log.entries.get('s10-a0')?.state).toBe('running');
+    expect(stateOf(ledger, 's9-a0')).toBe('running');
+    // Written ahead, then its receipt refused: running, for a restart to reconcile.
+    expect(stateOf(ledger, 's10-a0')).toBe('running');
   });
 
   it('an error whose own code is ORPHANED is still reported once: one action_failed', async () => {
@@ -266,15 +249,14 @@ describe('ActionRunner (runbook 5)', () => {
     };
 
     it('runs the action machine from its timed-out path: action_timeout, then the rollback', async () => {
-      const log = actionLog();
       const rolledBack: string[] = [];
-      const { runner, receipts } = await setup(
+      const { runner, receipts, ledger } = await setup(
         handler(
           () => Promise.reject(new Error('never run')),
           (request) => Promise.resolve(void rolledBack.push(request.action_id)),
         ),
-        log,
       );
+      await ledger.putActions('tenants/acme', [orphan]);
       expect(await runner.reconcile(orphan, noop, 'c-9')).toBe('rolled_back');
       const [timeout, rollback] = await receipts();
       expect(timeout).toMatchObject({
@@ -287,27 +269,25 @@ describe('ActionRunner (runbook 5)', () => {
         previous_action_receipt_id: timeout?.receipt_id,
       });
       expect(rolledBack).toEqual(['old-a0']);
-      expect(log.entries.get('old-a0')?.state).toBe('rolled_back');
+      expect(stateOf(ledger, 'old-a0')).toBe('rolled_back');
     });
 
     it('on a chain that takes no receipts it calls no rollback and leaves the entry running', async () => {
-      const log = actionLog();
       let rolledBack = false;
       const { runner, ledger, run } = await setup(
         handler(
           () => Promise.resolve(),
           () => Promise.resolve(void (rolledBack = true)),
         ),
-        log,
       );
       ledger.failNextAppend(new Error('conflict'));
       await expect(
         (await run({ signal_id: 's13', action_kind: 'noop', params: {} }, noop)).durable,
       ).rejects.toBeDefined();
-      await log.putAction('acme', orphan);
+      await ledger.putActions('tenants/acme', [orphan]);
       await expect(runner.reconcile(orphan, noop)).rejects.toThrow(/takes no receipts/);
       expect(rolledBack).toBe(false);
-      expect(log.entries.get('old-a0')?.state).toBe('running');
+      expect(stateOf(ledger, 'old-a0')).toBe('running');
     });
   });
 });
