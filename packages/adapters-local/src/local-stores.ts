@@ -5,6 +5,7 @@ import { DirectoryPolicyRegistry } from './directory-policy-registry';
 import { FileDirectory } from './file-directory';
 import { FileLedger } from './file-ledger';
 import { FileSpool } from './file-spool';
+import { migrateLegacyActionLog } from './legacy-action-log';
 import { FileBus } from './file-bus';
 import { MemoryControl } from '@governor/governor/testing';
 
@@ -27,8 +28,10 @@ export async function openLocalStores(dataDir: string, policiesDir: string = REP
     filter: (src) => !src.endsWith('.md'),
   });
   const bus = new FileBus(join(dataDir, 'signals'));
+  const ledger = await FileLedger.open(join(dataDir, 'ledger'));
+  await migrateLegacyActionLog(join(dataDir, 'directory'), ledger);
   return {
-    ledger: await FileLedger.open(join(dataDir, 'ledger')),
+    ledger,
     directory: new FileDirectory(join(dataDir, 'directory')),
     bus,
     control: new MemoryControl(),
